@@ -1,0 +1,182 @@
+//! The top level: one function per command, each returning an exit status.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, Format, LintArgs};
+use crate::exit::ExitStatus;
+use crate::init::{self, Outcome};
+use crate::lint;
+use crate::printer::{Printer, styles};
+use crate::repo::{self, Repo};
+
+/// What the process reads from its environment, read in one place.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub cwd: PathBuf,
+    /// `NO_COLOR` is set to a non-empty value.
+    pub no_color: bool,
+}
+
+impl Env {
+    /// Reads the real environment.
+    ///
+    /// # Errors
+    /// When the current folder cannot be read.
+    pub fn from_process() -> Result<Self> {
+        Ok(Self {
+            cwd: std::env::current_dir().context("cannot read the current folder")?,
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        })
+    }
+}
+
+/// Runs the parsed command line.
+///
+/// # Errors
+/// Usage and internal errors (exit 2); failed checks are an `Ok(ExitStatus::Failure)`.
+pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
+    let printer = Printer::new(cli.color, env.no_color);
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "specproof", &mut out);
+            Ok(ExitStatus::Success)
+        }
+        Command::Init => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_init(&repo.root, &printer)
+        }
+        Command::Lint(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_lint(&repo.root, &env.cwd, &args, &printer)
+        }
+    }
+}
+
+fn run_init(root: &Path, printer: &Printer) -> Result<ExitStatus> {
+    match init::init(root)? {
+        Outcome::Refused { existing } => {
+            let error = printer.paint_err(&styles::error(), "error");
+            printer.err(format!(
+                "{error}: specproof init would overwrite {}; nothing was changed",
+                existing.join(", ")
+            ))?;
+            printer.err("  move or delete those files first, or edit them by hand")?;
+            Ok(ExitStatus::Failure)
+        }
+        Outcome::Written { files, folders } => {
+            printer.out(format!("Initialised specproof in {}", root.display()))?;
+            for file in files {
+                printer.out(format!("  wrote   {file}"))?;
+            }
+            for folder in folders {
+                printer.out(format!("  created {folder}/"))?;
+            }
+            printer.out("")?;
+            printer.out("Next:")?;
+            printer
+                .out("  1. Write your plan in plans/ (plans/example.md shows the format): every")?;
+            printer
+                .out("     acceptance criterion gets a machine proof in a ```criteria block.")?;
+            printer
+                .out("  2. Split it into tasks in .specproof/tasks/ (T-001.md is the example).")?;
+            printer.out(format!(
+                "  3. Check both:  {}",
+                printer.paint_out(&styles::hint(), "specproof lint")
+            ))?;
+            printer
+                .out("  4. Commit them: git add specproof.yml plans .specproof && git commit")?;
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+fn run_lint(root: &Path, cwd: &Path, args: &LintArgs, printer: &Printer) -> Result<ExitStatus> {
+    let mut only = Vec::new();
+    for typed in &args.paths {
+        let (full, rel) = repo::user_path(root, cwd, typed).map_err(|m| anyhow!(m))?;
+        if full.is_dir() {
+            only.extend(crate::workspace::markdown_files(root, &full));
+        } else {
+            only.push(rel);
+        }
+    }
+    if !args.paths.is_empty() && only.is_empty() {
+        return Err(anyhow!(
+            "no markdown files under {}",
+            display_paths(&args.paths)
+        ));
+    }
+    let report = lint::lint(root, &only);
+    let status = if report.problems.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    };
+    match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "version": 1,
+                "ok": report.problems.is_empty(),
+                "checked": report.checked,
+                "problems": report.problems,
+            });
+            printer.out(serde_json::to_string_pretty(&doc)?)?;
+        }
+        Format::Table => {
+            for d in &report.problems {
+                let location = printer.paint_out(
+                    &styles::location(),
+                    &format!("{}:{}:{}:", d.file, d.line, d.column),
+                );
+                let code = printer.paint_out(&styles::error(), &d.code.to_string());
+                let subject = d.subject().map(|s| format!("{s}: ")).unwrap_or_default();
+                printer.out(format!("{location} {code}: {subject}{}", d.message))?;
+            }
+            let c = &report.checked;
+            let what = format!(
+                "{} {} with {} {}, {} {}",
+                c.plans,
+                plural(c.plans, "plan", "plans"),
+                c.criteria,
+                plural(c.criteria, "criterion", "criteria"),
+                c.tasks,
+                plural(c.tasks, "task", "tasks")
+            );
+            if report.problems.is_empty() {
+                printer.out(format!(
+                    "{}: no problems ({what})",
+                    printer.paint_out(&styles::ok(), "ok")
+                ))?;
+            } else {
+                let files: std::collections::BTreeSet<&str> =
+                    report.problems.iter().map(|d| d.file.as_str()).collect();
+                let n = report.problems.len();
+                printer.out(format!(
+                    "{}: {n} {} in {} {} ({what})",
+                    printer.paint_out(&styles::error(), "failed"),
+                    plural(n, "problem", "problems"),
+                    files.len(),
+                    plural(files.len(), "file", "files"),
+                ))?;
+            }
+        }
+    }
+    Ok(status)
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,21 @@
+//! specproof makes "done" mean "proven".
+//!
+//! The library holds everything; `main.rs` only parses arguments, calls [`app::run`] and maps
+//! the result to an exit code.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod criterion;
+pub mod diagnostic;
+pub mod exit;
+pub mod init;
+pub mod lint;
+pub mod markdown;
+pub mod paths;
+pub mod plan;
+pub mod printer;
+pub mod repo;
+pub mod task;
+pub mod workspace;
+pub mod yaml;

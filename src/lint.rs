@@ -1,0 +1,342 @@
+//! `specproof lint`: gate 1 over plans and tasks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::criterion::{Criterion, Ctx, Scope};
+use crate::diagnostic::{Diagnostic, FailureCode, Pos, Rule, did_you_mean};
+use crate::plan::Plan;
+use crate::task::Task;
+use crate::workspace::{self, Workspace};
+
+/// What was checked and what was found.
+#[derive(Debug, Serialize)]
+pub struct LintReport {
+    pub checked: Checked,
+    pub problems: Vec<Diagnostic>,
+}
+
+/// Counts of what lint looked at.
+#[derive(Debug, Default, Serialize)]
+pub struct Checked {
+    pub plans: usize,
+    pub tasks: usize,
+    pub criteria: usize,
+}
+
+/// The folder where plan snapshots live (SPEC §1).
+pub const SNAPSHOT_DIR: &str = ".specproof/snapshots";
+
+/// Lints the repository at `root`. `only` limits the report to these repository paths (and
+/// adds them to what is read when the config's globs do not reach them); empty means every
+/// plan and task file.
+#[must_use]
+pub fn lint(root: &Path, only: &[String]) -> LintReport {
+    let mut ws = Workspace::load(root);
+    let ctx = Ctx { root: Some(root) };
+    let tasks_prefix = format!("{}/", ws.config.tasks_dir.trim_end_matches('/'));
+    for rel in only {
+        if rel == crate::config::FILE {
+            continue;
+        }
+        if rel.starts_with(&tasks_prefix) {
+            if !ws.tasks.iter().any(|t| &t.path == rel) {
+                ws.tasks.push(workspace::read_task(root, rel, ctx));
+            }
+        } else if ws.plan(rel).is_none() {
+            ws.plans.push(workspace::read_plan(root, rel, ctx));
+        }
+    }
+
+    let mut problems = ws.config_diagnostics.clone();
+    for plan in &ws.plans {
+        problems.extend(plan.diagnostics.iter().cloned());
+    }
+    problems.extend(duplicate_ids(&ws.plans));
+    problems.extend(unverifiable(&ws.plans));
+    let mut snapshots = Snapshots::default();
+    for task in &ws.tasks {
+        problems.extend(task.diagnostics.iter().cloned());
+        problems.extend(check_task(root, &ws, task, &mut snapshots));
+    }
+    problems.extend(snapshots.diagnostics);
+
+    if !only.is_empty() {
+        let wanted: BTreeSet<&str> = only.iter().map(String::as_str).collect();
+        problems.retain(|d| wanted.contains(d.file.as_str()) || d.file == crate::config::FILE);
+    }
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    problems.dedup();
+
+    let in_scope = |path: &str| only.is_empty() || only.iter().any(|o| o == path);
+    let plans: Vec<&Plan> = ws.plans.iter().filter(|p| in_scope(&p.path)).collect();
+    let checked = Checked {
+        plans: plans.len(),
+        tasks: ws.tasks.iter().filter(|t| in_scope(&t.path)).count(),
+        criteria: plans.iter().map(|p| p.ids.len()).sum(),
+    };
+    LintReport { checked, problems }
+}
+
+fn duplicate_ids(plans: &[Plan]) -> Vec<Diagnostic> {
+    let mut seen: HashMap<&str, (&str, Pos)> = HashMap::new();
+    let mut out = Vec::new();
+    for plan in plans {
+        for (id, pos) in &plan.ids {
+            if let Some((file, first)) = seen.get(id.as_str()) {
+                out.push(
+                    Diagnostic::new(
+                        &plan.path,
+                        *pos,
+                        FailureCode::F1,
+                        Rule::DuplicateId,
+                        format!("duplicate ID: also defined at {file}:{}; IDs are unique across all plans, rename one", first.line),
+                    )
+                    .criterion(Some(id))
+                    .field("id"),
+                );
+            } else {
+                seen.insert(id, (&plan.path, *pos));
+            }
+        }
+    }
+    out
+}
+
+fn unverifiable(plans: &[Plan]) -> Vec<Diagnostic> {
+    let defined = |id: &str| plans.iter().any(|p| p.defines(id));
+    plans
+        .iter()
+        .flat_map(|plan| plan.checkboxes.iter().map(move |c| (plan, c)))
+        .filter(|(_, c)| !defined(&c.id))
+        .map(|(plan, c)| {
+            Diagnostic::new(
+                &plan.path,
+                c.pos,
+                FailureCode::F1,
+                Rule::Unverifiable,
+                "checkbox criterion has no proof: define it in a ```criteria block with a proof (file_exists, pattern_matches, test_passes, …)",
+            )
+            .criterion(Some(&c.id))
+        })
+        .collect()
+}
+
+/// Plan snapshots, read once each.
+#[derive(Default)]
+struct Snapshots {
+    loaded: BTreeMap<String, Option<Plan>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Snapshots {
+    /// The snapshot of `plan_file`, if one exists (SPEC §8).
+    fn get(&mut self, root: &Path, plan_file: &str) -> Option<&Plan> {
+        if !self.loaded.contains_key(plan_file) {
+            let rel = format!("{SNAPSHOT_DIR}/{plan_file}");
+            let plan = root.join(&rel).is_file().then(|| {
+                let snapshot = workspace::read_plan(root, &rel, Ctx { root: Some(root) });
+                self.diagnostics
+                    .extend(snapshot.diagnostics.iter().cloned());
+                snapshot
+            });
+            self.loaded.insert(plan_file.to_owned(), plan);
+        }
+        self.loaded.get(plan_file).and_then(Option::as_ref)
+    }
+}
+
+fn check_task(
+    root: &Path,
+    ws: &Workspace,
+    task: &Task,
+    snapshots: &mut Snapshots,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(meta) = &task.meta else { return out };
+    let id = Some(meta.task_id.as_str());
+    let field_pos = |key: &str| task.field_pos(key);
+    if meta.task_id != task.stem {
+        out.push(
+            Diagnostic::new(
+                &task.path,
+                field_pos("task_id"),
+                FailureCode::F8,
+                Rule::TaskIdMismatch,
+                format!(
+                    "task_id \"{}\" differs from the file name \"{}.md\": rename one so they match",
+                    meta.task_id, task.stem
+                ),
+            )
+            .task(id)
+            .field("task_id"),
+        );
+    }
+    if task.criteria_section.is_none() {
+        out.push(
+            Diagnostic::new(
+                &task.path,
+                Pos::line(1),
+                FailureCode::F1,
+                Rule::MissingSection,
+                "task has no `## Acceptance Criteria` section with a ```criteria block: copy its criteria from the plan",
+            )
+            .task(id),
+        );
+    } else if task.criteria_ids.is_empty()
+        && task.diagnostics.iter().all(|d| d.rule != Rule::ParseError)
+    {
+        out.push(
+            Diagnostic::new(
+                &task.path,
+                Pos::line(task.criteria_section.unwrap_or(1)),
+                FailureCode::F1,
+                Rule::MissingSection,
+                "Acceptance Criteria holds no ```criteria block: copy the task's criteria from the plan",
+            )
+            .task(id),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (cid, pos) in &task.criteria_ids {
+        if !seen.insert(cid.as_str()) {
+            out.push(
+                Diagnostic::new(
+                    &task.path,
+                    *pos,
+                    FailureCode::F1,
+                    Rule::DuplicateId,
+                    "listed twice in Acceptance Criteria",
+                )
+                .criterion(Some(cid))
+                .task(id),
+            );
+        }
+    }
+
+    // The plan the task names, and the definitions its criteria are checked against.
+    let plan_pos = field_pos("plan_file");
+    let Some(plan) = ws.plan(&meta.plan_file) else {
+        let exists = root.join(&meta.plan_file).is_file();
+        let message = if exists {
+            format!(
+                "plan_file \"{}\" is not one of the plan files (`plans:` in specproof.yml is {:?}): move it or widen `plans`",
+                meta.plan_file, ws.config.plans
+            )
+        } else {
+            format!("plan_file \"{}\" does not exist", meta.plan_file)
+        };
+        let hint = if exists {
+            None
+        } else {
+            did_you_mean(&meta.plan_file, ws.plans.iter().map(|p| p.path.as_str()))
+        };
+        out.push(
+            Diagnostic::new(
+                &task.path,
+                plan_pos,
+                FailureCode::F8,
+                Rule::MissingPlan,
+                message,
+            )
+            .task(id)
+            .field("plan_file")
+            .suggest(hint),
+        );
+        return out;
+    };
+    if let Some(section) = &meta.plan_section {
+        if plan.section(section).is_none() {
+            let hint = did_you_mean(section, plan.sections.iter().map(|s| s.title.as_str()));
+            out.push(
+                Diagnostic::new(
+                    &task.path,
+                    field_pos("plan_section"),
+                    FailureCode::F8,
+                    Rule::MissingSection,
+                    format!(
+                        "plan_section \"{section}\" is not a heading of {}",
+                        plan.path
+                    ),
+                )
+                .task(id)
+                .field("plan_section")
+                .suggest(hint),
+            );
+        }
+    }
+    let (definitions, source) = match snapshots.get(root, &meta.plan_file) {
+        Some(snapshot) => (snapshot, snapshot.path.clone()),
+        None => (plan, plan.path.clone()),
+    };
+    for (cid, pos) in &task.criteria_ids {
+        if !definitions.defines(cid) {
+            let elsewhere = ws
+                .plans
+                .iter()
+                .find(|p| p.defines(cid))
+                .map(|p| p.path.clone());
+            let message = match elsewhere {
+                Some(other) => format!(
+                    "fabricated: {source} has no such criterion (it is defined in {other}, a different plan)"
+                ),
+                None => format!(
+                    "fabricated: {source} has no such criterion; copy criteria from the plan, never invent them"
+                ),
+            };
+            let hint = did_you_mean(cid, definitions.ids.iter().map(|(i, _)| i.as_str()));
+            out.push(
+                Diagnostic::new(&task.path, *pos, FailureCode::F2, Rule::Fabricated, message)
+                    .criterion(Some(cid))
+                    .task(id)
+                    .suggest(hint),
+            );
+        }
+    }
+    for copy in &task.criteria {
+        let Some(def) = definitions.criterion(&copy.id) else {
+            continue;
+        };
+        if def.scope != Scope::Task || copy.scope != Scope::Task {
+            out.push(orphan(task, copy, def, id));
+            continue;
+        }
+        let diffs = def.differences(copy);
+        if !diffs.is_empty() {
+            out.push(
+                Diagnostic::new(
+                    &task.path,
+                    copy.pos,
+                    FailureCode::F14,
+                    Rule::Drift,
+                    format!("drift: the task's copy differs from {source} in {}; copy the definition again", diffs.join("; ")),
+                )
+                .criterion(Some(&copy.id))
+                .task(id),
+            );
+        }
+    }
+    out
+}
+
+fn orphan(task: &Task, copy: &Criterion, def: &Criterion, id: Option<&str>) -> Diagnostic {
+    let scope = if def.scope == Scope::Task {
+        copy.scope
+    } else {
+        def.scope
+    };
+    Diagnostic::new(
+        &task.path,
+        copy.pos,
+        FailureCode::F16,
+        Rule::CrossCuttingInTask,
+        format!(
+            "is a {} criterion: it belongs to no task and is verified at plan level; remove it from this task",
+            scope.name()
+        ),
+    )
+    .criterion(Some(&copy.id))
+    .task(id)
+}

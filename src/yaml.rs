@@ -1,0 +1,163 @@
+//! Helpers over `serde_yaml` values: parse errors with positions, type names, key lookup.
+
+use serde_yaml::{Mapping, Value};
+
+use crate::diagnostic::Pos;
+
+/// A YAML parse error placed in the file: `first_line` is the file line of the YAML's first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// Parses one YAML document.
+///
+/// # Errors
+/// A [`YamlError`] with the position in the file and `serde_yaml`'s message.
+pub fn parse(src: &str, first_line: usize) -> Result<Value, YamlError> {
+    serde_yaml::from_str::<Value>(src).map_err(|e| {
+        let pos = e.location().map_or(Pos::line(first_line), |l| {
+            Pos::new(first_line + l.line().saturating_sub(1), l.column().max(1))
+        });
+        let text = e.to_string();
+        let message = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_owned(),
+            None => text,
+        };
+        YamlError {
+            pos,
+            message: format!("invalid YAML: {message}"),
+        }
+    })
+}
+
+/// A short name of the value's type for messages ("a list", "text").
+#[must_use]
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "true/false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A scalar as text: strings as they are, numbers and booleans written out. None for the rest.
+#[must_use]
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The keys of a mapping that are text, with the value; non-text keys are returned separately.
+#[must_use]
+pub fn entries(map: &Mapping) -> (Vec<(&str, &Value)>, Vec<&Value>) {
+    let mut text = Vec::new();
+    let mut other = Vec::new();
+    for (k, v) in map {
+        match k {
+            Value::String(s) => text.push((s.as_str(), v)),
+            other_key => other.push(other_key),
+        }
+    }
+    (text, other)
+}
+
+/// Finds where `key:` is written in `lines` (the first line numbered `first_line`), searching from
+/// line index `from` up to `to` (exclusive). Returns the 1-based position of the key.
+#[must_use]
+pub fn find_key(
+    lines: &[&str],
+    first_line: usize,
+    from: usize,
+    to: usize,
+    key: &str,
+) -> Option<Pos> {
+    let to = to.min(lines.len());
+    for (offset, line) in lines.get(from..to)?.iter().enumerate() {
+        let mut start = 0;
+        while let Some(found) = line[start..].find(key) {
+            let at = start + found;
+            let before_ok = at == 0 || line[..at].ends_with([' ', '\t', '{', ',', '-', '"', '\'']);
+            let rest = line[at + key.len()..]
+                .trim_start_matches(['"', '\''])
+                .trim_start();
+            if before_ok && rest.starts_with(':') {
+                let column = line[..at].chars().count() + 1;
+                let column = if line[..at].ends_with(['"', '\'']) {
+                    column - 1
+                } else {
+                    column
+                };
+                return Some(Pos::new(first_line + from + offset, column));
+            }
+            start = at + key.len();
+        }
+    }
+    None
+}
+
+/// Converts a YAML value to JSON for canonical comparison and digests: mapping keys become text,
+/// tags are dropped, non-finite floats become strings.
+#[must_use]
+pub fn to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into()
+            } else if let Some(u) = n.as_u64() {
+                u.into()
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(
+                        || serde_json::Value::String(n.to_string()),
+                        serde_json::Value::Number,
+                    )
+            }
+        }
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Sequence(seq) => seq.iter().map(to_json).collect(),
+        Value::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key =
+                    scalar_text(k).unwrap_or_else(|| serde_yaml::to_string(k).unwrap_or_default());
+                out.insert(key, to_json(v));
+            }
+            serde_json::Value::Object(out)
+        }
+        Value::Tagged(t) => to_json(&t.value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_are_placed_in_the_file() {
+        let err = parse("a: 1\nb: [1,\n", 10).unwrap_err();
+        assert!(err.pos.line >= 11, "{err:?}");
+        assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
+        assert!(!err.message.contains(" at line "), "{}", err.message);
+    }
+
+    #[test]
+    fn keys_are_found_in_flow_and_block_style() {
+        let lines = ["- id: A", "  args: { path: x, pattern: \"y\" }"];
+        assert_eq!(find_key(&lines, 5, 0, 2, "pattern"), Some(Pos::new(6, 20)));
+        assert_eq!(find_key(&lines, 5, 0, 2, "id"), Some(Pos::new(5, 3)));
+        assert_eq!(find_key(&lines, 5, 0, 2, "nothing"), None);
+    }
+}
