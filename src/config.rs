@@ -321,13 +321,30 @@ impl Config {
                 .rfind(" at line ")
                 .map_or(text.as_str(), |i| &text[..i])
                 .to_owned();
-            vec![Diagnostic::new(
-                FILE,
-                pos,
-                FailureCode::F8,
-                Rule::InvalidValue,
-                format!("invalid value: {text}"),
-            )]
+            // Name the key written on the failing line when serde's message does not.
+            let key = lines
+                .get(pos.line.saturating_sub(1))
+                .and_then(|l| l.split(':').next())
+                .map(|k| {
+                    k.trim()
+                        .trim_start_matches("- ")
+                        .trim_matches(['"', '\''])
+                        .to_owned()
+                })
+                .filter(|k| !k.is_empty() && !k.contains(' '))
+                .unwrap_or_default();
+            let message = if key.is_empty() || text.contains(&format!("{key}:")) {
+                format!("invalid value: {text}")
+            } else {
+                format!("invalid value of `{key}`: {text}")
+            };
+            let diagnostic =
+                Diagnostic::new(FILE, pos, FailureCode::F8, Rule::InvalidValue, message);
+            vec![if key.is_empty() {
+                diagnostic
+            } else {
+                diagnostic.field(&key)
+            }]
         })?;
         config.validate(root, &at)
     }

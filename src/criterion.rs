@@ -756,7 +756,7 @@ fn parse_item(
         inputs,
         timeout,
         serial,
-        pos: loc.start(),
+        pos: loc.key("id"),
         section: None,
         raw_args,
     })
@@ -1338,8 +1338,8 @@ mod tests {
         );
         assert!(b.diagnostics.is_empty(), "{:?}", messages(&b));
         assert_eq!(b.criteria.len(), 2);
-        assert_eq!(b.criteria[0].pos, Pos::new(2, 1));
-        assert_eq!(b.criteria[1].pos, Pos::new(6, 1));
+        assert_eq!(b.criteria[0].pos, Pos::new(2, 3));
+        assert_eq!(b.criteria[1].pos, Pos::new(6, 3));
         assert_eq!(b.criteria[1].scope, Scope::CrossCutting);
         assert!(b.criteria[1].serial);
         assert!(

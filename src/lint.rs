@@ -185,9 +185,7 @@ fn check_task(
             )
             .task(id),
         );
-    } else if task.criteria_ids.is_empty()
-        && task.diagnostics.iter().all(|d| d.rule != Rule::ParseError)
-    {
+    } else if task.criteria_blocks == 0 {
         out.push(
             Diagnostic::new(
                 &task.path,
@@ -286,12 +284,11 @@ fn check_task(
                     "fabricated: {source} has no such criterion; copy criteria from the plan, never invent them"
                 ),
             };
-            let hint = did_you_mean(cid, definitions.ids.iter().map(|(i, _)| i.as_str()));
+            // No did-you-mean here: it would invite reusing another criterion's ID.
             out.push(
                 Diagnostic::new(&task.path, *pos, FailureCode::F2, Rule::Fabricated, message)
                     .criterion(Some(cid))
-                    .task(id)
-                    .suggest(hint),
+                    .task(id),
             );
         }
     }

@@ -150,6 +150,8 @@ pub struct Task {
     pub criteria_ids: Vec<(String, Pos)>,
     /// Where each front matter field is written.
     pub fields: std::collections::BTreeMap<String, Pos>,
+    /// How many ```criteria blocks the Acceptance Criteria section holds.
+    pub criteria_blocks: usize,
     /// Line of the Acceptance Criteria heading, if there is one.
     pub criteria_section: Option<usize>,
     pub echo: Vec<EchoLine>,
@@ -270,6 +272,7 @@ impl Task {
                 .iter()
                 .filter(|f| f.lang == "criteria" && (first..=last).contains(&f.open_line))
             {
+                self.criteria_blocks += 1;
                 let block = criterion::parse_block(&self.path, fence, ctx);
                 self.diagnostics
                     .extend(block.diagnostics.into_iter().map(|d| d.task(id.as_deref())));
@@ -336,7 +339,6 @@ struct MetaReader<'a> {
     first_line: usize,
     task_id: Option<String>,
     diagnostics: &'a mut Vec<Diagnostic>,
-    failed: bool,
 }
 
 impl MetaReader<'_> {
@@ -346,7 +348,6 @@ impl MetaReader<'_> {
     }
 
     fn report(&mut self, key: &str, rule: Rule, message: String, hint: Option<&str>) {
-        self.failed = true;
         let pos = self.at(key);
         self.diagnostics.push(
             Diagnostic::new(self.file, pos, FailureCode::F8, rule, message)
@@ -360,7 +361,6 @@ impl MetaReader<'_> {
         match value {
             None | Some(Value::Null) => {
                 if required {
-                    self.failed = true;
                     let pos = Pos::line(self.first_line.saturating_sub(1).max(1));
                     self.diagnostics.push(
                         Diagnostic::new(
@@ -453,7 +453,6 @@ fn parse_meta(
         first_line,
         task_id: None,
         diagnostics,
-        failed: false,
     };
 
     let task_id = r.text("task_id", get("task_id"), true);
@@ -484,16 +483,18 @@ fn parse_meta(
         }
     }
     let plan_file = r.text("plan_file", get("plan_file"), true);
-    if let Some(p) = &plan_file {
-        if let Err(problem) = paths::check(ctx.root, p) {
+    let plan_file = plan_file.filter(|p| match paths::check(ctx.root, p) {
+        Ok(()) => true,
+        Err(problem) => {
             r.report(
                 "plan_file",
                 Rule::UnsafePath,
                 format!("plan_file \"{p}\" {problem}"),
                 None,
             );
+            false
         }
-    }
+    });
     let status = match r.text("status", get("status"), true) {
         None => None,
         Some(s) => {
@@ -563,9 +564,8 @@ fn parse_meta(
             |s| vec![s],
         ),
     };
-    if r.failed {
-        return None;
-    }
+    // Problems with optional fields are reported and their defaults used, so that the other
+    // checks of the task still run; without the three required fields there is no task.
     Some(TaskMeta {
         task_id: r.task_id?,
         plan_file: plan_file?,

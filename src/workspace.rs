@@ -118,10 +118,26 @@ pub fn plan_paths(root: &Path, config: &Config) -> Vec<String> {
     let globs = plan_globs(config);
     let mut out: Vec<String> = markdown_files(root, root)
         .into_iter()
-        .filter(|rel| globs.is_match(rel))
+        .filter(|rel| globs.is_match(rel) && !is_specproof_file(config, rel))
         .collect();
     out.sort();
     out
+}
+
+/// True for files specproof keeps for itself (tasks, snapshots, evidence): never plans, however
+/// wide the `plans` globs are.
+#[must_use]
+pub fn is_specproof_file(config: &Config, rel: &str) -> bool {
+    [
+        config.tasks_dir.as_str(),
+        config.evidence_dir.as_str(),
+        ".specproof",
+    ]
+    .iter()
+    .any(|dir| {
+        rel.strip_prefix(dir.trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// Repository paths of every `*.md` file directly in `tasks_dir`, sorted.

@@ -81,6 +81,9 @@ pub fn find_key(
     to: usize,
     key: &str,
 ) -> Option<Pos> {
+    if key.is_empty() {
+        return None;
+    }
     let to = to.min(lines.len());
     for (offset, line) in lines.get(from..to)?.iter().enumerate() {
         let mut start = 0;
@@ -159,5 +162,10 @@ mod tests {
         assert_eq!(find_key(&lines, 5, 0, 2, "pattern"), Some(Pos::new(6, 20)));
         assert_eq!(find_key(&lines, 5, 0, 2, "id"), Some(Pos::new(5, 3)));
         assert_eq!(find_key(&lines, 5, 0, 2, "nothing"), None);
+        assert_eq!(
+            find_key(&lines, 5, 0, 2, ""),
+            None,
+            "an empty key is never found (and never loops)"
+        );
     }
 }

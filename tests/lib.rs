@@ -1,0 +1,9 @@
+//! One integration test binary: every module drives the real `specproof` binary in temporary
+//! git repositories.
+
+mod common;
+
+mod cli;
+mod init;
+mod lint;
+mod props;
