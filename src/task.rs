@@ -150,7 +150,7 @@ pub struct Task {
     pub criteria_ids: Vec<(String, Pos)>,
     /// Where each front matter field is written.
     pub fields: std::collections::BTreeMap<String, Pos>,
-    /// How many ```criteria blocks the Acceptance Criteria section holds.
+    /// How many `criteria` fenced blocks the Acceptance Criteria section holds.
     pub criteria_blocks: usize,
     /// Line of the Acceptance Criteria heading, if there is one.
     pub criteria_section: Option<usize>,
