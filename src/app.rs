@@ -1,6 +1,6 @@
 //! The top level: one function per command, each returning an exit status.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
@@ -42,30 +42,45 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
     let printer = Printer::new(cli.color, env.no_color);
     match cli.command {
         Command::Completions { shell } => {
+            // Generated into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "specproof", &mut script);
             let mut out = io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "specproof", &mut out);
+            out.write_all(&script)
+                .and_then(|()| out.flush())
+                .context("cannot write the completions to stdout")?;
             Ok(ExitStatus::Success)
         }
         Command::Init => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_init(&repo.root, &printer)
         }
-        Command::Lint(args) => {
+        Command::Lint(LintArgs { paths, format }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
-            run_lint(&repo.root, &env.cwd, &args, &printer)
+            run_lint(&repo.root, &env.cwd, &paths, format, &printer)
         }
     }
 }
 
 fn run_init(root: &Path, printer: &Printer) -> Result<ExitStatus> {
     match init::init(root)? {
-        Outcome::Refused { existing } => {
+        Outcome::Refused { existing, blocked } => {
             let error = printer.paint_err(&styles::error(), "error");
-            printer.err(format!(
-                "{error}: specproof init would overwrite {}; nothing was changed",
-                existing.join(", ")
-            ))?;
-            printer.err("  move or delete those files first, or edit them by hand")?;
+            if !existing.is_empty() {
+                printer.err(format!(
+                    "{error}: specproof init would overwrite {}; nothing was changed",
+                    existing.join(", ")
+                ))?;
+                printer.err("  move or delete those files first, or edit them by hand")?;
+            }
+            if !blocked.is_empty() {
+                printer.err(format!(
+                    "{error}: specproof init needs the folder{} {}, but a file or a broken link is in the way; nothing was changed",
+                    if blocked.len() == 1 { "" } else { "s" },
+                    blocked.join(", ")
+                ))?;
+                printer.err("  move or delete it first")?;
+            }
             Ok(ExitStatus::Failure)
         }
         Outcome::Written { files, folders } => {
@@ -95,29 +110,33 @@ fn run_init(root: &Path, printer: &Printer) -> Result<ExitStatus> {
     }
 }
 
-fn run_lint(root: &Path, cwd: &Path, args: &LintArgs, printer: &Printer) -> Result<ExitStatus> {
-    let mut only = Vec::new();
-    for typed in &args.paths {
+fn run_lint(
+    root: &Path,
+    cwd: &Path,
+    paths: &[PathBuf],
+    format: Format,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let mut targets = Vec::new();
+    for typed in paths {
         let (full, rel) = repo::user_path(root, cwd, typed).map_err(|m| anyhow!(m))?;
-        if full.is_dir() {
-            only.extend(crate::workspace::markdown_files(root, &full));
-        } else {
-            only.push(rel);
+        let meta =
+            std::fs::metadata(&full).with_context(|| format!("cannot read {}", typed.display()))?;
+        if !meta.is_dir() && !meta.is_file() {
+            return Err(anyhow!("{}: not a regular file or folder", typed.display()));
         }
+        targets.push(lint::Target {
+            path: rel,
+            folder: meta.is_dir(),
+        });
     }
-    if !args.paths.is_empty() && only.is_empty() {
-        return Err(anyhow!(
-            "no markdown files under {}",
-            display_paths(&args.paths)
-        ));
-    }
-    let report = lint::lint(root, &only);
+    let report = lint::lint(root, &targets).map_err(|m| anyhow!(m))?;
     let status = if report.problems.is_empty() {
         ExitStatus::Success
     } else {
         ExitStatus::Failure
     };
-    match args.format {
+    match format {
         Format::Json => {
             let doc = serde_json::json!({
                 "version": 1,
@@ -171,12 +190,4 @@ fn run_lint(root: &Path, cwd: &Path, args: &LintArgs, printer: &Printer) -> Resu
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
-}
-
-fn display_paths(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -317,10 +317,7 @@ impl Config {
                 .location()
                 .map_or(Pos::line(1), |l| Pos::new(l.line(), l.column().max(1)));
             let text = e.to_string();
-            let text = text
-                .rfind(" at line ")
-                .map_or(text.as_str(), |i| &text[..i])
-                .to_owned();
+            let text = yaml::strip_locations(&text);
             // Name the key written on the failing line when serde's message does not.
             let key = lines
                 .get(pos.line.saturating_sub(1))
@@ -333,10 +330,16 @@ impl Config {
                 })
                 .filter(|k| !k.is_empty() && !k.contains(' '))
                 .unwrap_or_default();
-            let message = if key.is_empty() || text.contains(&format!("{key}:")) {
+            let text = humanize(&text);
+            let message = if key.is_empty() {
                 format!("invalid value: {text}")
             } else {
-                format!("invalid value of `{key}`: {text}")
+                // serde_yaml starts with the key path ("echo.parrot_similarity: …"): keep the rest.
+                let path_prefix = text
+                    .split_once(": ")
+                    .filter(|(p, _)| p.ends_with(key.as_str()) && !p.contains(' '));
+                let rest = path_prefix.map_or(text.as_str(), |(_, rest)| rest);
+                format!("invalid value of `{key}`: {rest}")
             };
             let diagnostic =
                 Diagnostic::new(FILE, pos, FailureCode::F8, Rule::InvalidValue, message);
@@ -347,6 +350,36 @@ impl Config {
             }]
         })?;
         config.validate(root, &at)
+    }
+
+    /// What can be kept of a config that has problems: `plans` and `tasks_dir` when they are
+    /// readable and safe, so that the right files are still checked; defaults for the rest.
+    #[must_use]
+    pub fn salvage(root: &Path) -> Self {
+        let mut config = Self::default();
+        let Ok(bytes) = std::fs::read(root.join(FILE)) else {
+            return config;
+        };
+        let Ok(Value::Mapping(map)) = serde_yaml::from_slice::<Value>(&bytes) else {
+            return config;
+        };
+        if let Some(Value::Sequence(globs)) = map.get("plans") {
+            let globs: Option<Vec<String>> = globs
+                .iter()
+                .map(|g| g.as_str().map(str::to_owned))
+                .collect();
+            if let Some(globs) =
+                globs.filter(|g| g.iter().all(|g| paths::check(Some(root), g).is_ok()))
+            {
+                config.plans = globs;
+            }
+        }
+        if let Some(dir) = map.get("tasks_dir").and_then(Value::as_str) {
+            if paths::check(Some(root), dir).is_ok() {
+                dir.clone_into(&mut config.tasks_dir);
+            }
+        }
+        config
     }
 
     fn validate(
@@ -422,6 +455,26 @@ impl Config {
             Err(problems)
         }
     }
+}
+
+/// serde's Rust type names in words a user knows.
+fn humanize(text: &str) -> String {
+    static STRUCT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"struct \w+").expect("struct regex is valid")
+    });
+    let text = STRUCT.replace_all(text, "a mapping");
+    let mut text = text.into_owned();
+    for (rust, plain) in [
+        ("expected usize", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("a sequence", "a list"),
+        ("expected a string", "expected text"),
+    ] {
+        text = text.replace(rust, plain);
+    }
+    text
 }
 
 fn unknown_key(key: &str, prefix: &str, known: &[&str], pos: Pos) -> Diagnostic {

@@ -295,7 +295,13 @@ impl Criterion {
             ));
         }
         if self.severity != copy.severity {
-            out.push("severity".to_owned());
+            out.push(
+                format!(
+                    "severity (plan: {:?}, task: {:?})",
+                    self.severity, copy.severity
+                )
+                .to_lowercase(),
+            );
         }
         if self.inputs != copy.inputs {
             out.push(format!(
@@ -304,10 +310,16 @@ impl Criterion {
             ));
         }
         if self.timeout != copy.timeout {
-            out.push("timeout".to_owned());
+            out.push(format!(
+                "timeout (plan: {:?}, task: {:?})",
+                self.timeout, copy.timeout
+            ));
         }
         if self.serial != copy.serial {
-            out.push("serial".to_owned());
+            out.push(format!(
+                "serial (plan: {}, task: {})",
+                self.serial, copy.serial
+            ));
         }
         out
     }
@@ -380,6 +392,9 @@ pub fn parse_block(file: &str, fence: &Fence, ctx: Ctx<'_>) -> Block {
                 Rule::ParseError,
                 e.message,
             ));
+            // The IDs written in the block are still known, so that one typo does not make every
+            // task copy "fabricated" and every checkbox "unverifiable".
+            block.ids = recover_ids(&fence.body, fence.body_line);
             return block;
         }
     };
@@ -435,6 +450,20 @@ pub fn parse_block(file: &str, fence: &Fence, ctx: Ctx<'_>) -> Block {
     block
 }
 
+/// `id: X` lines of a block that does not parse as YAML.
+fn recover_ids(body: &str, first_line: usize) -> Vec<(String, Pos)> {
+    body.split('\n')
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let trimmed = line.trim_start();
+            let rest = trimmed.strip_prefix("- ").unwrap_or(trimmed).trim_start();
+            let id = rest.strip_prefix("id:")?.trim().trim_matches(['"', '\'']);
+            let column = line.len() - rest.len() + 1;
+            valid_id(id).then(|| (id.to_owned(), Pos::new(first_line + i, column)))
+        })
+        .collect()
+}
+
 /// Line indexes where each top-level list item starts; all zeros when they cannot be told apart
 /// (flow-style lists).
 fn item_starts(lines: &[&str], count: usize) -> Vec<usize> {
@@ -474,8 +503,14 @@ impl ItemLoc<'_> {
         Pos::new(self.first_line + self.from, column)
     }
 
+    /// Position of a criterion field: preferably where it is written at the item's own
+    /// indentation (not inside `args`).
     fn key(&self, key: &str) -> Pos {
-        yaml::find_key(self.lines, self.first_line, self.from, self.to, key)
+        let field_column = self.start().column + 2;
+        (self.from..self.to.min(self.lines.len()))
+            .filter_map(|i| yaml::find_key(self.lines, self.first_line, i, i + 1, key))
+            .find(|p| p.column == field_column)
+            .or_else(|| yaml::find_key(self.lines, self.first_line, self.from, self.to, key))
             .unwrap_or_else(|| self.start())
     }
 
@@ -931,7 +966,16 @@ fn parse_args(
             }
         }
         ProofKind::LineCountDelta => {
-            let path = r.path("path", true, kind);
+            let path = r.path("path", true, kind).filter(|p| {
+                let single = !paths::is_glob(p);
+                if !single {
+                    r.bad(
+                        "path",
+                        format!("line_count_delta counts the lines of one file; \"{p}\" is a glob"),
+                    );
+                }
+                single
+            });
             let base = r.text("base", false, kind);
             let (min, max) = r.bounds()?;
             Proof::LineCountDelta {
@@ -1189,7 +1233,20 @@ impl ArgReader<'_, '_, '_, '_> {
                 t
             }
         };
-        let cwd = self.path("cwd", false, kind);
+        let cwd = self.path("cwd", false, kind).filter(|cwd| {
+            let not_a_folder = self
+                .ctx
+                .root
+                .map(|root| root.join(cwd))
+                .is_some_and(|p| p.exists() && !p.is_dir());
+            if not_a_folder {
+                self.bad(
+                    "cwd",
+                    format!("cwd \"{cwd}\" is a file; give the folder the command runs in"),
+                );
+            }
+            !not_a_folder
+        });
         let env = self.env();
         Some(CommandSpec {
             command: command?,
@@ -1410,6 +1467,60 @@ mod tests {
             "- id: A\n  description: d\n  proof: test_passes\n  args: { command: t, min_tests: 0 }",
         ));
         assert!(m.iter().any(|s| s.contains("always passes")), "{m:?}");
+    }
+
+    #[test]
+    fn a_block_that_does_not_parse_still_names_its_ids() {
+        let b = block("- id: A-1\n  description: [broken\n- id: A-2\n  description: d");
+        assert!(b.criteria.is_empty());
+        let ids: Vec<_> = b.ids.iter().map(|(i, p)| (i.as_str(), p.line)).collect();
+        assert_eq!(ids, vec![("A-1", 2), ("A-2", 4)]);
+    }
+
+    #[test]
+    fn a_field_is_placed_at_the_field_not_at_an_arg_of_the_same_name() {
+        let m = messages(&block(
+            "- id: A\n  description: d\n  proof: builds_clean\n  args: { command: make, timeout: 0 }\n  timeout: -1",
+        ));
+        assert!(
+            m.iter()
+                .any(|s| s.starts_with("plans/p.md:5:") && s.contains("\"timeout\" must be")),
+            "{m:?}"
+        );
+        assert!(
+            m.iter()
+                .any(|s| s.starts_with("plans/p.md:6:3:") && s.contains("`timeout` must be")),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn line_count_delta_takes_one_file_and_cwd_must_be_a_folder() {
+        let m = messages(&block(
+            "- id: A\n  description: d\n  proof: line_count_delta\n  args: { path: \"src/*.rs\", max: 2 }",
+        ));
+        assert!(
+            m.iter().any(|s| s.contains("counts the lines of one file")),
+            "{m:?}"
+        );
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("build.sh"), "").unwrap();
+        let src = "```criteria\n- id: A\n  description: d\n  proof: builds_clean\n  args: { command: make, cwd: build.sh }\n```\n";
+        let doc = scan(src, 1);
+        let b = parse_block(
+            "plans/p.md",
+            &doc.fences[0],
+            Ctx {
+                root: Some(root.path()),
+            },
+        );
+        assert!(
+            messages(&b)
+                .iter()
+                .any(|s| s.contains("cwd \"build.sh\" is a file")),
+            "{:?}",
+            messages(&b)
+        );
     }
 
     #[test]

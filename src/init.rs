@@ -42,16 +42,42 @@ pub enum Outcome {
     /// Every file written; the folders created (the new ones listed).
     Written {
         files: Vec<&'static str>,
-        folders: Vec<&'static str>,
+        folders: Vec<String>,
     },
-    /// These paths exist already; nothing was changed.
-    Refused { existing: Vec<&'static str> },
+    /// These files exist already, or these folders cannot be made (a file or a broken link is in
+    /// the way); nothing was changed.
+    Refused {
+        existing: Vec<&'static str>,
+        blocked: Vec<String>,
+    },
 }
 
-/// Writes the starter files into `root`, refusing when any of them exists.
+/// Every folder `init` needs, parents first.
+fn needed_folders() -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let parents = TEMPLATES
+        .iter()
+        .filter_map(|t| t.path.rsplit_once('/').map(|(dir, _)| dir));
+    for dir in parents.chain(FOLDERS) {
+        let mut prefix = String::new();
+        for part in dir.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            if !out.contains(&prefix) {
+                out.push(prefix.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Writes the starter files into `root`, refusing when any of them exists or a folder cannot be
+/// made. Either everything is written or nothing is left behind.
 ///
 /// # Errors
-/// An I/O error; the files written before it are removed again.
+/// An I/O error; what was written before it is removed again.
 pub fn init(root: &Path) -> Result<Outcome> {
     debug_assert_eq!(Config::default().tasks_dir, ".specproof/tasks");
     let existing: Vec<&'static str> = TEMPLATES
@@ -59,39 +85,55 @@ pub fn init(root: &Path) -> Result<Outcome> {
         .map(|t| t.path)
         .filter(|p| root.join(p).symlink_metadata().is_ok())
         .collect();
-    if !existing.is_empty() {
-        return Ok(Outcome::Refused { existing });
-    }
-    let folders: Vec<&'static str> = FOLDERS
+    let folders = needed_folders();
+    let blocked: Vec<String> = folders
         .iter()
-        .copied()
-        .filter(|f| !root.join(f).is_dir())
+        .filter(|f| root.join(f).symlink_metadata().is_ok() && !root.join(f).is_dir())
+        .cloned()
         .collect();
+    if !existing.is_empty() || !blocked.is_empty() {
+        return Ok(Outcome::Refused { existing, blocked });
+    }
+    let mut created: Vec<PathBuf> = Vec::new();
     let mut written: Vec<PathBuf> = Vec::new();
-    let result = write_all(root, &mut written);
+    let result =
+        create_folders(root, &folders, &mut created).and_then(|()| write_all(root, &mut written));
     if let Err(e) = result {
+        // Best effort: the error is what the user needs to see; the removals only undo our writes.
         for path in written.iter().rev() {
-            // Best effort: the error below is what the user needs to see.
             let _ = std::fs::remove_file(path);
+        }
+        for dir in created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
         }
         return Err(e);
     }
-    for folder in FOLDERS {
-        std::fs::create_dir_all(root.join(folder))
-            .with_context(|| format!("cannot create {folder}"))?;
-    }
+    let new_folders = folders
+        .into_iter()
+        .filter(|f| created.contains(&root.join(f)) && FOLDERS.contains(&f.as_str()))
+        .collect();
     Ok(Outcome::Written {
         files: TEMPLATES.iter().map(|t| t.path).collect(),
-        folders,
+        folders: new_folders,
     })
+}
+
+fn create_folders(root: &Path, folders: &[String], created: &mut Vec<PathBuf>) -> Result<()> {
+    for folder in folders {
+        let path = root.join(folder);
+        if path.is_dir() {
+            continue;
+        }
+        std::fs::create_dir(&path).with_context(|| format!("cannot create the folder {folder}"))?;
+        created.push(path);
+    }
+    Ok(())
 }
 
 fn write_all(root: &Path, written: &mut Vec<PathBuf>) -> Result<()> {
     for template in &TEMPLATES {
         let target = root.join(template.path);
         let dir = target.parent().unwrap_or(root);
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the folder of {}", template.path))?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .with_context(|| format!("cannot write {}", template.path))?;
         tmp.write_all(template.content.as_bytes())

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::criterion::{Criterion, Ctx, Scope};
+use crate::criterion::{Criterion, Scope};
 use crate::diagnostic::{Diagnostic, FailureCode, Pos, Rule, did_you_mean};
 use crate::plan::Plan;
 use crate::task::Task;
-use crate::workspace::{self, Workspace};
+use crate::workspace::{self, Reader, Workspace};
 
 /// What was checked and what was found.
 #[derive(Debug, Serialize)]
@@ -29,26 +29,68 @@ pub struct Checked {
 /// The folder where plan snapshots live (SPEC §1).
 pub const SNAPSHOT_DIR: &str = ".specproof/snapshots";
 
-/// Lints the repository at `root`. `only` limits the report to these repository paths (and
-/// adds them to what is read when the config's globs do not reach them); empty means every
-/// plan and task file.
-#[must_use]
-pub fn lint(root: &Path, only: &[String]) -> LintReport {
+/// What `lint PATHS` names: a file, or a folder standing for the plan and task files under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Repository-relative; empty for the root.
+    pub path: String,
+    pub folder: bool,
+}
+
+/// Lints the repository at `root`. `targets` limits the report to those files and folders (a
+/// named file is read even when the config's globs do not reach it); empty means every plan and
+/// task file.
+///
+/// # Errors
+/// A message when a named folder holds no plan or task file.
+pub fn lint(root: &Path, targets: &[Target]) -> Result<LintReport, String> {
     let mut ws = Workspace::load(root);
-    let ctx = Ctx { root: Some(root) };
-    let tasks_prefix = format!("{}/", ws.config.tasks_dir.trim_end_matches('/'));
-    for rel in only {
-        if rel == crate::config::FILE {
+    let reader = Reader {
+        root,
+        max_size: ws.config.max_file_size.0,
+    };
+    let mut only: Vec<String> = Vec::new();
+    for target in targets {
+        if target.folder {
+            let under = |p: &str| {
+                target.path.is_empty()
+                    || p.strip_prefix(&target.path)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            };
+            let found: Vec<String> = ws
+                .plans
+                .iter()
+                .map(|p| p.path.clone())
+                .chain(ws.tasks.iter().map(|t| t.path.clone()))
+                .filter(|p| under(p))
+                .collect();
+            if found.is_empty() {
+                let shown = if target.path.is_empty() {
+                    "."
+                } else {
+                    target.path.as_str()
+                };
+                return Err(format!(
+                    "{shown}: no plan or task files there (plans are {:?} in specproof.yml, tasks are in {})",
+                    ws.config.plans, ws.config.tasks_dir
+                ));
+            }
+            only.extend(found);
             continue;
         }
-        if rel.starts_with(&tasks_prefix) {
-            if !ws.tasks.iter().any(|t| &t.path == rel) {
-                ws.tasks.push(workspace::read_task(root, rel, ctx));
+        let rel = &target.path;
+        if rel != crate::config::FILE {
+            if workspace::is_task_path(&ws.config, rel) {
+                if !ws.tasks.iter().any(|t| &t.path == rel) {
+                    ws.tasks.push(reader.task(rel));
+                }
+            } else if ws.plan(rel).is_none() {
+                ws.plans.push(reader.plan(rel));
             }
-        } else if ws.plan(rel).is_none() {
-            ws.plans.push(workspace::read_plan(root, rel, ctx));
         }
+        only.push(rel.clone());
     }
+    let only = only;
 
     let mut problems = ws.config_diagnostics.clone();
     for plan in &ws.plans {
@@ -77,7 +119,7 @@ pub fn lint(root: &Path, only: &[String]) -> LintReport {
         tasks: ws.tasks.iter().filter(|t| in_scope(&t.path)).count(),
         criteria: plans.iter().map(|p| p.ids.len()).sum(),
     };
-    LintReport { checked, problems }
+    Ok(LintReport { checked, problems })
 }
 
 fn duplicate_ids(plans: &[Plan]) -> Vec<Diagnostic> {
@@ -137,7 +179,11 @@ impl Snapshots {
         if !self.loaded.contains_key(plan_file) {
             let rel = format!("{SNAPSHOT_DIR}/{plan_file}");
             let plan = root.join(&rel).is_file().then(|| {
-                let snapshot = workspace::read_plan(root, &rel, Ctx { root: Some(root) });
+                let snapshot = Reader {
+                    root,
+                    max_size: u64::MAX,
+                }
+                .plan(&rel);
                 self.diagnostics
                     .extend(snapshot.diagnostics.iter().cloned());
                 snapshot
@@ -206,7 +252,7 @@ fn check_task(
                     *pos,
                     FailureCode::F1,
                     Rule::DuplicateId,
-                    "listed twice in Acceptance Criteria",
+                    "listed twice in Acceptance Criteria: remove one copy",
                 )
                 .criterion(Some(cid))
                 .task(id),
@@ -265,7 +311,7 @@ fn check_task(
             );
         }
     }
-    let (definitions, source) = match snapshots.get(root, &meta.plan_file) {
+    let (definitions, source) = match snapshots.get(root, &plan.path) {
         Some(snapshot) => (snapshot, snapshot.path.clone()),
         None => (plan, plan.path.clone()),
     };

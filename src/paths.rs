@@ -103,6 +103,23 @@ fn check_symlinks(root: &Path, parts: &[&str]) -> Result<(), PathProblem> {
     Ok(())
 }
 
+/// A repository path written plainly: no `./`, no `a/../`, no doubled or trailing `/`.
+/// `..` that would leave the root is kept (the path rules reject it separately).
+#[must_use]
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for component in path.split('/') {
+        match component {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
 /// `path` relative to `root`, `/`-separated; None when it is not under the root.
 #[must_use]
 pub fn relative_to(root: &Path, path: &Path) -> Option<String> {
@@ -127,6 +144,14 @@ mod tests {
         assert_eq!(check(None, ""), Err(PathProblem::Empty));
         assert_eq!(check(None, "a/../b/**/*.rs"), Ok(()));
         assert_eq!(check(None, "./src/lib.rs"), Ok(()));
+    }
+
+    #[test]
+    fn normalizes_plain_spellings() {
+        assert_eq!(normalize("./plans//a.md"), "plans/a.md");
+        assert_eq!(normalize("plans/x/../a.md"), "plans/a.md");
+        assert_eq!(normalize(".specproof/tasks/"), ".specproof/tasks");
+        assert_eq!(normalize("../a"), "../a");
     }
 
     #[cfg(unix)]

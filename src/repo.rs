@@ -10,6 +10,8 @@ use thiserror::Error;
 pub enum RepoError {
     #[error("{} does not exist; pass --repo with a folder inside a git repository", .0.display())]
     NoSuchDir(PathBuf),
+    #[error("{} is a file; pass --repo with a folder inside a git repository", .0.display())]
+    NotADir(PathBuf),
     #[error("{} is not inside a git repository: run `git init` there first, or pass --repo DIR", .0.display())]
     NotARepo(PathBuf),
     #[error("cannot open the git repository at {}: {}", .dir.display(), .source.message())]
@@ -49,6 +51,9 @@ impl Repo {
         let git = match dir {
             Some(dir) => {
                 let dir = cwd.join(dir);
+                if dir.is_file() {
+                    return Err(RepoError::NotADir(dir));
+                }
                 if !dir.is_dir() {
                     return Err(RepoError::NoSuchDir(dir));
                 }

@@ -15,7 +15,7 @@ use crate::task::Task;
 #[derive(Debug)]
 pub struct Workspace {
     pub config: Config,
-    /// Problems of specproof.yml (the defaults are used when there are any).
+    /// Problems of specproof.yml, and of finding the files (unreadable folders).
     pub config_diagnostics: Vec<Diagnostic>,
     /// Plans matched by `plans`, sorted by path.
     pub plans: Vec<Plan>,
@@ -23,22 +23,35 @@ pub struct Workspace {
     pub tasks: Vec<Task>,
 }
 
+/// How the files of a workspace are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub root: &'a Path,
+    /// Larger plan and task files are reported, not read.
+    pub max_size: u64,
+}
+
 impl Workspace {
-    /// Reads config, plans and tasks of the working tree at `root`.
+    /// Reads config, plans and tasks of the working tree at `root`. When specproof.yml has
+    /// problems they are kept, and its `plans` and `tasks_dir` are still used where they are
+    /// readable (the other keys fall back to their defaults).
     #[must_use]
     pub fn load(root: &Path) -> Self {
-        let (config, config_diagnostics) = match Config::load(root) {
+        let (config, mut config_diagnostics) = match Config::load(root) {
             Ok(c) => (c, Vec::new()),
-            Err(d) => (Config::default(), d),
+            Err(d) => (Config::salvage(root), d),
         };
-        let ctx = Ctx { root: Some(root) };
-        let plans = plan_paths(root, &config)
+        let reader = Reader {
+            root,
+            max_size: config.max_file_size.0,
+        };
+        let plans = plan_paths(root, &config, &mut config_diagnostics)
             .iter()
-            .map(|p| read_plan(root, p, ctx))
+            .map(|p| reader.plan(p))
             .collect();
-        let tasks = task_paths(root, &config)
+        let tasks = task_paths(root, &config, &mut config_diagnostics)
             .iter()
-            .map(|p| read_task(root, p, ctx))
+            .map(|p| reader.task(p))
             .collect();
         Self {
             config,
@@ -48,53 +61,83 @@ impl Workspace {
         }
     }
 
-    /// The loaded plan at repository path `path`.
+    /// The loaded plan at repository path `path` (`./` and `a/../` spellings allowed).
     #[must_use]
     pub fn plan(&self, path: &str) -> Option<&Plan> {
+        let path = paths::normalize(path);
         self.plans.iter().find(|p| p.path == path)
     }
 }
 
-fn read_error(rel: &str, e: &std::io::Error) -> Diagnostic {
+fn unreadable(rel: &str, message: String) -> Diagnostic {
     Diagnostic::new(
         rel,
         Pos::line(1),
         FailureCode::F8,
         Rule::Unreadable,
-        format!("cannot read: {e}"),
+        message,
     )
 }
 
-/// Reads and parses the plan at repository path `rel`.
-#[must_use]
-pub fn read_plan(root: &Path, rel: &str, ctx: Ctx<'_>) -> Plan {
-    match std::fs::read(root.join(rel)) {
-        Ok(bytes) => Plan::parse(rel, &bytes, ctx),
-        Err(e) => Plan {
-            path: rel.to_owned(),
-            diagnostics: vec![read_error(rel, &e)],
-            ..Plan::default()
-        },
+impl Reader<'_> {
+    /// The bytes of `rel`, or why they cannot be had.
+    fn bytes(&self, rel: &str) -> Result<Vec<u8>, Box<Diagnostic>> {
+        let path = self.root.join(rel);
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Box::new(unreadable(rel, format!("cannot read: {e}"))))?;
+        if !meta.is_file() {
+            return Err(Box::new(unreadable(rel, "is not a regular file".into())));
+        }
+        if meta.len() > self.max_size {
+            return Err(Box::new(unreadable(
+                rel,
+                format!(
+                    "is {} bytes, over max_file_size ({} bytes): split it, or raise max_file_size in specproof.yml",
+                    meta.len(),
+                    self.max_size
+                ),
+            )));
+        }
+        std::fs::read(&path).map_err(|e| Box::new(unreadable(rel, format!("cannot read: {e}"))))
     }
-}
 
-/// Reads and parses the task at repository path `rel`.
-#[must_use]
-pub fn read_task(root: &Path, rel: &str, ctx: Ctx<'_>) -> Task {
-    match std::fs::read(root.join(rel)) {
-        Ok(bytes) => Task::parse(rel, &bytes, ctx),
-        Err(e) => {
-            let stem = rel
-                .rsplit('/')
-                .next()
-                .unwrap_or(rel)
-                .trim_end_matches(".md")
-                .to_owned();
-            Task {
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            root: Some(self.root),
+        }
+    }
+
+    /// Reads and parses the plan at repository path `rel`.
+    #[must_use]
+    pub fn plan(&self, rel: &str) -> Plan {
+        match self.bytes(rel) {
+            Ok(bytes) => Plan::parse(rel, &bytes, self.ctx()),
+            Err(d) => Plan {
                 path: rel.to_owned(),
-                stem,
-                diagnostics: vec![read_error(rel, &e)],
-                ..Task::default()
+                diagnostics: vec![*d],
+                ..Plan::default()
+            },
+        }
+    }
+
+    /// Reads and parses the task at repository path `rel`.
+    #[must_use]
+    pub fn task(&self, rel: &str) -> Task {
+        match self.bytes(rel) {
+            Ok(bytes) => Task::parse(rel, &bytes, self.ctx()),
+            Err(d) => {
+                let stem = rel
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(rel)
+                    .trim_end_matches(".md")
+                    .to_owned();
+                Task {
+                    path: rel.to_owned(),
+                    stem,
+                    diagnostics: vec![*d],
+                    ..Task::default()
+                }
             }
         }
     }
@@ -105,23 +148,32 @@ pub fn read_task(root: &Path, rel: &str, ctx: Ctx<'_>) -> Task {
 pub fn plan_globs(config: &Config) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for glob in &config.plans {
-        if let Ok(g) = GlobBuilder::new(glob).literal_separator(true).build() {
+        if let Ok(g) = GlobBuilder::new(&paths::normalize(glob))
+            .literal_separator(true)
+            .build()
+        {
             builder.add(g);
         }
     }
     builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// Repository paths of every plan file: files matching `plans`, not ignored by git, sorted.
+/// True when `rel` is a plan file by the config: matched by `plans`, and not one of the files
+/// specproof keeps for itself.
 #[must_use]
-pub fn plan_paths(root: &Path, config: &Config) -> Vec<String> {
-    let globs = plan_globs(config);
-    let mut out: Vec<String> = markdown_files(root, root)
-        .into_iter()
-        .filter(|rel| globs.is_match(rel) && !is_specproof_file(config, rel))
-        .collect();
-    out.sort();
-    out
+pub fn is_plan_path(config: &Config, globs: &GlobSet, rel: &str) -> bool {
+    globs.is_match(rel) && !is_specproof_file(config, rel)
+}
+
+/// True when `rel` is a task file by the config: a `*.md` file directly in `tasks_dir`.
+#[must_use]
+pub fn is_task_path(config: &Config, rel: &str) -> bool {
+    let dir = paths::normalize(&config.tasks_dir);
+    rel.strip_prefix(&dir)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| {
+            !name.contains('/') && Path::new(name).extension().is_some_and(|x| x == "md")
+        })
 }
 
 /// True for files specproof keeps for itself (tasks, snapshots, evidence): never plans, however
@@ -129,51 +181,116 @@ pub fn plan_paths(root: &Path, config: &Config) -> Vec<String> {
 #[must_use]
 pub fn is_specproof_file(config: &Config, rel: &str) -> bool {
     [
-        config.tasks_dir.as_str(),
-        config.evidence_dir.as_str(),
-        ".specproof",
+        paths::normalize(&config.tasks_dir),
+        paths::normalize(&config.evidence_dir),
+        ".specproof".to_owned(),
     ]
     .iter()
     .any(|dir| {
-        rel.strip_prefix(dir.trim_end_matches('/'))
+        rel.strip_prefix(dir.as_str())
             .is_some_and(|rest| rest.starts_with('/'))
     })
 }
 
-/// Repository paths of every `*.md` file directly in `tasks_dir`, sorted.
+/// Repository paths of every plan file: files matching `plans`, not ignored by git, sorted.
 #[must_use]
-pub fn task_paths(root: &Path, config: &Config) -> Vec<String> {
-    let dir = config.tasks_dir.trim_end_matches('/');
-    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|name| Path::new(name).extension().is_some_and(|x| x == "md"))
-        .map(|name| format!("{dir}/{name}"))
+pub fn plan_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) -> Vec<String> {
+    let globs = plan_globs(config);
+    let mut out: Vec<String> = markdown_files(root, root, problems)
+        .into_iter()
+        .filter(|rel| is_plan_path(config, &globs, rel))
         .collect();
     out.sort();
     out
 }
 
-/// Repository paths of the markdown files under `dir` that git does not ignore, skipping `.git`.
+/// Repository paths of every `*.md` file directly in `tasks_dir`, sorted.
 #[must_use]
-pub fn markdown_files(root: &Path, dir: &Path) -> Vec<String> {
+pub fn task_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) -> Vec<String> {
+    let dir = paths::normalize(&config.tasks_dir);
+    let entries = match std::fs::read_dir(root.join(&dir)) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            let message = if root.join(&dir).is_file() {
+                format!(
+                    "tasks_dir \"{dir}\" is a file, not a folder: fix `tasks_dir` in specproof.yml"
+                )
+            } else {
+                format!("cannot read the tasks folder: {e}")
+            };
+            problems.push(unreadable(&dir, message).field("tasks_dir"));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => {
+                let Some(name) = e.file_name().to_str().map(str::to_owned) else {
+                    problems.push(unreadable(
+                        &dir,
+                        format!("{:?} is not a UTF-8 file name: rename it", e.file_name()),
+                    ));
+                    continue;
+                };
+                let rel = format!("{dir}/{name}");
+                if is_task_path(config, &rel) && e.file_type().is_ok_and(|t| t.is_file()) {
+                    out.push(rel);
+                }
+            }
+            Err(e) => problems.push(unreadable(
+                &dir,
+                format!("cannot read the tasks folder: {e}"),
+            )),
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Repository paths of the markdown files under `dir` that git does not ignore, skipping
+/// `.git`. Folders that cannot be read are reported in `problems`.
+#[must_use]
+pub fn markdown_files(root: &Path, dir: &Path, problems: &mut Vec<Diagnostic>) -> Vec<String> {
     let walker = ignore::WalkBuilder::new(dir)
         .hidden(false)
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git")
         .build();
-    walker
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter_map(|e| paths::relative_to(root, e.path()))
-        .filter(|rel| {
-            Path::new(rel)
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("md"))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for entry in walker {
+        match entry {
+            Ok(e) => {
+                if !e.file_type().is_some_and(|t| t.is_file()) {
+                    continue;
+                }
+                if let Some(rel) = paths::relative_to(root, e.path()) {
+                    if Path::new(&rel)
+                        .extension()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("md"))
+                    {
+                        out.push(rel);
+                    }
+                }
+            }
+            Err(e) => {
+                let place = e_path(&e)
+                    .and_then(|p| paths::relative_to(root, &p))
+                    .unwrap_or_else(|| ".".to_owned());
+                problems.push(unreadable(&place, format!("cannot read: {e}")));
+            }
+        }
+    }
+    out
+}
+
+fn e_path(error: &ignore::Error) -> Option<std::path::PathBuf> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            e_path(err)
+        }
+        _ => None,
+    }
 }

@@ -20,16 +20,27 @@ pub fn parse(src: &str, first_line: usize) -> Result<Value, YamlError> {
         let pos = e.location().map_or(Pos::line(first_line), |l| {
             Pos::new(first_line + l.line().saturating_sub(1), l.column().max(1))
         });
-        let text = e.to_string();
-        let message = match text.rfind(" at line ") {
-            Some(i) => text[..i].to_owned(),
-            None => text,
-        };
+        let message = strip_locations(&e.to_string());
         YamlError {
             pos,
             message: format!("invalid YAML: {message}"),
         }
     })
+}
+
+/// `serde_yaml`'s message without its ` at line N column M` parts: those count from the start of
+/// the YAML, not of the file, and the diagnostic carries the file position already.
+#[must_use]
+pub fn strip_locations(message: &str) -> String {
+    static LOCATION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r" at line \d+ column \d+").expect("location regex is valid")
+    });
+    let text = LOCATION.replace_all(message, "").into_owned();
+    if text.contains("u128") {
+        // serde_yaml cannot hold integers past 128 bits and says so in Rust terms.
+        return "a number is too large".to_owned();
+    }
+    text
 }
 
 /// A short name of the value's type for messages ("a list", "text").
@@ -86,6 +97,9 @@ pub fn find_key(
     }
     let to = to.min(lines.len());
     for (offset, line) in lines.get(from..to)?.iter().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
         let mut start = 0;
         while let Some(found) = line[start..].find(key) {
             let at = start + found;
@@ -154,6 +168,12 @@ mod tests {
         assert!(err.pos.line >= 11, "{err:?}");
         assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
         assert!(!err.message.contains(" at line "), "{}", err.message);
+        let err = parse("a:\n  - [1,\n  b: 2\n", 1).unwrap_err();
+        assert!(
+            !err.message.contains(" at line "),
+            "every location is dropped: {}",
+            err.message
+        );
     }
 
     #[test]
@@ -162,6 +182,12 @@ mod tests {
         assert_eq!(find_key(&lines, 5, 0, 2, "pattern"), Some(Pos::new(6, 20)));
         assert_eq!(find_key(&lines, 5, 0, 2, "id"), Some(Pos::new(5, 3)));
         assert_eq!(find_key(&lines, 5, 0, 2, "nothing"), None);
+        let commented = ["# timeout: 5", "timeout: 0"];
+        assert_eq!(
+            find_key(&commented, 1, 0, 2, "timeout"),
+            Some(Pos::new(2, 1)),
+            "comments are skipped"
+        );
         assert_eq!(
             find_key(&lines, 5, 0, 2, ""),
             None,

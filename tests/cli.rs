@@ -182,3 +182,40 @@ fn on_a_terminal_auto_colours_unless_no_color_is_set() {
         "NO_COLOR turns colour off: {plain}"
     );
 }
+
+#[test]
+fn completions_to_a_full_disk_is_an_error_not_a_panic() {
+    let repo = Repo::bare_folder();
+    let full = std::fs::File::create("/dev/full").expect("/dev/full");
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["completions", "fish"])
+        .current_dir(repo.path())
+        .stdout(full)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot write the completions to stdout"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn repo_option_naming_a_file_says_so() {
+    let repo = Repo::new();
+    repo.write("file.txt", "");
+    let run = repo.run(&["--repo", "file.txt", "lint"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("file.txt is a file; pass --repo with a folder"),
+        "{}",
+        run.stderr
+    );
+}

@@ -92,3 +92,35 @@ fn init_from_a_subfolder_writes_at_the_root() {
     assert!(repo.path().join("specproof.yml").is_file());
     assert!(!repo.path().join("src/specproof.yml").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn init_refuses_when_a_file_or_broken_link_blocks_a_folder() {
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join(".specproof")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        "/nonexistent/target",
+        repo.path().join(".specproof/evidence"),
+    )
+    .expect("symlink");
+    let run = repo.run(&["init"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("needs the folder .specproof/evidence"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !repo.path().join("specproof.yml").exists(),
+        "nothing written"
+    );
+    assert!(!repo.path().join("plans").exists(), "no folder left behind");
+
+    let repo = Repo::new();
+    repo.write(".specproof", "a file\n");
+    let run = repo.run(&["init"]);
+    run.code(1);
+    assert!(run.stderr.contains(".specproof"), "{}", run.stderr);
+    assert!(!repo.path().join("plans").exists(), "no folder left behind");
+    assert!(!repo.path().join("specproof.yml").exists());
+}

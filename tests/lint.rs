@@ -593,3 +593,140 @@ fn a_task_without_criteria_is_reported_once() {
     let run = repo.run(&["lint"]);
     run.code(1).line(".specproof/tasks/T-001.md:1:1: F1: task T-001: task has no `## Acceptance Criteria` section with a ```criteria block: copy its criteria from the plan");
 }
+
+#[test]
+fn lint_of_a_folder_checks_the_plans_and_tasks_under_it_only() {
+    let repo = Repo::new();
+    repo.write("plans/auth.md", AUTH_PLAN)
+        .write(".specproof/snapshots/plans/auth.md", AUTH_PLAN)
+        .write(".specproof/tasks/T-001.md", auth_task("T-001", AUTH_1))
+        .write("README.md", "# Readme\n\n- [ ] TODO: write docs\n");
+    repo.run(&["lint"])
+        .code(0)
+        .line("ok: no problems (1 plan with 3 criteria, 1 task)");
+    repo.run(&["lint", "."])
+        .code(0)
+        .line("ok: no problems (1 plan with 3 criteria, 1 task)");
+    repo.run(&["lint", ".specproof"])
+        .code(0)
+        .line("ok: no problems (0 plans with 0 criteria, 1 task)");
+    let run = repo.run(&["lint", "src"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("src: no such file or folder"),
+        "{}",
+        run.stderr
+    );
+    repo.write("docs/notes.md", "# notes\n");
+    let run = repo.run(&["lint", "docs"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("docs: no plan or task files there"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_yaml_typo_in_a_plan_does_not_make_tasks_fabricated() {
+    let repo = Repo::new();
+    let broken = AUTH_PLAN.replace(
+        "description: JWT validation function exported from src/auth.rs",
+        "description: [JWT validation function",
+    );
+    repo.write("plans/auth.md", broken)
+        .write(".specproof/tasks/T-001.md", auth_task("T-001", AUTH_1));
+    let run = repo.run(&["lint"]);
+    run.code(1);
+    let problems = run.problems();
+    assert_eq!(problems.len(), 1, "only the YAML error: {problems:?}");
+    assert!(
+        problems[0].starts_with("plans/auth.md:") && problems[0].contains("F8: invalid YAML"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_bad_config_value_still_checks_the_configured_files() {
+    let repo = Repo::new();
+    repo.write(
+        "specproof.yml",
+        "plans: [\"specs/*.md\"]\ntasks_dir: work\njobs: many\n",
+    )
+    .write("specs/auth.md", AUTH_PLAN)
+    .write("plans/notes.md", "- [ ] OLD-1: not a plan any more\n")
+    .write(
+        "work/T-001.md",
+        auth_task("T-001", AUTH_1).replace("plans/auth.md", "specs/auth.md"),
+    );
+    let run = repo.run(&["lint"]);
+    run.code(1)
+        .line_with("specproof.yml:3:7: F8: invalid value of `jobs`", &[]);
+    assert_eq!(run.problems().len(), 1, "{}", run.stdout);
+    run.line("failed: 1 problem in 1 file (1 plan with 3 criteria, 1 task)");
+}
+
+#[test]
+fn plan_file_may_be_written_with_dot_slash() {
+    let repo = task_repo(
+        ".specproof/tasks/T-001.md",
+        &auth_task("T-001", AUTH_1).replace("plans/auth.md", "./plans/auth.md"),
+    );
+    repo.run(&["lint"]).code(0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_refused_not_read() {
+    let repo = Repo::new();
+    let fifo = repo.path().join("plans/fifo.md");
+    std::fs::create_dir_all(fifo.parent().expect("parent")).expect("mkdir");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let run = repo.run(&["lint", "plans/fifo.md"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("plans/fifo.md: not a regular file or folder"),
+        "{}",
+        run.stderr
+    );
+    repo.run(&["lint"]).code(0);
+}
+
+#[test]
+fn a_plan_over_max_file_size_is_reported_not_read() {
+    let repo = Repo::new();
+    repo.write("specproof.yml", "max_file_size: 1KiB\n")
+        .write("plans/big.md", "x".repeat(2000));
+    let run = repo.run(&["lint"]);
+    run.code(1).line(
+        "plans/big.md:1:1: F8: is 2000 bytes, over max_file_size (1024 bytes): split it, or raise max_file_size in specproof.yml",
+    );
+}
+
+#[test]
+fn a_system_criterion_in_a_task_is_an_orphan() {
+    let repo = Repo::new();
+    let plan = AUTH_PLAN.replace("scope: cross-cutting", "scope: system");
+    let copy = "- id: AUTH-10\n  description: All endpoints return the same error body shape\n  proof: test_passes\n  args: { command: \"cargo test error_shape\" }\n  scope: system\n";
+    repo.write("plans/auth.md", plan)
+        .write(".specproof/tasks/T-001.md", auth_task("T-001", copy));
+    let run = repo.run(&["lint"]);
+    run.code(1).line_with(
+        ".specproof/tasks/T-001.md:16:3: F16: criterion AUTH-10: is a system criterion",
+        &[],
+    );
+}
+
+#[test]
+fn tasks_dir_that_is_a_file_is_reported() {
+    let repo = Repo::new();
+    repo.write("specproof.yml", "tasks_dir: work\n")
+        .write("work", "not a folder\n");
+    let run = repo.run(&["lint"]);
+    run.code(1).line("work:1:1: F8: tasks_dir \"work\" is a file, not a folder: fix `tasks_dir` in specproof.yml");
+}
