@@ -75,7 +75,7 @@ fn run_init(root: &Path, printer: &Printer) -> Result<ExitStatus> {
             }
             if !blocked.is_empty() {
                 printer.err(format!(
-                    "{error}: specproof init needs the folder{} {}, but a file or a broken link is in the way; nothing was changed",
+                    "{error}: specproof init needs the folder{} {}, but a file, a broken link or a link out of the repository is in the way; nothing was changed",
                     if blocked.len() == 1 { "" } else { "s" },
                     blocked.join(", ")
                 ))?;

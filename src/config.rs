@@ -250,7 +250,17 @@ impl Config {
     /// # Errors
     /// Every problem found, as diagnostics naming the file, line and key.
     pub fn load(root: &Path) -> Result<Self, Vec<Diagnostic>> {
-        match std::fs::read(root.join(FILE)) {
+        let path = root.join(FILE);
+        if path.metadata().is_ok_and(|m| !m.is_file()) {
+            return Err(vec![Diagnostic::new(
+                FILE,
+                Pos::line(1),
+                FailureCode::F8,
+                Rule::Unreadable,
+                format!("{FILE} is not a regular file: replace it with one"),
+            )]);
+        }
+        match std::fs::read(path) {
             Ok(bytes) => Self::parse(&bytes, Some(root)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(vec![Diagnostic::new(
@@ -300,6 +310,21 @@ impl Config {
             let key = yaml::scalar_text(key).unwrap_or_default();
             if !TOP.contains(&key.as_str()) {
                 problems.push(unknown_key(&key, "", &TOP, at(&key)));
+            } else if key == "max_file_size" && !matches!(inner, Value::Number(_)) {
+                // Checked here, where its place is known: serde's error for it carries none.
+                let text = yaml::scalar_text(inner).unwrap_or_default();
+                if ByteSize::parse(&text).is_none() {
+                    problems.push(
+                        Diagnostic::new(
+                            FILE,
+                            at(&key),
+                            FailureCode::F8,
+                            Rule::InvalidValue,
+                            format!("invalid value of `max_file_size`: {text:?} is not a size such as 8MiB, 512KB or a number of bytes"),
+                        )
+                        .field("max_file_size"),
+                    );
+                }
             } else if let (Some(known), Value::Mapping(inner)) = (nested(&key), inner) {
                 for sub in inner.keys() {
                     let sub = yaml::scalar_text(sub).unwrap_or_default();
@@ -318,9 +343,11 @@ impl Config {
                 .map_or(Pos::line(1), |l| Pos::new(l.line(), l.column().max(1)));
             let text = e.to_string();
             let text = yaml::strip_locations(&text);
-            // Name the key written on the failing line when serde's message does not.
-            let key = lines
-                .get(pos.line.saturating_sub(1))
+            // Name the key written on the failing line when serde's message does not; an error
+            // without a place names no key rather than a wrong one.
+            let key = e
+                .location()
+                .and_then(|_| lines.get(pos.line.saturating_sub(1)))
                 .and_then(|l| l.split(':').next())
                 .map(|k| {
                     k.trim()
@@ -357,7 +384,11 @@ impl Config {
     #[must_use]
     pub fn salvage(root: &Path) -> Self {
         let mut config = Self::default();
-        let Ok(bytes) = std::fs::read(root.join(FILE)) else {
+        let path = root.join(FILE);
+        if !path.is_file() {
+            return config;
+        }
+        let Ok(bytes) = std::fs::read(path) else {
             return config;
         };
         let Ok(Value::Mapping(map)) = serde_yaml::from_slice::<Value>(&bytes) else {
@@ -429,6 +460,11 @@ impl Config {
         ] {
             if let Err(p) = paths::check(root, path) {
                 bad(key, format!("`{key}` \"{path}\" {p}"));
+            } else if paths::normalize(path).is_empty() {
+                bad(
+                    key,
+                    format!("`{key}` must be a folder below the repository root, not \"{path}\""),
+                );
             }
         }
         for (key, globs) in [
@@ -536,6 +572,49 @@ mod tests {
         let errs = Config::parse(b"zzzzzzzzzzzz: 1\n", None).unwrap_err();
         assert!(
             errs[0].message.contains("the nearest known key is"),
+            "{}",
+            errs[0].message
+        );
+    }
+
+    #[test]
+    fn messages_name_the_key_in_plain_words() {
+        let errs =
+            Config::parse(b"plans: [\"specs/*.md\"]\nmax_file_size: 10XB\n", None).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "specproof.yml:2:1: F8: invalid value of `max_file_size`: \"10XB\" is not a size such as 8MiB, 512KB or a number of bytes"
+        );
+        let errs = Config::parse(b"jobs: many\n", None).unwrap_err();
+        assert_eq!(
+            errs[0].message,
+            "invalid value of `jobs`: invalid type: string \"many\", expected a whole number"
+        );
+        let errs = Config::parse(b"echo: 3\n", None).unwrap_err();
+        assert!(
+            errs[0].message.contains("expected a mapping"),
+            "{}",
+            errs[0].message
+        );
+        assert!(!errs[0].message.contains("struct"), "{}", errs[0].message);
+        for huge in [
+            "jobs: 99999999999999999999999999\n",
+            "jobs: -99999999999999999999999999\n",
+            "jobs: 1e99\n",
+        ] {
+            let errs = Config::parse(huge.as_bytes(), None).unwrap_err();
+            assert_eq!(errs[0].line, 1);
+            assert!(
+                !errs[0].message.contains("128"),
+                "no Rust integer types: {}",
+                errs[0].message
+            );
+        }
+        let errs = Config::parse(b"tasks_dir: .\n", None).unwrap_err();
+        assert!(
+            errs[0]
+                .message
+                .contains("must be a folder below the repository root"),
             "{}",
             errs[0].message
         );

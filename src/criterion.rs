@@ -452,14 +452,23 @@ pub fn parse_block(file: &str, fence: &Fence, ctx: Ctx<'_>) -> Block {
 
 /// `id: X` lines of a block that does not parse as YAML.
 fn recover_ids(body: &str, first_line: usize) -> Vec<(String, Pos)> {
+    static ID: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?:^|[\s{,-])(?P<key>id)\s*:\s*["']?(?P<id>[A-Za-z][A-Za-z0-9_.-]*)"#)
+            .expect("id regex is valid")
+    });
     body.split('\n')
         .enumerate()
-        .filter_map(|(i, line)| {
-            let trimmed = line.trim_start();
-            let rest = trimmed.strip_prefix("- ").unwrap_or(trimmed).trim_start();
-            let id = rest.strip_prefix("id:")?.trim().trim_matches(['"', '\'']);
-            let column = line.len() - rest.len() + 1;
-            valid_id(id).then(|| (id.to_owned(), Pos::new(first_line + i, column)))
+        .filter(|(_, line)| !line.trim_start().starts_with('#'))
+        .flat_map(|(i, line)| {
+            ID.captures_iter(line)
+                .filter_map(|c| {
+                    let column = c.name("key")?.start() + 1;
+                    Some((
+                        c.name("id")?.as_str().to_owned(),
+                        Pos::new(first_line + i, column),
+                    ))
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -1471,7 +1480,9 @@ mod tests {
 
     #[test]
     fn a_block_that_does_not_parse_still_names_its_ids() {
-        let b = block("- id: A-1\n  description: [broken\n- id: A-2\n  description: d");
+        let b = block(
+            "- id: A-1   # first\n  description: [broken\n- { id: A-2, description: d }\n# id: NOT-1\n- task_id: NOT-2",
+        );
         assert!(b.criteria.is_empty());
         let ids: Vec<_> = b.ids.iter().map(|(i, p)| (i.as_str(), p.line)).collect();
         assert_eq!(ids, vec![("A-1", 2), ("A-2", 4)]);

@@ -88,7 +88,11 @@ pub fn init(root: &Path) -> Result<Outcome> {
     let folders = needed_folders();
     let blocked: Vec<String> = folders
         .iter()
-        .filter(|f| root.join(f).symlink_metadata().is_ok() && !root.join(f).is_dir())
+        .filter(|f| {
+            let exists = root.join(f).symlink_metadata().is_ok();
+            // A folder that is a link leading out of the repository would put the files there.
+            exists && (!root.join(f).is_dir() || crate::paths::check(Some(root), f).is_err())
+        })
         .cloned()
         .collect();
     if !existing.is_empty() || !blocked.is_empty() {

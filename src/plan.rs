@@ -99,7 +99,11 @@ impl Plan {
                 line: h.line,
             })
             .collect();
-        for fence in doc.fences.iter().filter(|f| f.lang == "criteria") {
+        for fence in doc
+            .fences
+            .iter()
+            .filter(|f| f.lang.eq_ignore_ascii_case("criteria"))
+        {
             let section = doc.heading_at(fence.open_line).map(|h| h.text.clone());
             let block = criterion::parse_block(path, fence, ctx);
             plan.diagnostics.extend(block.diagnostics);

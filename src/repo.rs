@@ -87,9 +87,20 @@ fn open_error(dir: PathBuf, source: git2::Error) -> RepoError {
 /// A message when the path does not exist or lies outside the repository.
 pub fn user_path(root: &Path, cwd: &Path, typed: &Path) -> Result<(PathBuf, String), String> {
     let full = cwd.join(typed);
-    let canonical = full
-        .canonicalize()
-        .map_err(|_| format!("{}: no such file or folder", typed.display()))?;
+    let missing = || format!("{}: no such file or folder", typed.display());
+    let meta = full.symlink_metadata().map_err(|_| missing())?;
+    // A symlinked file keeps its own name (a task file linked from elsewhere is still a task);
+    // only the folder it sits in is resolved.
+    let canonical = match (
+        meta.file_type().is_symlink(),
+        full.parent(),
+        full.file_name(),
+    ) {
+        (true, Some(parent), Some(name)) => {
+            parent.canonicalize().map_err(|_| missing())?.join(name)
+        }
+        _ => full.canonicalize().map_err(|_| missing())?,
+    };
     let rel = crate::paths::relative_to(root, &canonical).ok_or_else(|| {
         format!(
             "{}: outside the repository at {}",

@@ -267,11 +267,9 @@ impl Task {
             let (first, last) = doc.section_range(i, last_line);
             self.criteria_section = Some(first);
             let id = self.meta.as_ref().map(|m| m.task_id.clone());
-            for fence in doc
-                .fences
-                .iter()
-                .filter(|f| f.lang == "criteria" && (first..=last).contains(&f.open_line))
-            {
+            for fence in doc.fences.iter().filter(|f| {
+                f.lang.eq_ignore_ascii_case("criteria") && (first..=last).contains(&f.open_line)
+            }) {
                 self.criteria_blocks += 1;
                 let block = criterion::parse_block(&self.path, fence, ctx);
                 self.diagnostics

@@ -69,6 +69,16 @@ impl Workspace {
     }
 }
 
+fn unsafe_link(rel: &str, problem: &paths::PathProblem) -> Diagnostic {
+    Diagnostic::new(
+        rel,
+        Pos::line(1),
+        FailureCode::F8,
+        Rule::UnsafePath,
+        format!("path {problem}: not read"),
+    )
+}
+
 fn unreadable(rel: &str, message: String) -> Diagnostic {
     Diagnostic::new(
         rel,
@@ -235,8 +245,13 @@ pub fn task_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) 
                     continue;
                 };
                 let rel = format!("{dir}/{name}");
-                if is_task_path(config, &rel) && e.file_type().is_ok_and(|t| t.is_file()) {
-                    out.push(rel);
+                // `metadata` follows a symlinked task file; one leading out is reported.
+                if !is_task_path(config, &rel) || !e.path().metadata().is_ok_and(|m| m.is_file()) {
+                    continue;
+                }
+                match paths::check(Some(root), &rel) {
+                    Ok(()) => out.push(rel),
+                    Err(problem) => problems.push(unsafe_link(&rel, &problem)),
                 }
             }
             Err(e) => problems.push(unreadable(
@@ -255,6 +270,7 @@ pub fn task_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) 
 pub fn markdown_files(root: &Path, dir: &Path, problems: &mut Vec<Diagnostic>) -> Vec<String> {
     let walker = ignore::WalkBuilder::new(dir)
         .hidden(false)
+        .follow_links(true)
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git")
         .build();
@@ -265,13 +281,19 @@ pub fn markdown_files(root: &Path, dir: &Path, problems: &mut Vec<Diagnostic>) -
                 if !e.file_type().is_some_and(|t| t.is_file()) {
                     continue;
                 }
-                if let Some(rel) = paths::relative_to(root, e.path()) {
-                    if Path::new(&rel)
-                        .extension()
-                        .is_some_and(|x| x.eq_ignore_ascii_case("md"))
-                    {
-                        out.push(rel);
-                    }
+                let Some(rel) = paths::relative_to(root, e.path()) else {
+                    continue;
+                };
+                if !Path::new(&rel)
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("md"))
+                {
+                    continue;
+                }
+                // Links are followed, but only while they stay inside the repository.
+                match paths::check(Some(root), &rel) {
+                    Ok(()) => out.push(rel),
+                    Err(problem) => problems.push(unsafe_link(&rel, &problem)),
                 }
             }
             Err(e) => {

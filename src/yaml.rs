@@ -36,7 +36,7 @@ pub fn strip_locations(message: &str) -> String {
         regex::Regex::new(r" at line \d+ column \d+").expect("location regex is valid")
     });
     let text = LOCATION.replace_all(message, "").into_owned();
-    if text.contains("u128") {
+    if text.contains("u128") || text.contains("i128") {
         // serde_yaml cannot hold integers past 128 bits and says so in Rust terms.
         return "a number is too large".to_owned();
     }
@@ -168,6 +168,13 @@ mod tests {
         assert!(err.pos.line >= 11, "{err:?}");
         assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
         assert!(!err.message.contains(" at line "), "{}", err.message);
+        for huge in [
+            "min: 99999999999999999999999999\n",
+            "min: -99999999999999999999999999\n",
+        ] {
+            let err = parse(huge, 1).unwrap_err();
+            assert_eq!(err.message, "invalid YAML: a number is too large", "{huge}");
+        }
         let err = parse("a:\n  - [1,\n  b: 2\n", 1).unwrap_err();
         assert!(
             !err.message.contains(" at line "),

@@ -124,3 +124,24 @@ fn init_refuses_when_a_file_or_broken_link_blocks_a_folder() {
     assert!(!repo.path().join("plans").exists(), "no folder left behind");
     assert!(!repo.path().join("specproof.yml").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn init_never_writes_outside_the_repository_through_a_linked_folder() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let repo = Repo::new();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("plans")).expect("symlink");
+    let run = repo.run(&["init"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("needs the folder plans"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.path()).expect("read").count(),
+        0,
+        "nothing written outside"
+    );
+    assert!(!repo.path().join("specproof.yml").exists());
+}

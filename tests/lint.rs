@@ -730,3 +730,97 @@ fn tasks_dir_that_is_a_file_is_reported() {
     let run = repo.run(&["lint"]);
     run.code(1).line("work:1:1: F8: tasks_dir \"work\" is a file, not a folder: fix `tasks_dir` in specproof.yml");
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinked_plans_and_tasks_inside_the_repository_are_linted() {
+    use std::os::unix::fs::symlink;
+    let repo = Repo::new();
+    repo.write("docs/auth.md", AUTH_PLAN)
+        .write(
+            "work/T-001.md",
+            auth_task(
+                "T-001",
+                &AUTH_1.replace("pub fn (validate_jwt|verify_token)", "fn"),
+            ),
+        )
+        .write(
+            "docs/more/bad.md",
+            criteria_block(
+                "- id: B-1\n  description: d\n  proof: file_exist\n  args: { path: a }\n",
+            ),
+        );
+    std::fs::create_dir_all(repo.path().join("plans")).expect("mkdir");
+    std::fs::create_dir_all(repo.path().join(".specproof/tasks")).expect("mkdir");
+    symlink("../docs/auth.md", repo.path().join("plans/auth.md")).expect("symlink");
+    symlink("../docs/more", repo.path().join("plans/more")).expect("symlink");
+    symlink(
+        "../../work/T-001.md",
+        repo.path().join(".specproof/tasks/T-001.md"),
+    )
+    .expect("symlink");
+    let run = repo.run(&["lint"]);
+    run.code(1)
+        .line_with(
+            "plans/more/bad.md:4:3: F1: criterion B-1: unknown proof \"file_exist\"",
+            &[],
+        )
+        .line_with(
+            ".specproof/tasks/T-001.md:16:3: F14: criterion AUTH-1: drift",
+            &[],
+        )
+        .line_with(
+            "failed: 2 problems in 2 files (2 plans with 4 criteria, 1 task)",
+            &[],
+        );
+    // Named directly, the linked task is still a task.
+    repo.run(&["lint", ".specproof/tasks/T-001.md"])
+        .code(1)
+        .line_with(".specproof/tasks/T-001.md:16:3: F14:", &[]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plan_or_task_linked_from_outside_the_repository_is_reported_not_read() {
+    use std::os::unix::fs::symlink;
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("T-001.md"), auth_task("T-001", AUTH_1)).expect("write");
+    std::fs::write(outside.path().join("p.md"), AUTH_PLAN).expect("write");
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join("plans")).expect("mkdir");
+    std::fs::create_dir_all(repo.path().join(".specproof/tasks")).expect("mkdir");
+    symlink(outside.path().join("p.md"), repo.path().join("plans/p.md")).expect("symlink");
+    symlink(
+        outside.path().join("T-001.md"),
+        repo.path().join(".specproof/tasks/T-001.md"),
+    )
+    .expect("symlink");
+    let run = repo.run(&["lint"]);
+    run.code(1)
+        .line_with("plans/p.md:1:1: F8: path goes through the symlink plans/p.md to ", &["outside the repository: not read"])
+        .line_with(".specproof/tasks/T-001.md:1:1: F8: path goes through the symlink .specproof/tasks/T-001.md", &[]);
+}
+
+#[test]
+fn a_criteria_fence_is_recognised_whatever_its_case() {
+    let repo = plan_repo(
+        "```Criteria\n- id: A-1\n  description: d\n  proof: file_exist\n  args: { path: a }\n```\n",
+    );
+    repo.run(&["lint"])
+        .code(1)
+        .line_with("plans/p.md:4:3: F1: criterion A-1: unknown proof", &[]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_that_is_not_a_regular_file_is_reported_not_read() {
+    let repo = Repo::new();
+    let made = std::process::Command::new("mkfifo")
+        .arg(repo.path().join("specproof.yml"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    repo.run(&["lint"])
+        .code(1)
+        .line("specproof.yml:1:1: F8: specproof.yml is not a regular file: replace it with one");
+}
