@@ -5,7 +5,9 @@ use std::fmt;
 use serde::Serialize;
 
 /// The failure codes of SPEC §11.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub enum FailureCode {
     F1,
     F2,

@@ -1,0 +1,425 @@
+//! "The content" of SPEC §5.2: the files a proof looks at, from one of three places: the working
+//! tree as `git add -A` would stage it, the index git is committing (`GIT_INDEX_FILE` honoured when
+//! the repository was opened from the environment), or a commit's tree.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid, Repository, Status, StatusOptions};
+use thiserror::Error;
+
+/// Git's file modes.
+pub const MODE_FILE: u32 = 0o100_644;
+pub const MODE_EXECUTABLE: u32 = 0o100_755;
+pub const MODE_SYMLINK: u32 = 0o120_000;
+const MODE_GITLINK: u32 = 0o160_000;
+
+/// Where the content comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The working tree as `git add -A` would stage it.
+    WorkTree,
+    /// The index (the one in `GIT_INDEX_FILE` during a hook).
+    Index,
+    /// A commit's tree.
+    Commit(Oid),
+}
+
+/// One file of the content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Repository-relative, `/`-separated.
+    pub path: String,
+    /// Git's mode: 100644, 100755 or 120000.
+    pub mode: u32,
+    /// Git's blob id of the content.
+    pub oid: Oid,
+}
+
+/// Reading the content failed.
+#[derive(Debug, Error)]
+pub enum ContentError {
+    #[error("cannot read the git {what}: {message}")]
+    Git { what: &'static str, message: String },
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} is not a file of this content")]
+    NotFound(String),
+    #[error("the repository has no working tree")]
+    NoWorkTree,
+}
+
+fn git(what: &'static str) -> impl Fn(git2::Error) -> ContentError {
+    move |e| ContentError::Git {
+        what,
+        message: e.message().to_owned(),
+    }
+}
+
+/// The files of one content, sorted by path bytes, with a way to read each.
+pub struct Content<'r> {
+    repo: &'r Repository,
+    source: Source,
+    entries: BTreeMap<Vec<u8>, Entry>,
+}
+
+impl std::fmt::Debug for Content<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Content")
+            .field("source", &self.source)
+            .field("files", &self.entries.len())
+            .finish()
+    }
+}
+
+impl<'r> Content<'r> {
+    /// The index git is committing: `index_file` when given (the `GIT_INDEX_FILE` of a hook:
+    /// `git commit -a` and `git commit <path>` commit a temporary index), else the repository's.
+    ///
+    /// # Errors
+    /// When the index cannot be read.
+    pub fn index(repo: &'r Repository, index_file: Option<&Path>) -> Result<Self, ContentError> {
+        let index = match index_file {
+            Some(path) => git2::Index::open(path).map_err(git("index"))?,
+            None => repo.index().map_err(git("index"))?,
+        };
+        let mut entries = BTreeMap::new();
+        for e in index.iter() {
+            let stage = (e.flags >> 12) & 0x3;
+            if stage != 0 || e.mode == MODE_GITLINK {
+                continue;
+            }
+            let path = String::from_utf8_lossy(&e.path).into_owned();
+            entries.insert(
+                e.path.clone(),
+                Entry {
+                    path,
+                    mode: e.mode,
+                    oid: e.id,
+                },
+            );
+        }
+        Ok(Self {
+            repo,
+            source: Source::Index,
+            entries,
+        })
+    }
+
+    /// The tree of `commit`.
+    ///
+    /// # Errors
+    /// When the commit or its tree cannot be read.
+    pub fn commit(repo: &'r Repository, commit: Oid) -> Result<Self, ContentError> {
+        let tree = repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(git("commit"))?;
+        let mut entries = BTreeMap::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                let mut path = dir.as_bytes().to_vec();
+                path.extend_from_slice(e.name_bytes());
+                let mode = u32::try_from(e.filemode()).unwrap_or(MODE_FILE);
+                let text = String::from_utf8_lossy(&path).into_owned();
+                entries.insert(
+                    path,
+                    Entry {
+                        path: text,
+                        mode,
+                        oid: e.id(),
+                    },
+                );
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(git("tree"))?;
+        Ok(Self {
+            repo,
+            source: Source::Commit(commit),
+            entries,
+        })
+    }
+
+    /// The working tree as `git add -A` would stage it: the index, with every change of the
+    /// working tree applied (new files not ignored, modified and deleted files). Files the index's
+    /// stat data shows unchanged keep the index's blob id and are not read.
+    ///
+    /// # Errors
+    /// When the index, the status or a changed file cannot be read.
+    pub fn worktree(repo: &'r Repository) -> Result<Self, ContentError> {
+        let root = repo
+            .workdir()
+            .ok_or(ContentError::NoWorkTree)?
+            .to_path_buf();
+        let mut content = Self::index(repo, None)?;
+        content.source = Source::WorkTree;
+        let mut options = StatusOptions::new();
+        options
+            .include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false)
+            .exclude_submodules(true)
+            .renames_index_to_workdir(false)
+            .renames_head_to_index(false);
+        let statuses = repo.statuses(Some(&mut options)).map_err(git("status"))?;
+        let changed =
+            Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED;
+        for s in statuses.iter() {
+            let path = s.path_bytes().to_vec();
+            let status = s.status();
+            if status.contains(Status::WT_DELETED) {
+                content.entries.remove(&path);
+            } else if status.intersects(changed) {
+                let text = String::from_utf8_lossy(&path).into_owned();
+                let full = root.join(&text);
+                match hash_worktree_file(&full)? {
+                    Some((mode, oid)) => {
+                        content.entries.insert(
+                            path,
+                            Entry {
+                                path: text,
+                                mode,
+                                oid,
+                            },
+                        );
+                    }
+                    None => {
+                        content.entries.remove(&path);
+                    }
+                }
+            }
+        }
+        Ok(content)
+    }
+
+    #[must_use]
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Every file, sorted by path bytes.
+    pub fn files(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    /// The file at `path`, if the content has it.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<&Entry> {
+        self.entries.get(path.as_bytes())
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The bytes of `path`: from the object store for the index and commits, from disk for the
+    /// working tree (the target's path for a symlink).
+    ///
+    /// # Errors
+    /// When the file is not in the content or cannot be read.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, ContentError> {
+        let entry = self
+            .get(path)
+            .ok_or_else(|| ContentError::NotFound(path.to_owned()))?;
+        if self.source == Source::WorkTree {
+            let root = self.repo.workdir().ok_or(ContentError::NoWorkTree)?;
+            let full = root.join(path);
+            if entry.mode == MODE_SYMLINK {
+                return std::fs::read_link(&full)
+                    .map(|t| t.as_os_str().as_encoded_bytes().to_vec())
+                    .map_err(|source| ContentError::Io { path: full, source });
+            }
+            return std::fs::read(&full).map_err(|source| ContentError::Io { path: full, source });
+        }
+        let blob = self.repo.find_blob(entry.oid).map_err(git("blob"))?;
+        Ok(blob.content().to_vec())
+    }
+}
+
+/// Mode and blob id of a working tree file; None when it vanished meanwhile.
+fn hash_worktree_file(full: &Path) -> Result<Option<(u32, Oid)>, ContentError> {
+    let io = |source| ContentError::Io {
+        path: full.to_path_buf(),
+        source,
+    };
+    let meta = match std::fs::symlink_metadata(full) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(full).map_err(io)?;
+        let oid = Oid::hash_object(ObjectType::Blob, target.as_os_str().as_encoded_bytes())
+            .map_err(git("object hash"))?;
+        return Ok(Some((MODE_SYMLINK, oid)));
+    }
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let oid = Oid::hash_file(ObjectType::Blob, full).map_err(git("object hash"))?;
+    Ok(Some((file_mode(&meta), oid)))
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    if meta.permissions().mode() & 0o111 != 0 {
+        MODE_EXECUTABLE
+    } else {
+        MODE_FILE
+    }
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &std::fs::Metadata) -> u32 {
+    MODE_FILE
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+
+    fn sh(dir: &Path, script: &str, env: &[(&str, &Path)]) -> String {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script])
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run sh");
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A repository with a committed tree of ordinary, executable, nested, binary and symlinked
+    /// files, then changes in the working tree: one modified, one deleted, one new, one ignored.
+    fn fixture() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(
+            dir.path(),
+            "git init -q -b main . && git config user.name t && git config user.email t@t && \
+             mkdir -p src/deep 'with space' && printf 'fn a() {}\\n' > src/lib.rs && printf 'x' > src/deep/x.rs && \
+             printf '#!/bin/sh\\n' > run.sh && chmod +x run.sh && printf '\\377\\000bin' > blob.bin && \
+             printf 'sp' > 'with space/f.txt' && ln -s src/lib.rs link && printf 'ignored.txt\\n' > .gitignore && \
+             git add -A && git -c commit.gpgsign=false commit -qm one && \
+             printf 'changed' > src/lib.rs && rm src/deep/x.rs && printf 'new' > new.txt && printf 'i' > ignored.txt",
+            &[],
+        );
+        dir
+    }
+
+    /// `git ls-files -s` of an index, as (mode, oid, path) lines.
+    fn ls_files(dir: &Path, index: Option<&Path>) -> Vec<String> {
+        let env: Vec<(&str, &Path)> = index
+            .map(|i| vec![("GIT_INDEX_FILE", i)])
+            .unwrap_or_default();
+        let out = sh(
+            dir,
+            "git ls-files --format='%(objectmode) %(objectname) %(path)'",
+            &env,
+        );
+        out.lines().map(str::to_owned).collect()
+    }
+
+    fn lines(content: &Content<'_>) -> Vec<String> {
+        content
+            .files()
+            .map(|e| format!("{:06o} {} {}", e.mode, e.oid, e.path))
+            .collect()
+    }
+
+    #[test]
+    fn the_index_is_what_git_ls_files_lists() {
+        let dir = fixture();
+        let repo = Repository::open(dir.path()).expect("open");
+        let content = Content::index(&repo, None).expect("index");
+        assert_eq!(lines(&content), ls_files(dir.path(), None));
+        assert!(content.get("link").is_some_and(|e| e.mode == MODE_SYMLINK));
+        assert!(
+            content
+                .get("run.sh")
+                .is_some_and(|e| e.mode == MODE_EXECUTABLE)
+        );
+        assert_eq!(
+            content.read("src/lib.rs").expect("read"),
+            b"fn a() {}\n",
+            "the staged blob, not the disk"
+        );
+    }
+
+    #[test]
+    fn the_working_tree_is_what_git_add_all_would_stage() {
+        let dir = fixture();
+        // What `git add -A` stages, computed by git itself in a copy of the index.
+        let copy = dir.path().join(".git/index.copy");
+        std::fs::copy(dir.path().join(".git/index"), &copy).expect("copy index");
+        sh(dir.path(), "git add -A", &[("GIT_INDEX_FILE", &copy)]);
+        let expected = ls_files(dir.path(), Some(&copy));
+
+        let repo = Repository::open(dir.path()).expect("open");
+        let content = Content::worktree(&repo).expect("worktree");
+        assert_eq!(lines(&content), expected);
+        assert!(content.get("ignored.txt").is_none());
+        assert!(content.get("src/deep/x.rs").is_none());
+        assert_eq!(content.read("src/lib.rs").expect("read"), b"changed");
+        assert_eq!(content.read("link").expect("read link"), b"src/lib.rs");
+        // Reading the working tree changed neither the index nor the files.
+        assert_eq!(ls_files(dir.path(), None).len(), 7);
+    }
+
+    #[test]
+    fn another_index_file_is_read_when_given() {
+        let dir = fixture();
+        let other = dir.path().join(".git/index.other");
+        std::fs::copy(dir.path().join(".git/index"), &other).expect("copy index");
+        sh(dir.path(), "git add new.txt", &[("GIT_INDEX_FILE", &other)]);
+        let repo = Repository::open(dir.path()).expect("open");
+        let content = Content::index(&repo, Some(&other)).expect("index");
+        assert_eq!(lines(&content), ls_files(dir.path(), Some(&other)));
+        assert!(content.get("new.txt").is_some());
+        assert!(
+            Content::index(&repo, None)
+                .expect("index")
+                .get("new.txt")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_commit_is_what_git_ls_tree_lists() {
+        let dir = fixture();
+        let out = sh(
+            dir.path(),
+            "git ls-tree -r --format='%(objectmode) %(objectname) %(path)' HEAD",
+            &[],
+        );
+        let head = sh(dir.path(), "git rev-parse HEAD", &[]);
+        let repo = Repository::open(dir.path()).expect("open");
+        let content =
+            Content::commit(&repo, Oid::from_str(head.trim()).expect("oid")).expect("commit");
+        assert_eq!(
+            lines(&content),
+            out.lines().map(str::to_owned).collect::<Vec<_>>()
+        );
+        assert_eq!(content.read("blob.bin").expect("read"), b"\xff\x00bin");
+    }
+}

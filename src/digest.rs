@@ -1,0 +1,178 @@
+//! The digests of SPEC §5.2 that bind evidence to what it proved.
+//!
+//! - criterion digest: sha256 of the canonical JSON (sorted keys, no spaces) of the criterion's
+//!   `proof`, `args` and `inputs`, as written in the plan snapshot;
+//! - input digest: sha256 over `<mode> <blob id> <path>\n` for every file in the criterion's
+//!   input scope, sorted by path bytes, with `base <commit id>\n` first for git-based proofs.
+
+use sha2::{Digest, Sha256};
+
+use crate::content::Entry;
+use crate::criterion::Criterion;
+
+/// `sha256:` and the lower-case hex of the sha256 of `bytes`.
+#[must_use]
+pub fn sha256(bytes: &[u8]) -> String {
+    prefixed(&Sha256::digest(bytes))
+}
+
+fn prefixed(hash: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(7 + 2 * hash.len());
+    out.push_str("sha256:");
+    for b in hash {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The canonical JSON the criterion digest hashes: `{"args":…,"inputs":[…],"proof":"…"}` with
+/// every object's keys sorted.
+#[must_use]
+pub fn criterion_json(criterion: &Criterion) -> String {
+    let doc = serde_json::json!({
+        "proof": criterion.kind().name(),
+        "args": criterion.raw_args,
+        "inputs": criterion.inputs,
+    });
+    // serde_json's map is a BTreeMap (no `preserve_order` feature): keys come out sorted.
+    doc.to_string()
+}
+
+/// The criterion digest.
+#[must_use]
+pub fn criterion_digest(criterion: &Criterion) -> String {
+    sha256(criterion_json(criterion).as_bytes())
+}
+
+/// The input digest over `files` (any order: they are sorted by path bytes here), with the
+/// `base` line first when the proof is git-based.
+#[must_use]
+pub fn input_digest<'a>(
+    files: impl IntoIterator<Item = &'a Entry>,
+    base: Option<git2::Oid>,
+) -> String {
+    let mut files: Vec<&Entry> = files.into_iter().collect();
+    files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    let mut hasher = Sha256::new();
+    if let Some(base) = base {
+        hasher.update(format!("base {base}\n").as_bytes());
+    }
+    for f in files {
+        hasher.update(format!("{:06o} {} {}\n", f.mode, f.oid, f.path).as_bytes());
+    }
+    prefixed(&hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::content::Content;
+    use crate::criterion::Ctx;
+    use crate::plan::Plan;
+
+    fn sh(dir: &std::path::Path, script: &str) -> String {
+        let out = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .expect("run sh");
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    #[test]
+    fn sha256_is_what_sha256sum_prints() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let expected = sh(dir.path(), "printf 'hello' | sha256sum | cut -d' ' -f1");
+        assert_eq!(sha256(b"hello"), format!("sha256:{expected}"));
+        let empty = sh(dir.path(), "printf '' | sha256sum | cut -d' ' -f1");
+        assert_eq!(
+            input_digest([], None),
+            format!("sha256:{empty}"),
+            "an empty scope hashes the empty string"
+        );
+    }
+
+    #[test]
+    fn the_input_digest_is_computed_as_the_spec_says() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(
+            dir.path(),
+            "git init -q . && mkdir b && printf 1 > b/x && printf 2 > a && printf 3 > 'c d' && printf 4 > B && git add -A",
+        );
+        // git lists the index in path byte order ("B" < "a" < "b/x" < "c d"), the order the spec
+        // asks for, so the lines go to sha256sum as they come.
+        let expected = sh(
+            dir.path(),
+            "git ls-files --format='%(objectmode) %(objectname) %(path)' | sha256sum | cut -d' ' -f1",
+        );
+        let repo = git2::Repository::open(dir.path()).expect("open");
+        let content = Content::index(&repo, None).expect("index");
+        assert_eq!(
+            input_digest(content.files(), None),
+            format!("sha256:{expected}")
+        );
+
+        let base = git2::Oid::from_str("3f2c000000000000000000000000000000000000").expect("oid");
+        let with_base = sh(
+            dir.path(),
+            "{ echo 'base 3f2c000000000000000000000000000000000000'; git ls-files --format='%(objectmode) %(objectname) %(path)'; } | sha256sum | cut -d' ' -f1",
+        );
+        assert_eq!(
+            input_digest(content.files(), Some(base)),
+            format!("sha256:{with_base}")
+        );
+    }
+
+    fn criterion(yaml: &str) -> Criterion {
+        let src = format!("```criteria\n{yaml}```\n");
+        let plan = Plan::parse("plans/p.md", src.as_bytes(), Ctx::default());
+        assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+        plan.criteria[0].clone()
+    }
+
+    #[test]
+    fn the_criterion_digest_hashes_sorted_json_of_proof_args_and_inputs() {
+        let c = criterion(
+            "- id: A\n  description: d\n  proof: pattern_matches\n  args: { pattern: x, path: a }\n",
+        );
+        let json = criterion_json(&c);
+        assert_eq!(
+            json,
+            r#"{"args":{"path":"a","pattern":"x"},"inputs":[],"proof":"pattern_matches"}"#
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let expected = sh(
+            dir.path(),
+            &format!("printf '%s' '{json}' | sha256sum | cut -d' ' -f1"),
+        );
+        assert_eq!(criterion_digest(&c), format!("sha256:{expected}"));
+
+        let reworded = criterion(
+            "- id: A\n  description: other words\n  proof: pattern_matches\n  args: { path: a, pattern: x }\n",
+        );
+        assert_eq!(
+            criterion_digest(&reworded),
+            criterion_digest(&c),
+            "rewording does not invalidate evidence"
+        );
+        let weakened = criterion(
+            "- id: A\n  description: d\n  proof: pattern_matches\n  args: { path: a, pattern: y }\n",
+        );
+        assert_ne!(
+            criterion_digest(&weakened),
+            criterion_digest(&c),
+            "changing what is proven does"
+        );
+    }
+}

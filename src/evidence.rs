@@ -1,0 +1,568 @@
+//! Evidence files (SPEC §5.1): written only by specproof, atomically, signed with HMAC-SHA256
+//! under a key kept in the repository's common git dir; and the freshness rule of §5.2.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use thiserror::Error;
+
+use crate::diagnostic::FailureCode;
+
+/// The evidence schema this version writes.
+pub const SCHEMA: u32 = 1;
+
+/// What a proof concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+/// One evidence file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub schema: u32,
+    pub task_id: String,
+    pub criterion_id: String,
+    pub iteration: u32,
+    pub proof: String,
+    pub result: Outcome,
+    pub detail: String,
+    /// Capped command output.
+    pub output: String,
+    pub exit_code: Option<i32>,
+    pub criterion_digest: String,
+    pub input_digest: String,
+    pub input_files: u64,
+    pub failure_code: Option<FailureCode>,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub tool: String,
+    /// `hmac-sha256:<hex>` over the other fields; empty before signing.
+    pub signature: String,
+}
+
+/// Evidence problems.
+#[derive(Debug, Error)]
+pub enum EvidenceError {
+    #[error("cannot read the signing key {}: {source}", .path.display())]
+    Key {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the signing key {} is damaged ({len} bytes); delete it and re-run `specproof verify --force`", .path.display())]
+    BadKey { path: PathBuf, len: usize },
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {reason}", .path)]
+    Corrupt { path: String, reason: String },
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+const KEY_LEN: usize = 32;
+
+/// The signing key, `<git common dir>/specproof/key`: one per repository, shared by all its
+/// worktrees, never committed.
+pub struct Key {
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+impl Key {
+    /// The key file's path for a repository whose common git dir is `common_dir`.
+    #[must_use]
+    pub fn path(common_dir: &Path) -> PathBuf {
+        common_dir.join("specproof").join("key")
+    }
+
+    /// Reads the key, or creates it (mode 0600, atomically) on first use.
+    ///
+    /// # Errors
+    /// When the key cannot be read or written, or has the wrong size.
+    pub fn load_or_create(common_dir: &Path) -> Result<Self, EvidenceError> {
+        let path = Self::path(common_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => return Self::checked(&path, bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(EvidenceError::Key { path, source }),
+        }
+        let key_err = |source| EvidenceError::Key {
+            path: path.clone(),
+            source,
+        };
+        let dir = path.parent().unwrap_or(common_dir);
+        std::fs::create_dir_all(dir).map_err(key_err)?;
+        let mut bytes = vec![0u8; KEY_LEN];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .map_err(key_err)?;
+        // tempfile creates the file with mode 0600.
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(key_err)?;
+        tmp.write_all(&bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(key_err)?;
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => Ok(Self { bytes }),
+            // Another run created it first: use theirs.
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let bytes = std::fs::read(&path).map_err(key_err)?;
+                Self::checked(&path, bytes)
+            }
+            Err(e) => Err(key_err(e.error)),
+        }
+    }
+
+    fn checked(path: &Path, bytes: Vec<u8>) -> Result<Self, EvidenceError> {
+        if bytes.len() == KEY_LEN {
+            Ok(Self { bytes })
+        } else {
+            Err(EvidenceError::BadKey {
+                path: path.to_path_buf(),
+                len: bytes.len(),
+            })
+        }
+    }
+
+    fn mac(&self, evidence: &Evidence) -> HmacSha256 {
+        // A key of any length is valid for HMAC; `checked` makes it 32 bytes.
+        let mut mac = HmacSha256::new_from_slice(&self.bytes)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(signed_bytes(evidence).as_bytes());
+        mac
+    }
+
+    /// Sets `evidence.signature`.
+    pub fn sign(&self, evidence: &mut Evidence) {
+        let tag = self.mac(evidence).finalize().into_bytes();
+        evidence.signature = format!("hmac-sha256:{}", hex(&tag));
+    }
+
+    /// True when the signature was made with this key over these exact fields.
+    #[must_use]
+    pub fn verify(&self, evidence: &Evidence) -> bool {
+        let Some(tag) = evidence
+            .signature
+            .strip_prefix("hmac-sha256:")
+            .and_then(unhex)
+        else {
+            return false;
+        };
+        self.mac(evidence).verify_slice(&tag).is_ok()
+    }
+}
+
+/// The canonical JSON of every field but the signature (sorted keys, no spaces).
+fn signed_bytes(evidence: &Evidence) -> String {
+    let mut value = serde_json::to_value(evidence).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(map) = &mut value {
+        map.remove("signature");
+    }
+    value.to_string()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The repository path of an evidence file. `owner` is a task ID, or `_plan/<plan stem>` for
+/// cross-cutting and system criteria.
+#[must_use]
+pub fn path(evidence_dir: &str, owner: &str, iteration: u32, criterion_id: &str) -> String {
+    format!(
+        "{}/{owner}/iter-{iteration}/{criterion_id}.json",
+        evidence_dir.trim_end_matches('/')
+    )
+}
+
+/// Writes `evidence` to `root/rel` atomically: a temporary file in the same folder, synced, then
+/// renamed over the old one. An interruption leaves the old file or the new one, never half.
+///
+/// # Errors
+/// When the folder or file cannot be written; the old file is then intact.
+pub fn write(root: &Path, rel: &str, evidence: &Evidence) -> Result<(), EvidenceError> {
+    let target = root.join(rel);
+    let err = |source| EvidenceError::Write {
+        path: target.clone(),
+        source,
+    };
+    let dir = target.parent().unwrap_or(root);
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut json =
+        serde_json::to_string_pretty(evidence).map_err(|e| err(std::io::Error::other(e)))?;
+    json.push('\n');
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(json.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(err)?;
+    tmp.persist(&target).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// Parses evidence bytes. Anything that is not a whole, well-formed evidence file is corrupt.
+///
+/// # Errors
+/// [`EvidenceError::Corrupt`] naming the file and what is wrong.
+pub fn parse(rel: &str, bytes: &[u8]) -> Result<Evidence, EvidenceError> {
+    let corrupt = |reason: String| EvidenceError::Corrupt {
+        path: rel.to_owned(),
+        reason,
+    };
+    let evidence: Evidence = serde_json::from_slice(bytes)
+        .map_err(|e| corrupt(format!("not an evidence file ({e})")))?;
+    if evidence.schema != SCHEMA {
+        return Err(corrupt(format!(
+            "schema {} is not {SCHEMA}, the one this specproof reads",
+            evidence.schema
+        )));
+    }
+    Ok(evidence)
+}
+
+/// What evidence must match to be fresh for a task and a content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected<'a> {
+    pub iteration: u32,
+    pub criterion_digest: &'a str,
+    pub input_digest: &'a str,
+}
+
+/// The freshness verdict of §5.2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// Pass evidence for this iteration, criterion and content.
+    Fresh,
+    /// No evidence (or corrupt evidence, which counts as none).
+    Missing { reason: String },
+    /// The evidence records a failed or inconclusive proof (F3, or its own code).
+    Failed { code: FailureCode, reason: String },
+    /// The evidence is for another iteration, criterion definition or content (F11).
+    Stale { reason: String },
+    /// The signature does not verify: not written by specproof on this machine (F12).
+    Suspect { reason: String },
+}
+
+impl Freshness {
+    /// The failure code of a verdict that is not fresh.
+    #[must_use]
+    pub fn code(&self) -> Option<FailureCode> {
+        match self {
+            Self::Fresh => None,
+            Self::Missing { .. } | Self::Stale { .. } => Some(FailureCode::F11),
+            Self::Failed { code, .. } => Some(*code),
+            Self::Suspect { .. } => Some(FailureCode::F12),
+        }
+    }
+}
+
+/// Judges `evidence` (None: no file; `Err`: corrupt) against what the content requires. With a
+/// `key`, the signature must verify; without one (a server that never saw the key), only the
+/// recorded facts are compared.
+#[must_use]
+pub fn freshness(
+    evidence: Option<&Result<Evidence, EvidenceError>>,
+    key: Option<&Key>,
+    expected: &Expected<'_>,
+) -> Freshness {
+    let evidence = match evidence {
+        None => {
+            return Freshness::Missing {
+                reason: "no evidence".into(),
+            };
+        }
+        Some(Err(e)) => {
+            return Freshness::Missing {
+                reason: format!("evidence is corrupt and counts as missing: {e}"),
+            };
+        }
+        Some(Ok(e)) => e,
+    };
+    if key.is_some_and(|k| !k.verify(evidence)) {
+        return Freshness::Suspect {
+            reason: "the signature does not verify: this file was not written by specproof on this machine, or was edited".into(),
+        };
+    }
+    if evidence.result != Outcome::Pass {
+        let code = evidence.failure_code.unwrap_or(FailureCode::F3);
+        let result = if evidence.result == Outcome::Fail {
+            "failed"
+        } else {
+            "was inconclusive"
+        };
+        return Freshness::Failed {
+            code,
+            reason: format!("the proof {result}: {}", evidence.detail),
+        };
+    }
+    if evidence.iteration != expected.iteration {
+        return Freshness::Stale {
+            reason: format!(
+                "evidence is for iteration {}, the task is at iteration {}",
+                evidence.iteration, expected.iteration
+            ),
+        };
+    }
+    if evidence.criterion_digest != expected.criterion_digest {
+        return Freshness::Stale {
+            reason: "the criterion's proof or args changed since the evidence was made".into(),
+        };
+    }
+    if evidence.input_digest != expected.input_digest {
+        return Freshness::Stale {
+            reason: "the files the proof looks at changed since the evidence was made".into(),
+        };
+    }
+    Freshness::Fresh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Evidence {
+        Evidence {
+            schema: SCHEMA,
+            task_id: "T-001".into(),
+            criterion_id: "AUTH-1".into(),
+            iteration: 1,
+            proof: "pattern_matches".into(),
+            result: Outcome::Pass,
+            detail: "2 matches: src/auth.rs:14, src/auth.rs:40".into(),
+            output: String::new(),
+            exit_code: None,
+            criterion_digest: "sha256:c".into(),
+            input_digest: "sha256:i".into(),
+            input_files: 1,
+            failure_code: None,
+            started_at: "2026-11-21T10:00:00Z".into(),
+            duration_ms: 3,
+            tool: "specproof 0.1.0".into(),
+            signature: String::new(),
+        }
+    }
+
+    const EXPECTED: Expected<'static> = Expected {
+        iteration: 1,
+        criterion_digest: "sha256:c",
+        input_digest: "sha256:i",
+    };
+
+    #[test]
+    fn the_key_is_created_once_with_mode_0600() {
+        let git = tempfile::tempdir().unwrap();
+        let a = Key::load_or_create(git.path()).unwrap();
+        let b = Key::load_or_create(git.path()).unwrap();
+        assert_eq!(a.bytes, b.bytes, "the second run reads the first run's key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(Key::path(git.path()))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(Key::path(git.path()), b"short").unwrap();
+        assert!(matches!(
+            Key::load_or_create(git.path()),
+            Err(EvidenceError::BadKey { len: 5, .. })
+        ));
+    }
+
+    #[test]
+    fn every_worktree_of_a_repository_shares_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("main");
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let main_str = main.to_str().unwrap();
+        run(&["init", "-q", main_str]);
+        run(&[
+            "-C",
+            main_str,
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "one",
+        ]);
+        let linked = dir.path().join("linked");
+        run(&[
+            "-C",
+            main_str,
+            "worktree",
+            "add",
+            "-q",
+            linked.to_str().unwrap(),
+        ]);
+        let a = git2::Repository::open(&main).unwrap();
+        let b = git2::Repository::open(&linked).unwrap();
+        assert_ne!(a.path(), b.path(), "two git dirs");
+        let ka = Key::load_or_create(a.commondir()).unwrap();
+        let kb = Key::load_or_create(b.commondir()).unwrap();
+        assert_eq!(ka.bytes, kb.bytes);
+        assert!(main.join(".git/specproof/key").is_file());
+    }
+
+    #[test]
+    fn a_signature_binds_every_field() {
+        let git = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(git.path()).unwrap();
+        let mut e = sample();
+        key.sign(&mut e);
+        assert!(e.signature.starts_with("hmac-sha256:") && e.signature.len() == 12 + 64);
+        assert!(key.verify(&e));
+        let mut forged = e.clone();
+        forged.detail = "all good".into();
+        assert!(!key.verify(&forged), "an edited field breaks the signature");
+        let other = Key::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
+        assert!(
+            !other.verify(&e),
+            "another machine's key does not verify it"
+        );
+        let mut garbage = e.clone();
+        garbage.signature = "hmac-sha256:zz".into();
+        assert!(!key.verify(&garbage));
+    }
+
+    #[test]
+    fn evidence_is_written_atomically_and_reads_back() {
+        let root = tempfile::tempdir().unwrap();
+        let rel = path(".specproof/evidence/", "T-001", 1, "AUTH-1");
+        assert_eq!(rel, ".specproof/evidence/T-001/iter-1/AUTH-1.json");
+        let e = sample();
+        write(root.path(), &rel, &e).unwrap();
+        let bytes = std::fs::read(root.path().join(&rel)).unwrap();
+        assert_eq!(parse(&rel, &bytes).unwrap(), e);
+        let leftovers = std::fs::read_dir(root.path().join(".specproof/evidence/T-001/iter-1"))
+            .unwrap()
+            .count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn corrupt_and_truncated_evidence_is_an_error_not_a_panic() {
+        let e = serde_json::to_vec(&sample()).unwrap();
+        for bad in [
+            &e[..e.len() / 2],
+            b"",
+            b"{}",
+            b"\xff\xfe",
+            br#"{"schema": 2}"#,
+        ] {
+            let err = parse("ev.json", bad).unwrap_err();
+            assert!(err.to_string().starts_with("ev.json: "), "{err}");
+        }
+        let mut other_schema = sample();
+        other_schema.schema = 2;
+        let err = parse("ev.json", &serde_json::to_vec(&other_schema).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("schema 2"), "{err}");
+    }
+
+    #[test]
+    fn freshness_follows_the_spec() {
+        let git = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(git.path()).unwrap();
+        let signed = |f: &dyn Fn(&mut Evidence)| {
+            let mut e = sample();
+            f(&mut e);
+            key.sign(&mut e);
+            Ok(e)
+        };
+        assert_eq!(
+            freshness(Some(&signed(&|_| {})), Some(&key), &EXPECTED),
+            Freshness::Fresh
+        );
+        assert_eq!(
+            freshness(None, Some(&key), &EXPECTED).code(),
+            Some(FailureCode::F11)
+        );
+        let corrupt = parse("x.json", b"{");
+        assert!(matches!(
+            freshness(Some(&corrupt), Some(&key), &EXPECTED),
+            Freshness::Missing { .. }
+        ));
+
+        let failed = signed(&|e| {
+            e.result = Outcome::Fail;
+            e.failure_code = Some(FailureCode::F5);
+        });
+        assert_eq!(
+            freshness(Some(&failed), Some(&key), &EXPECTED).code(),
+            Some(FailureCode::F5)
+        );
+        let failed_plain = signed(&|e| e.result = Outcome::Fail);
+        assert_eq!(
+            freshness(Some(&failed_plain), Some(&key), &EXPECTED).code(),
+            Some(FailureCode::F3)
+        );
+
+        for change in [
+            &(|e: &mut Evidence| e.iteration = 2) as &dyn Fn(&mut Evidence),
+            &|e: &mut Evidence| e.criterion_digest = "sha256:other".into(),
+            &|e: &mut Evidence| e.input_digest = "sha256:other".into(),
+        ] {
+            let verdict = freshness(Some(&signed(change)), Some(&key), &EXPECTED);
+            assert!(matches!(verdict, Freshness::Stale { .. }), "{verdict:?}");
+        }
+
+        // A failing result edited to pass: the signature no longer verifies.
+        let Ok(mut forged) = failed_plain else {
+            unreachable!()
+        };
+        forged.result = Outcome::Pass;
+        let forged = Ok(forged);
+        assert_eq!(
+            freshness(Some(&forged), Some(&key), &EXPECTED).code(),
+            Some(FailureCode::F12)
+        );
+        // Without the key (a server), only the facts are compared.
+        assert_eq!(freshness(Some(&forged), None, &EXPECTED), Freshness::Fresh);
+    }
+}

@@ -1,0 +1,4 @@
+//! Running proofs. One file per family: `command.rs` runs command proofs.
+
+pub mod command;
+pub mod summary;
