@@ -1,4 +1,5 @@
 //! Running proofs. One file per family: `command.rs` runs command proofs.
 
 pub mod command;
+pub mod files;
 pub mod summary;

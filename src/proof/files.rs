@@ -1,0 +1,452 @@
+//! The file proofs of SPEC §4: `file_exists`, `pattern_matches` and `no_pattern_exists`, judged
+//! on a [`Content`] (working tree, index or commit). Globs are gitignore-style: one without a `/`
+//! matches at any depth. Each file is read once however many criteria look at it, files over
+//! `max_file_size` are skipped with a note, and patterns run on bytes (non-UTF-8 files work).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use globset::{GlobBuilder, GlobMatcher};
+use regex::bytes::Regex;
+
+use crate::content::{Content, ContentError, Entry};
+use crate::criterion::compile_pattern;
+use crate::diagnostic::FailureCode;
+use crate::evidence::Outcome;
+
+/// What a proof concluded and what it looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub detail: String,
+    pub failure_code: Option<FailureCode>,
+    /// The files of the input scope (§5.2), for the input digest.
+    pub inputs: Vec<Entry>,
+}
+
+impl Verdict {
+    fn new(pass: bool, detail: String, inputs: Vec<Entry>) -> Self {
+        let (outcome, failure_code) = if pass {
+            (Outcome::Pass, None)
+        } else {
+            (Outcome::Fail, Some(FailureCode::F3))
+        };
+        Self {
+            outcome,
+            detail,
+            failure_code,
+            inputs,
+        }
+    }
+
+    fn broken(detail: String) -> Self {
+        Self {
+            outcome: Outcome::Inconclusive,
+            detail,
+            failure_code: Some(FailureCode::F9),
+            inputs: Vec::new(),
+        }
+    }
+}
+
+/// File bytes shared between the criteria of one run: each blob is read once.
+#[derive(Default)]
+pub struct FileCache {
+    blobs: Mutex<HashMap<git2::Oid, Arc<Vec<u8>>>>,
+}
+
+impl std::fmt::Debug for FileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileCache")
+    }
+}
+
+impl FileCache {
+    fn read(&self, content: &Content<'_>, entry: &Entry) -> Result<Arc<Vec<u8>>, ContentError> {
+        if let Some(bytes) = self
+            .blobs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&entry.oid).cloned())
+        {
+            return Ok(bytes);
+        }
+        let bytes = Arc::new(content.read(&entry.path)?);
+        if let Ok(mut blobs) = self.blobs.lock() {
+            blobs.insert(entry.oid, Arc::clone(&bytes));
+        }
+        Ok(bytes)
+    }
+
+    /// How many distinct files were read.
+    #[must_use]
+    pub fn reads(&self) -> usize {
+        self.blobs.lock().map_or(0, |m| m.len())
+    }
+}
+
+/// A path or glob of a criterion, gitignore-style.
+fn matcher(glob: &str) -> Result<GlobMatcher, String> {
+    let glob = glob.trim_start_matches("./");
+    let anchored = if glob.contains('/') {
+        glob.to_owned()
+    } else {
+        format!("**/{glob}")
+    };
+    GlobBuilder::new(&anchored)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("invalid glob \"{glob}\": {}", e.kind()))
+}
+
+/// The files of `content` that `glob` matches, sorted by path bytes.
+///
+/// # Errors
+/// A message when the glob is invalid.
+pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entry>, String> {
+    let m = matcher(glob)?;
+    Ok(content.files().filter(|e| m.is_match(&e.path)).collect())
+}
+
+/// `file_exists`: at least `min` paths match.
+#[must_use]
+pub fn file_exists(content: &Content<'_>, path: &str, min: u64) -> Verdict {
+    let found = match matching(content, path) {
+        Ok(found) => found,
+        Err(e) => return Verdict::broken(e),
+    };
+    let n = found.len() as u64;
+    let shown = list(found.iter().map(|e| e.path.clone()));
+    let detail = match n {
+        0 => format!("no file matches \"{path}\""),
+        _ if n < min => format!("{n} of the {min} files needed match \"{path}\": {shown}"),
+        _ => format!("{n} {}: {shown}", if n == 1 { "file" } else { "files" }),
+    };
+    Verdict::new(n >= min, detail, found.into_iter().cloned().collect())
+}
+
+/// Where a pattern matched: file and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub path: String,
+    pub line: usize,
+}
+
+struct Scan {
+    hits: Vec<Hit>,
+    skipped: Vec<String>,
+    inputs: Vec<Entry>,
+}
+
+fn scan(
+    content: &Content<'_>,
+    files: &[&Entry],
+    regex: &Regex,
+    cache: &FileCache,
+    max_size: u64,
+) -> Result<Scan, ContentError> {
+    let mut out = Scan {
+        hits: Vec::new(),
+        skipped: Vec::new(),
+        inputs: Vec::new(),
+    };
+    for entry in files {
+        out.inputs.push((*entry).clone());
+        let bytes = cache.read(content, entry)?;
+        if bytes.len() as u64 > max_size {
+            out.skipped.push(entry.path.clone());
+            continue;
+        }
+        let mut line = 1;
+        let mut counted_to = 0;
+        for m in regex.find_iter(&bytes) {
+            line += memchr::memchr_iter(b'\n', &bytes[counted_to..m.start()]).count();
+            counted_to = m.start();
+            out.hits.push(Hit {
+                path: entry.path.clone(),
+                line,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let shown: Vec<&str> = items.iter().take(10).map(String::as_str).collect();
+    let more = items.len().saturating_sub(shown.len());
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+fn hits_text(hits: &[Hit]) -> String {
+    list(hits.iter().map(|h| format!("{}:{}", h.path, h.line)))
+}
+
+fn skipped_note(skipped: &[String], max_size: u64) -> String {
+    if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; skipped over max_file_size ({max_size} bytes): {}",
+            list(skipped.iter().cloned())
+        )
+    }
+}
+
+/// `pattern_matches`: at least `min` matches of `pattern` in the files `path` matches.
+#[must_use]
+pub fn pattern_matches(
+    content: &Content<'_>,
+    path: &str,
+    pattern: &str,
+    min: u64,
+    cache: &FileCache,
+    max_size: u64,
+) -> Verdict {
+    let (files, regex) = match (matching(content, path), compile_pattern(pattern)) {
+        (Ok(f), Ok(r)) => (f, r),
+        (Err(e), _) => return Verdict::broken(e),
+        (_, Err(e)) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
+    };
+    if files.is_empty() {
+        return Verdict::new(false, format!("no file matches \"{path}\""), Vec::new());
+    }
+    let scan = match scan(content, &files, &regex, cache, max_size) {
+        Ok(s) => s,
+        Err(e) => return Verdict::broken(e.to_string()),
+    };
+    let n = scan.hits.len() as u64;
+    let note = skipped_note(&scan.skipped, max_size);
+    let detail = if n == 0 {
+        format!(
+            "no match of {pattern:?} in {} {}{note}",
+            files.len(),
+            if files.len() == 1 { "file" } else { "files" }
+        )
+    } else if n < min {
+        format!(
+            "{n} of the {min} matches needed: {}{note}",
+            hits_text(&scan.hits)
+        )
+    } else {
+        format!(
+            "{n} {}: {}{note}",
+            if n == 1 { "match" } else { "matches" },
+            hits_text(&scan.hits)
+        )
+    };
+    Verdict::new(n >= min, detail, scan.inputs)
+}
+
+/// `no_pattern_exists`: no match of `pattern` in the files `path` matches (default: every file
+/// but `excluded` ones, which are the plan files and `digest_exclude`). Every hit is listed.
+#[must_use]
+pub fn no_pattern_exists(
+    content: &Content<'_>,
+    pattern: &str,
+    path: Option<&str>,
+    excluded: &dyn Fn(&str) -> bool,
+    cache: &FileCache,
+    max_size: u64,
+) -> Verdict {
+    let regex = match compile_pattern(pattern) {
+        Ok(r) => r,
+        Err(e) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
+    };
+    let files: Vec<&Entry> = match path {
+        Some(glob) => match matching(content, glob) {
+            Ok(f) => f,
+            Err(e) => return Verdict::broken(e),
+        },
+        None => content.files().filter(|e| !excluded(&e.path)).collect(),
+    };
+    let scan = match scan(content, &files, &regex, cache, max_size) {
+        Ok(s) => s,
+        Err(e) => return Verdict::broken(e.to_string()),
+    };
+    let note = skipped_note(&scan.skipped, max_size);
+    let detail = if scan.hits.is_empty() {
+        format!(
+            "no match of {pattern:?} in {} {}{note}",
+            files.len(),
+            if files.len() == 1 { "file" } else { "files" }
+        )
+    } else {
+        let all: Vec<String> = scan
+            .hits
+            .iter()
+            .map(|h| format!("{}:{}", h.path, h.line))
+            .collect();
+        format!(
+            "{} {}: {}{note}",
+            all.len(),
+            if all.len() == 1 { "match" } else { "matches" },
+            all.join(", ")
+        )
+    };
+    Verdict::new(scan.hits.is_empty(), detail, scan.inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+
+    fn repo(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, bytes) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, bytes).unwrap();
+        }
+        let ok = Command::new("sh")
+            .args(["-c", "git init -q . && git add -A"])
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir.path())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        dir
+    }
+
+    fn open(dir: &Path) -> git2::Repository {
+        git2::Repository::open(dir).unwrap()
+    }
+
+    const FILES: &[(&str, &[u8])] = &[
+        (
+            "src/auth.rs",
+            b"pub fn validate_jwt() {}\n\npub fn verify_token() {}\n",
+        ),
+        ("src/deep/more.rs", b"// TODO: later\nfn x() {}\n"),
+        ("bin.dat", b"\xff\xfe\x00TODO\xff\n"),
+        ("plans/p.md", b"TODO in a plan\n"),
+        ("README.md", b"# readme\n"),
+    ];
+
+    #[test]
+    fn file_exists_counts_matches_of_a_path_or_glob() {
+        let dir = repo(FILES);
+        let repo = open(dir.path());
+        let content = Content::index(&repo, None).unwrap();
+        let v = file_exists(&content, "src/auth.rs", 1);
+        assert_eq!(
+            (v.outcome, v.detail.as_str()),
+            (Outcome::Pass, "1 file: src/auth.rs")
+        );
+        assert_eq!(v.inputs.len(), 1);
+        let v = file_exists(&content, "*.rs", 2);
+        assert_eq!(
+            v.outcome,
+            Outcome::Pass,
+            "a glob without / matches at any depth: {}",
+            v.detail
+        );
+        let v = file_exists(&content, "src/*.rs", 2);
+        assert_eq!(
+            v.outcome,
+            Outcome::Fail,
+            "a glob with / is anchored: {}",
+            v.detail
+        );
+        assert_eq!(v.failure_code, Some(FailureCode::F3));
+        assert_eq!(
+            v.detail,
+            "1 of the 2 files needed match \"src/*.rs\": src/auth.rs"
+        );
+        assert_eq!(
+            file_exists(&content, "nope.rs", 1).detail,
+            "no file matches \"nope.rs\""
+        );
+    }
+
+    #[test]
+    fn pattern_matches_counts_matches_with_their_lines() {
+        let dir = repo(FILES);
+        let repo = open(dir.path());
+        let content = Content::index(&repo, None).unwrap();
+        let cache = FileCache::default();
+        let v = pattern_matches(
+            &content,
+            "src/auth.rs",
+            "pub fn (validate_jwt|verify_token)",
+            2,
+            &cache,
+            1 << 20,
+        );
+        assert_eq!(
+            (v.outcome, v.detail.as_str()),
+            (Outcome::Pass, "2 matches: src/auth.rs:1, src/auth.rs:3")
+        );
+        let v = pattern_matches(&content, "src/auth.rs", "^pub fn", 3, &cache, 1 << 20);
+        assert_eq!(
+            v.outcome,
+            Outcome::Fail,
+            "multi-line ^ finds 2, not 3: {}",
+            v.detail
+        );
+        let v = pattern_matches(&content, "bin.dat", "TODO", 1, &cache, 1 << 20);
+        assert_eq!(
+            v.outcome,
+            Outcome::Pass,
+            "non-UTF-8 bytes are searched: {}",
+            v.detail
+        );
+        let v = pattern_matches(&content, "missing.rs", "x", 1, &cache, 1 << 20);
+        assert_eq!(
+            (v.outcome, v.detail.as_str()),
+            (Outcome::Fail, "no file matches \"missing.rs\"")
+        );
+    }
+
+    #[test]
+    fn no_pattern_exists_lists_every_hit_and_skips_plans_by_default() {
+        let dir = repo(FILES);
+        let repo = open(dir.path());
+        let content = Content::index(&repo, None).unwrap();
+        let cache = FileCache::default();
+        let plans = |p: &str| p.starts_with("plans/");
+        let v = no_pattern_exists(&content, "TODO", None, &plans, &cache, 1 << 20);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert_eq!(v.detail, "2 matches: bin.dat:1, src/deep/more.rs:1");
+        assert_eq!(v.inputs.len(), 4, "every file but the plan is in scope");
+        let v = no_pattern_exists(
+            &content,
+            "TODO",
+            Some("src/auth.rs"),
+            &plans,
+            &cache,
+            1 << 20,
+        );
+        assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
+    }
+
+    #[test]
+    fn each_file_is_read_once_and_large_files_are_skipped_with_a_note() {
+        let dir = repo(FILES);
+        let repo = open(dir.path());
+        let content = Content::index(&repo, None).unwrap();
+        let cache = FileCache::default();
+        for _ in 0..5 {
+            let _ = pattern_matches(&content, "src/auth.rs", "fn", 1, &cache, 1 << 20);
+            let _ = pattern_matches(&content, "**/*.rs", "fn", 1, &cache, 1 << 20);
+        }
+        assert_eq!(cache.reads(), 2, "two distinct files, each read once");
+        let v = pattern_matches(&content, "src/auth.rs", "fn", 1, &cache, 10);
+        assert_eq!(v.outcome, Outcome::Fail);
+        assert!(
+            v.detail
+                .contains("skipped over max_file_size (10 bytes): src/auth.rs"),
+            "{}",
+            v.detail
+        );
+    }
+}
