@@ -62,7 +62,15 @@ impl std::fmt::Debug for FileCache {
 }
 
 impl FileCache {
-    fn read(&self, content: &Content<'_>, entry: &Entry) -> Result<Arc<Vec<u8>>, ContentError> {
+    /// The bytes of `entry`, read once per blob.
+    ///
+    /// # Errors
+    /// When the content cannot be read.
+    pub fn read_entry(
+        &self,
+        content: &Content<'_>,
+        entry: &Entry,
+    ) -> Result<Arc<Vec<u8>>, ContentError> {
         if let Some(bytes) = self
             .blobs
             .lock()
@@ -153,7 +161,7 @@ fn scan(
     };
     for entry in files {
         out.inputs.push((*entry).clone());
-        let bytes = cache.read(content, entry)?;
+        let bytes = cache.read_entry(content, entry)?;
         if bytes.len() as u64 > max_size {
             out.skipped.push(entry.path.clone());
             continue;

@@ -2,4 +2,5 @@
 
 pub mod command;
 pub mod files;
+pub mod git;
 pub mod summary;
