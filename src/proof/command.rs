@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -60,6 +60,8 @@ pub struct Run {
     pub task: String,
     pub criterion: String,
     pub timeout: Duration,
+    /// Bytes for stdin (the judge's request); None is /dev/null, as for every proof command.
+    pub input: Option<Vec<u8>>,
 }
 
 /// One output stream, capped.
@@ -122,7 +124,11 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
     cmd.arg("-c")
         .arg(&spec.command)
         .current_dir(&spec.dir)
-        .stdin(Stdio::null())
+        .stdin(if spec.input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (name, _) in std::env::vars_os() {
@@ -141,6 +147,17 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
         source,
     })?;
     let group = i32::try_from(child.id()).unwrap_or(0);
+    // Written from a thread, so that a command that does not read cannot block the run; a
+    // command that exits without reading all of it closes the pipe, which is its choice.
+    let feeder = child
+        .stdin
+        .take()
+        .zip(spec.input.clone())
+        .map(|(mut stdin, bytes)| {
+            thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            })
+        });
     let stdout = child
         .stdout
         .take()
@@ -171,6 +188,9 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
     let join =
         |h: Option<thread::JoinHandle<Captured>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
     let (stdout, stderr) = (join(stdout), join(stderr));
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
     Ok(Finished {
         exit_code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| s.signal()),
@@ -251,6 +271,7 @@ mod tests {
             task: "T-1".into(),
             criterion: "C-1".into(),
             timeout,
+            input: None,
         }
     }
 

@@ -3,4 +3,5 @@
 pub mod command;
 pub mod files;
 pub mod git;
+pub mod judge;
 pub mod summary;
