@@ -4,4 +4,5 @@ pub mod command;
 pub mod files;
 pub mod git;
 pub mod judge;
+pub mod outcome;
 pub mod summary;
