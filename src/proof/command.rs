@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,10 @@ pub const KEEP: usize = 32 * 1024;
 
 /// The grace between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// How long output is still read after the command ended (a process that escaped the group
+/// may hold the pipes open forever).
+pub const READ_GRACE: Duration = Duration::from_secs(2);
 
 /// The variables git uses to point at a repository (`git rev-parse --local-env-vars`) and the
 /// ones it sets during a push; a proof's command must see none of them, or a test suite that
@@ -148,32 +153,49 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
     })?;
     let group = i32::try_from(child.id()).unwrap_or(0);
     // Written from a thread, so that a command that does not read cannot block the run; a
-    // command that exits without reading all of it closes the pipe, which is its choice.
-    let feeder = child
-        .stdin
-        .take()
-        .zip(spec.input.clone())
-        .map(|(mut stdin, bytes)| {
-            thread::spawn(move || {
-                let _ = stdin.write_all(&bytes);
-            })
+    // command that exits without reading all of it closes the pipe, which is its choice. The
+    // thread is not waited for: it ends when the pipe closes.
+    if let Some((mut stdin, bytes)) = child.stdin.take().zip(spec.input.clone()) {
+        thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
         });
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| thread::spawn(move || capture(s)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| thread::spawn(move || capture(s)));
+    }
+    // Readers fill shared buffers and say when their stream ended, so that a process which
+    // escaped the group (setsid) and holds a pipe open cannot keep the run waiting.
+    let (done_tx, done_rx) = mpsc::channel();
+    let mut readers = Vec::new();
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ] {
+        let shared = Arc::new(Mutex::new(Ring::default()));
+        if let Some(stream) = stream {
+            let (shared, done) = (Arc::clone(&shared), done_tx.clone());
+            thread::spawn(move || {
+                capture(stream, &shared);
+                let _ = done.send(());
+            });
+        } else {
+            let _ = done_tx.send(());
+        }
+        readers.push(shared);
+    }
 
-    let deadline = started + spec.timeout;
+    // A timeout beyond any real run (a plan may say u64::MAX seconds) must not overflow.
+    let timeout = spec.timeout.min(Duration::from_secs(100 * 365 * 24 * 3600));
+    let deadline = started + timeout;
     let mut timed_out = false;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) => {}
-            Err(_) => break None,
+            Err(_) => break child.wait().ok(),
         }
         if Instant::now() >= deadline {
             timed_out = true;
@@ -185,18 +207,20 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
     if !timed_out {
         signal_group(group, libc::SIGKILL);
     }
-    let join =
-        |h: Option<thread::JoinHandle<Captured>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
-    let (stdout, stderr) = (join(stdout), join(stderr));
-    if let Some(feeder) = feeder {
-        let _ = feeder.join();
+    let drain_until = Instant::now() + READ_GRACE;
+    for _ in 0..readers.len() {
+        let left = drain_until.saturating_duration_since(Instant::now());
+        if done_rx.recv_timeout(left).is_err() {
+            break;
+        }
     }
+    let take = |shared: &Arc<Mutex<Ring>>| shared.lock().map(|r| r.captured()).unwrap_or_default();
     Ok(Finished {
         exit_code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| s.signal()),
         timed_out,
-        stdout,
-        stderr,
+        stdout: take(&readers[0]),
+        stderr: take(&readers[1]),
         duration: started.elapsed(),
     })
 }
@@ -205,15 +229,27 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
 fn terminate(child: &mut std::process::Child, group: i32) -> Option<std::process::ExitStatus> {
     signal_group(group, libc::SIGTERM);
     let grace = Instant::now() + KILL_GRACE;
+    let mut status = None;
+    // The grace lasts while any member of the group lives, not only its leader: a child that
+    // traps TERM to clean up gets its 5 s even when `sh` itself died at once.
     while Instant::now() < grace {
-        if let Ok(Some(status)) = child.try_wait() {
-            signal_group(group, libc::SIGKILL);
-            return Some(status);
+        if status.is_none() {
+            status = child.try_wait().ok().flatten();
+        }
+        if status.is_some() && !group_alive(group) {
+            return status;
         }
         thread::sleep(Duration::from_millis(10));
     }
     signal_group(group, libc::SIGKILL);
-    child.wait().ok()
+    status.or_else(|| child.wait().ok())
+}
+
+fn group_alive(group: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only asks whether the group has a member; no memory is touched.
+    #[allow(unsafe_code)]
+    let alive = group > 0 && unsafe { libc::kill(-group, 0) } == 0;
+    alive
 }
 
 fn signal_group(group: i32, signal: i32) {
@@ -227,10 +263,43 @@ fn signal_group(group: i32, signal: i32) {
     }
 }
 
-/// Reads a stream to its end, keeping the first and last [`KEEP`] bytes.
-fn capture(mut stream: impl Read) -> Captured {
-    let mut out = Captured::default();
-    let mut tail: VecDeque<u8> = VecDeque::with_capacity(KEEP);
+/// A stream being read: the first [`KEEP`] bytes, a ring of the last [`KEEP`], the count.
+#[derive(Debug, Default)]
+struct Ring {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    total: u64,
+}
+
+impl Ring {
+    fn push(&mut self, mut chunk: &[u8]) {
+        self.total += chunk.len() as u64;
+        if self.head.len() < KEEP {
+            let take = (KEEP - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+        }
+        if chunk.len() >= KEEP {
+            self.tail.clear();
+            self.tail.extend(&chunk[chunk.len() - KEEP..]);
+        } else {
+            let overflow = (self.tail.len() + chunk.len()).saturating_sub(KEEP);
+            self.tail.drain(..overflow);
+            self.tail.extend(chunk);
+        }
+    }
+
+    fn captured(&self) -> Captured {
+        Captured {
+            head: self.head.clone(),
+            tail: self.tail.iter().copied().collect(),
+            total: self.total,
+        }
+    }
+}
+
+/// Reads a stream to its end into `shared`, which always holds what was read so far.
+fn capture(mut stream: impl Read, shared: &Mutex<Ring>) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match stream.read(&mut buf) {
@@ -239,24 +308,11 @@ fn capture(mut stream: impl Read) -> Captured {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        out.total += n as u64;
-        let mut chunk = &buf[..n];
-        if out.head.len() < KEEP {
-            let take = (KEEP - out.head.len()).min(chunk.len());
-            out.head.extend_from_slice(&chunk[..take]);
-            chunk = &chunk[take..];
-        }
-        if chunk.len() >= KEEP {
-            tail.clear();
-            tail.extend(&chunk[chunk.len() - KEEP..]);
-        } else {
-            let overflow = (tail.len() + chunk.len()).saturating_sub(KEEP);
-            tail.drain(..overflow);
-            tail.extend(chunk);
+        match shared.lock() {
+            Ok(mut ring) => ring.push(&buf[..n]),
+            Err(_) => break,
         }
     }
-    out.tail = tail.into();
-    out
 }
 
 #[cfg(test)]
@@ -367,6 +423,46 @@ mod tests {
         assert_eq!(f.exit_code, Some(0));
         assert_eq!(f.stdout.text(), "started\n");
         assert!(f.duration < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_process_that_escaped_the_group_cannot_hang_the_run() {
+        let started = Instant::now();
+        let f = run(&spec(
+            "setsid sleep 300 & sleep 0.2; echo hi",
+            Duration::from_secs(30),
+        ))
+        .unwrap();
+        assert_eq!(f.exit_code, Some(0));
+        assert_eq!(f.stdout.text(), "hi\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_huge_timeout_does_not_overflow() {
+        let f = run(&spec("echo ok", Duration::from_secs(u64::MAX))).unwrap();
+        assert_eq!(f.exit_code, Some(0));
+    }
+
+    #[test]
+    fn a_child_trapping_term_gets_its_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let command = format!(
+            "sh -c 'trap \"sleep 1; echo cleaned >> {log}; exit 0\" TERM; echo start >> {log}; while :; do sleep 0.1; done' & wait",
+            log = log.display()
+        );
+        let f = run(&spec(&command, Duration::from_millis(500))).unwrap();
+        assert!(f.timed_out);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains("cleaned"),
+            "the TERM handler ran to its end: {text:?}"
+        );
     }
 
     #[test]
