@@ -253,6 +253,11 @@ pub fn parse(rel: &str, bytes: &[u8]) -> Result<Evidence, EvidenceError> {
 /// What evidence must match to be fresh for a task and a content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected<'a> {
+    /// The owner the evidence file is stored under: a task ID or `_plan/<stem>`.
+    pub task_id: &'a str,
+    pub criterion_id: &'a str,
+    /// The proof type's name.
+    pub proof: &'a str,
     pub iteration: u32,
     pub criterion_digest: &'a str,
     pub input_digest: &'a str,
@@ -263,8 +268,10 @@ pub struct Expected<'a> {
 pub enum Freshness {
     /// Pass evidence for this iteration, criterion and content.
     Fresh,
-    /// No evidence (or corrupt evidence, which counts as none).
+    /// No evidence.
     Missing { reason: String },
+    /// Evidence that cannot be read or parsed: it counts as missing and is reported (F8).
+    Corrupt { reason: String },
     /// The evidence records a failed or inconclusive proof (F3, or its own code).
     Failed { code: FailureCode, reason: String },
     /// The evidence is for another iteration, criterion definition or content (F11).
@@ -280,6 +287,7 @@ impl Freshness {
         match self {
             Self::Fresh => None,
             Self::Missing { .. } | Self::Stale { .. } => Some(FailureCode::F11),
+            Self::Corrupt { .. } => Some(FailureCode::F8),
             Self::Failed { code, .. } => Some(*code),
             Self::Suspect { .. } => Some(FailureCode::F12),
         }
@@ -302,7 +310,7 @@ pub fn freshness(
             };
         }
         Some(Err(e)) => {
-            return Freshness::Missing {
+            return Freshness::Corrupt {
                 reason: format!("evidence is corrupt and counts as missing: {e}"),
             };
         }
@@ -313,16 +321,24 @@ pub fn freshness(
             reason: "the signature does not verify: this file was not written by specproof on this machine, or was edited".into(),
         };
     }
-    if evidence.result != Outcome::Pass {
-        let code = evidence.failure_code.unwrap_or(FailureCode::F3);
-        let result = if evidence.result == Outcome::Fail {
-            "failed"
-        } else {
-            "was inconclusive"
-        };
-        return Freshness::Failed {
-            code,
-            reason: format!("the proof {result}: {}", evidence.detail),
+    // Evidence proves one criterion of one owner: a signed file copied to another task or
+    // criterion proves nothing there.
+    if (
+        evidence.task_id.as_str(),
+        evidence.criterion_id.as_str(),
+        evidence.proof.as_str(),
+    ) != (expected.task_id, expected.criterion_id, expected.proof)
+    {
+        return Freshness::Suspect {
+            reason: format!(
+                "the evidence is for {} {} ({}), not for {} {} ({})",
+                evidence.task_id,
+                evidence.criterion_id,
+                evidence.proof,
+                expected.task_id,
+                expected.criterion_id,
+                expected.proof
+            ),
         };
     }
     if evidence.iteration != expected.iteration {
@@ -341,6 +357,19 @@ pub fn freshness(
     if evidence.input_digest != expected.input_digest {
         return Freshness::Stale {
             reason: "the files the proof looks at changed since the evidence was made".into(),
+        };
+    }
+    // Stale evidence says nothing about the content now, pass or fail; only fresh results count.
+    if evidence.result != Outcome::Pass {
+        let code = evidence.failure_code.unwrap_or(FailureCode::F3);
+        let result = if evidence.result == Outcome::Fail {
+            "failed"
+        } else {
+            "was inconclusive"
+        };
+        return Freshness::Failed {
+            code,
+            reason: format!("the proof {result}: {}", evidence.detail),
         };
     }
     Freshness::Fresh
@@ -373,6 +402,9 @@ mod tests {
     }
 
     const EXPECTED: Expected<'static> = Expected {
+        task_id: "T-001",
+        criterion_id: "AUTH-1",
+        proof: "pattern_matches",
         iteration: 1,
         criterion_digest: "sha256:c",
         input_digest: "sha256:i",
@@ -466,6 +498,30 @@ mod tests {
             !other.verify(&e),
             "another machine's key does not verify it"
         );
+        // Every field is covered, not only the detail.
+        let fields = serde_json::to_value(&e).unwrap();
+        for name in fields
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "signature")
+        {
+            let mut edited = fields.clone();
+            edited[name] = match &edited[name] {
+                serde_json::Value::String(t) => serde_json::Value::String(format!("{t}x")),
+                serde_json::Value::Number(n) => serde_json::json!(n.as_u64().unwrap_or(0) + 1),
+                serde_json::Value::Null => serde_json::json!(1),
+                other => other.clone(),
+            };
+            if name == "result" {
+                edited[name] = serde_json::json!("fail");
+            }
+            if name == "failure_code" {
+                edited[name] = serde_json::json!("F3");
+            }
+            let edited: Evidence = serde_json::from_value(edited).unwrap();
+            assert!(!key.verify(&edited), "editing {name} breaks the signature");
+        }
         let mut garbage = e.clone();
         garbage.signature = "hmac-sha256:zz".into();
         assert!(!key.verify(&garbage));
@@ -524,9 +580,33 @@ mod tests {
             Some(FailureCode::F11)
         );
         let corrupt = parse("x.json", b"{");
+        let verdict = freshness(Some(&corrupt), Some(&key), &EXPECTED);
+        assert!(matches!(verdict, Freshness::Corrupt { .. }), "{verdict:?}");
+        assert_eq!(
+            verdict.code(),
+            Some(FailureCode::F8),
+            "corrupt evidence is reported as F8"
+        );
+
+        // A signed file copied to another task or criterion proves nothing there.
+        for change in [
+            &(|e: &mut Evidence| e.task_id = "T-002".into()) as &dyn Fn(&mut Evidence),
+            &|e: &mut Evidence| e.criterion_id = "AUTH-2".into(),
+            &|e: &mut Evidence| e.proof = "file_exists".into(),
+        ] {
+            assert_eq!(
+                freshness(Some(&signed(change)), Some(&key), &EXPECTED).code(),
+                Some(FailureCode::F12)
+            );
+        }
+        // Failed evidence of an old iteration is stale, not a failure of the content now.
+        let old_failure = signed(&|e| {
+            e.result = Outcome::Fail;
+            e.iteration = 2;
+        });
         assert!(matches!(
-            freshness(Some(&corrupt), Some(&key), &EXPECTED),
-            Freshness::Missing { .. }
+            freshness(Some(&old_failure), Some(&key), &EXPECTED),
+            Freshness::Stale { .. }
         ));
 
         let failed = signed(&|e| {
