@@ -82,7 +82,8 @@ fn base_blob(repo: &Repository, base: Oid, path: &str) -> Result<Option<Vec<u8>>
 }
 
 /// `git_diff_contains`: an added line of the diff from `base` to `content`, in the files `path`
-/// matches (default all), matches `pattern`.
+/// matches (default: every file but the `excluded` ones, the plan files and `digest_exclude`, so
+/// that a worker report or evidence file cannot prove it), matches `pattern`.
 #[must_use]
 pub fn git_diff_contains(
     repo: &Repository,
@@ -90,6 +91,7 @@ pub fn git_diff_contains(
     pattern: &str,
     path: Option<&str>,
     base: Oid,
+    excluded: &dyn Fn(&str) -> bool,
     cache: &FileCache,
 ) -> GitVerdict {
     let regex = match compile_pattern(pattern) {
@@ -101,10 +103,23 @@ pub fn git_diff_contains(
             Ok(f) => f,
             Err(e) => return GitVerdict::broken(e),
         },
-        None => content.files().collect(),
+        None => content.files().filter(|e| !excluded(&e.path)).collect(),
+    };
+    let base_tree = match repo.find_commit(base).and_then(|c| c.tree()) {
+        Ok(tree) => tree,
+        Err(e) => {
+            return GitVerdict::broken(format!("cannot read the base commit: {}", e.message()));
+        }
     };
     let mut hits = Vec::new();
     for entry in &files {
+        // Unchanged since the base (same blob): nothing added, nothing to read.
+        if base_tree
+            .get_path(std::path::Path::new(&entry.path))
+            .is_ok_and(|e| e.id() == entry.oid)
+        {
+            continue;
+        }
         let old = match base_blob(repo, base, &entry.path) {
             Ok(old) => old,
             Err(e) => {
@@ -226,9 +241,16 @@ pub fn line_count_delta(
         (None, Some(hi)) => format!("at most {hi}"),
         (None, None) => "any".to_owned(),
     };
+    if old.is_none() && new.is_none() {
+        return GitVerdict::new(
+            false,
+            format!("{path} exists neither at the base nor now"),
+            inputs,
+            base,
+        );
+    }
     let missing = match (old.is_none(), new.is_none()) {
-        (true, true) => " (the file exists on neither side)",
-        (true, false) => " (new since the base)",
+        (true, _) => " (new since the base)",
         (false, true) => " (deleted since the base)",
         (false, false) => "",
     };
@@ -294,6 +316,7 @@ mod tests {
             "CREATE TABLE \\w+",
             Some("src/*.rs"),
             base,
+            &|_: &str| false,
             &cache,
         );
         assert_eq!(v.outcome, Outcome::Pass, "{}", v.detail);
@@ -303,7 +326,7 @@ mod tests {
             v.inputs.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
             vec!["src/a.rs", "src/n.rs"]
         );
-        let v = git_diff_contains(&repo, &content, "^b$", None, base, &cache);
+        let v = git_diff_contains(&repo, &content, "^b$", None, base, &|_: &str| false, &cache);
         assert_eq!(
             v.outcome,
             Outcome::Fail,
@@ -315,6 +338,45 @@ mod tests {
             resolve_base(&repo, "no-such-ref")
                 .unwrap_err()
                 .contains("no-such-ref")
+        );
+    }
+
+    #[test]
+    fn by_default_specproof_files_cannot_prove_a_diff() {
+        let dir = fixture();
+        sh(
+            dir.path(),
+            "mkdir -p .specproof/tasks && printf 'CREATE TABLE notes\\n' > .specproof/tasks/T-1.md && git add -A",
+        );
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        let content = Content::index(&repo, None).unwrap();
+        let base = resolve_base(&repo, "base").unwrap();
+        let excluded = |p: &str| p.starts_with(".specproof/");
+        let v = git_diff_contains(
+            &repo,
+            &content,
+            "CREATE TABLE notes",
+            None,
+            base,
+            &excluded,
+            &FileCache::default(),
+        );
+        assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+        assert!(v.inputs.iter().all(|e| !e.path.starts_with(".specproof/")));
+        let v = line_count_delta(
+            &repo,
+            &content,
+            "no/such.rs",
+            None,
+            Some(50),
+            base,
+            &FileCache::default(),
+        );
+        assert_eq!(
+            v.outcome,
+            Outcome::Fail,
+            "a file on neither side proves nothing: {}",
+            v.detail
         );
     }
 

@@ -26,14 +26,18 @@ impl Summary {
     }
 
     /// True when `name` is among the passed tests: exactly, or as the last part of a path
-    /// (`tests::alpha`, `test_x.py::test_alpha`, `suite > alpha`).
+    /// (`tests::alpha`, `test_x.py::test_alpha`, `suite > alpha`). A plain
+    /// space is not a separator: `not alpha` does not satisfy `alpha`.
     #[must_use]
     pub fn has_passed(&self, name: &str) -> bool {
         self.passed_names.iter().any(|p| {
             p == name
-                || [":", ".", "/", " ", ">"]
-                    .iter()
-                    .any(|sep| p.strip_suffix(name).is_some_and(|head| head.ends_with(sep)))
+                || p.strip_suffix(name).is_some_and(|head| {
+                    head.ends_with("::")
+                        || head.ends_with('.')
+                        || head.ends_with('/')
+                        || head.ends_with(" > ")
+                })
         })
     }
 }
@@ -111,7 +115,14 @@ fn nextest(output: &str) -> Option<Summary> {
         passed: count(&caps, "passed"),
         failed: count(&caps, "failed"),
         skipped: count(&caps, "skipped"),
-        passed_names: names(output, &PASS),
+        // nextest prints "<binary id> <test path>": keep the test path.
+        passed_names: names(output, &PASS)
+            .into_iter()
+            .map(|n| {
+                n.split_once(' ')
+                    .map_or(n.clone(), |(_, path)| path.to_owned())
+            })
+            .collect(),
     })
 }
 
@@ -139,7 +150,7 @@ fn from_parts(runner: &'static str, body: &str, output: &str, pass: &Regex) -> S
 fn pytest(output: &str) -> Option<Summary> {
     static LINE: LazyLock<Regex> = LazyLock::new(|| {
         re(
-            r"(?m)^=+ (?P<body>(?:\d+ \w+(?:, )?)+|no tests ran)(?: in [\d.]+s)?(?: \([^)]*\))? =+\s*$",
+            r"(?m)^(?:=+ )?(?P<body>(?:\d+ \w+(?:, )?)+|no tests ran) in [\d.]+s(?: \([^)]*\))?(?: =+)?\s*$",
         )
     });
     static PASS: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(?P<name>\S+::\S+) PASSED"));
@@ -653,6 +664,22 @@ mod tests {
             recognise("ok  \texample.com/demo\t0.002s\n").is_none(),
             "go without -v gives no count"
         );
+    }
+
+    #[test]
+    fn pytest_quiet_output_is_recognised() {
+        let s = recognise("...                                                                      [100%]\n3 passed in 0.01s\n").unwrap();
+        assert_eq!((s.runner, s.passed), ("pytest", 3));
+    }
+
+    #[test]
+    fn a_space_is_not_a_path_separator_for_expected_names() {
+        let s = Summary {
+            passed_names: vec!["not alpha".into(), "tests::beta".into()],
+            ..Summary::default()
+        };
+        assert!(!s.has_passed("alpha"));
+        assert!(s.has_passed("beta") && s.has_passed("tests::beta"));
     }
 
     #[test]
