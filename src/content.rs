@@ -13,6 +13,8 @@ pub const MODE_FILE: u32 = 0o100_644;
 pub const MODE_EXECUTABLE: u32 = 0o100_755;
 pub const MODE_SYMLINK: u32 = 0o120_000;
 const MODE_GITLINK: u32 = 0o160_000;
+/// The index entry flag of `git add -N`.
+const INTENT_TO_ADD: u16 = 1 << 13;
 
 /// Where the content comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,13 +86,28 @@ impl<'r> Content<'r> {
     /// When the index cannot be read.
     pub fn index(repo: &'r Repository, index_file: Option<&Path>) -> Result<Self, ContentError> {
         let index = match index_file {
-            Some(path) => git2::Index::open(path).map_err(git("index"))?,
+            Some(path) => {
+                // libgit2 would open a missing file as an empty index: that is an error here.
+                if !path.is_file() {
+                    return Err(ContentError::Io {
+                        path: path.to_path_buf(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "no index file there",
+                        ),
+                    });
+                }
+                git2::Index::open(path).map_err(git("index"))?
+            }
             None => repo.index().map_err(git("index"))?,
         };
         let mut entries = BTreeMap::new();
         for e in index.iter() {
             let stage = (e.flags >> 12) & 0x3;
-            if stage != 0 || e.mode == MODE_GITLINK {
+            // Conflict stages, submodules and `git add -N` placeholders are not files git
+            // would commit.
+            let intent_to_add = e.flags_extended & INTENT_TO_ADD != 0;
+            if stage != 0 || e.mode == MODE_GITLINK || intent_to_add {
                 continue;
             }
             let path = String::from_utf8_lossy(&e.path).into_owned();
@@ -167,6 +184,10 @@ impl<'r> Content<'r> {
             .renames_index_to_workdir(false)
             .renames_head_to_index(false);
         let statuses = repo.statuses(Some(&mut options)).map_err(git("status"))?;
+        let filemode = repo
+            .config()
+            .and_then(|c| c.get_bool("core.filemode"))
+            .unwrap_or(true);
         let changed =
             Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED;
         for s in statuses.iter() {
@@ -179,6 +200,17 @@ impl<'r> Content<'r> {
                 let full = root.join(&text);
                 match hash_worktree_file(&full)? {
                     Some((mode, oid)) => {
+                        // With core.filemode=false git keeps the mode the index has.
+                        let mode = match content.entries.get(&path) {
+                            Some(old)
+                                if !filemode
+                                    && mode != MODE_SYMLINK
+                                    && old.mode != MODE_SYMLINK =>
+                            {
+                                old.mode
+                            }
+                            _ => mode,
+                        };
                         content.entries.insert(
                             path,
                             Entry {
@@ -274,7 +306,8 @@ fn hash_worktree_file(full: &Path) -> Result<Option<(u32, Oid)>, ContentError> {
 #[cfg(unix)]
 fn file_mode(meta: &std::fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    if meta.permissions().mode() & 0o111 != 0 {
+    // git looks at the owner's execute bit only.
+    if meta.permissions().mode() & 0o100 != 0 {
         MODE_EXECUTABLE
     } else {
         MODE_FILE
@@ -384,6 +417,41 @@ mod tests {
         assert_eq!(content.read("link").expect("read link"), b"src/lib.rs");
         // Reading the working tree changed neither the index nor the files.
         assert_eq!(ls_files(dir.path(), None).len(), 7);
+    }
+
+    #[test]
+    fn modes_follow_git_owner_bit_and_core_filemode() {
+        let dir = fixture();
+        // Group-only exec bit: git stages 100644. With core.filemode=false a chmod is ignored.
+        sh(
+            dir.path(),
+            "printf 'g' > group.sh && chmod 0654 group.sh && git config core.filemode false && chmod -x run.sh",
+            &[],
+        );
+        let copy = dir.path().join(".git/index.copy");
+        std::fs::copy(dir.path().join(".git/index"), &copy).unwrap();
+        sh(dir.path(), "git add -A", &[("GIT_INDEX_FILE", &copy)]);
+        let repo = Repository::open(dir.path()).unwrap();
+        let content = Content::worktree(&repo).unwrap();
+        assert_eq!(lines(&content), ls_files(dir.path(), Some(&copy)));
+        assert_eq!(content.get("group.sh").map(|e| e.mode), Some(MODE_FILE));
+        assert_eq!(content.get("run.sh").map(|e| e.mode), Some(MODE_EXECUTABLE));
+    }
+
+    #[test]
+    fn intent_to_add_entries_and_missing_index_files() {
+        let dir = fixture();
+        sh(dir.path(), "git add -N new.txt", &[]);
+        let repo = Repository::open(dir.path()).unwrap();
+        assert!(
+            Content::index(&repo, None)
+                .unwrap()
+                .get("new.txt")
+                .is_none(),
+            "git add -N commits nothing"
+        );
+        let err = Content::index(&repo, Some(&dir.path().join(".git/no-such-index"))).unwrap_err();
+        assert!(err.to_string().contains("no-such-index"), "{err}");
     }
 
     #[test]
