@@ -255,6 +255,24 @@ impl<'r> Content<'r> {
         self.entries.is_empty()
     }
 
+    /// The size in bytes of `entry`, without reading it: from the file system for the working
+    /// tree, from the object header otherwise.
+    ///
+    /// # Errors
+    /// When the file or object cannot be looked at.
+    pub fn size(&self, entry: &Entry) -> Result<u64, ContentError> {
+        if self.source == Source::WorkTree {
+            let root = self.repo.workdir().ok_or(ContentError::NoWorkTree)?;
+            let full = root.join(&entry.path);
+            return std::fs::symlink_metadata(&full)
+                .map(|m| m.len())
+                .map_err(|source| ContentError::Io { path: full, source });
+        }
+        let odb = self.repo.odb().map_err(git("object store"))?;
+        let (size, _) = odb.read_header(entry.oid).map_err(git("object header"))?;
+        Ok(size as u64)
+    }
+
     /// The bytes of `path`: from the object store for the index and commits, from disk for the
     /// working tree (the target's path for a symlink).
     ///
@@ -452,6 +470,27 @@ mod tests {
         );
         let err = Content::index(&repo, Some(&dir.path().join(".git/no-such-index"))).unwrap_err();
         assert!(err.to_string().contains("no-such-index"), "{err}");
+    }
+
+    #[test]
+    fn sizes_are_known_without_reading() {
+        let dir = fixture();
+        let repo = Repository::open(dir.path()).unwrap();
+        for content in [
+            Content::index(&repo, None).unwrap(),
+            Content::worktree(&repo).unwrap(),
+        ] {
+            for entry in content.files() {
+                let size = content.size(entry).unwrap();
+                assert_eq!(
+                    size,
+                    content.read(&entry.path).unwrap().len() as u64,
+                    "{} in {:?}",
+                    entry.path,
+                    content.source()
+                );
+            }
+        }
     }
 
     #[test]

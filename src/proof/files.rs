@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::bytes::Regex;
 
 use crate::content::{Content, ContentError, Entry};
@@ -94,18 +94,28 @@ impl FileCache {
 }
 
 /// A path or glob of a criterion, gitignore-style.
-fn matcher(glob: &str) -> Result<GlobMatcher, String> {
+fn matcher(glob: &str) -> Result<GlobSet, String> {
     let glob = glob.trim_start_matches("./");
-    let anchored = if glob.contains('/') {
-        glob.to_owned()
+    let base = glob.trim_end_matches('/');
+    let anchored = if base.contains('/') {
+        base.to_owned()
     } else {
-        format!("**/{glob}")
+        format!("**/{base}")
     };
-    GlobBuilder::new(&anchored)
-        .literal_separator(true)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| format!("invalid glob \"{glob}\": {}", e.kind()))
+    let build = |g: &str| {
+        GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("invalid glob \"{glob}\": {}", e.kind()))
+    };
+    // As in .gitignore, a pattern that names a folder stands for everything under it.
+    let mut set = GlobSetBuilder::new();
+    if !glob.ends_with('/') {
+        set.add(build(&anchored)?);
+    }
+    set.add(build(&format!("{anchored}/**"))?);
+    set.build()
+        .map_err(|e| format!("invalid glob \"{glob}\": {e}"))
 }
 
 /// The files of `content` that `glob` matches, sorted by path bytes.
@@ -161,6 +171,11 @@ fn scan(
     };
     for entry in files {
         out.inputs.push((*entry).clone());
+        // The size is known without reading: a huge file is never loaded.
+        if content.size(entry)? > max_size {
+            out.skipped.push(entry.path.clone());
+            continue;
+        }
         let bytes = cache.read_entry(content, entry)?;
         if bytes.len() as u64 > max_size {
             out.skipped.push(entry.path.clone());
@@ -273,6 +288,14 @@ pub fn no_pattern_exists(
         },
         None => content.files().filter(|e| !excluded(&e.path)).collect(),
     };
+    if let (Some(glob), true) = (path, files.is_empty()) {
+        // A check over nothing proves nothing: a misspelt path must not pass.
+        return Verdict::new(
+            false,
+            format!("no file matches \"{glob}\": there is nothing to check"),
+            Vec::new(),
+        );
+    }
     let scan = match scan(content, &files, &regex, cache, max_size) {
         Ok(s) => s,
         Err(e) => return Verdict::broken(e.to_string()),
@@ -438,6 +461,40 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_pattern_covers_the_folder_and_a_path_matching_nothing_fails() {
+        let dir = repo(FILES);
+        let repo = open(dir.path());
+        let content = Content::index(&repo, None).unwrap();
+        let cache = FileCache::default();
+        let none = |_: &str| false;
+        for folder in ["src", "src/", "deep"] {
+            let v = no_pattern_exists(&content, "TODO", Some(folder), &none, &cache, 1 << 20);
+            assert_eq!(
+                v.outcome,
+                Outcome::Fail,
+                "{folder} covers src/deep/more.rs: {}",
+                v.detail
+            );
+        }
+        assert_eq!(file_exists(&content, "src", 2).outcome, Outcome::Pass);
+        let v = no_pattern_exists(
+            &content,
+            "TODO",
+            Some("scr/**/*.rs"),
+            &none,
+            &cache,
+            1 << 20,
+        );
+        assert_eq!(
+            (v.outcome, v.detail.as_str()),
+            (
+                Outcome::Fail,
+                "no file matches \"scr/**/*.rs\": there is nothing to check"
+            )
+        );
+    }
+
+    #[test]
     fn each_file_is_read_once_and_large_files_are_skipped_with_a_note() {
         let dir = repo(FILES);
         let repo = open(dir.path());
@@ -448,8 +505,10 @@ mod tests {
             let _ = pattern_matches(&content, "**/*.rs", "fn", 1, &cache, 1 << 20);
         }
         assert_eq!(cache.reads(), 2, "two distinct files, each read once");
-        let v = pattern_matches(&content, "src/auth.rs", "fn", 1, &cache, 10);
+        let fresh = FileCache::default();
+        let v = pattern_matches(&content, "src/auth.rs", "fn", 1, &fresh, 10);
         assert_eq!(v.outcome, Outcome::Fail);
+        assert_eq!(fresh.reads(), 0, "a file over the limit is never loaded");
         assert!(
             v.detail
                 .contains("skipped over max_file_size (10 bytes): src/auth.rs"),
