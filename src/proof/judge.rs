@@ -74,7 +74,13 @@ pub fn cap_files(files: Vec<(String, Vec<u8>)>) -> Vec<FileRef> {
     files
         .into_iter()
         .map(|(path, bytes)| {
-            let take = bytes.len().min(FILE_CAP).min(budget);
+            let mut take = bytes.len().min(FILE_CAP).min(budget);
+            // Never cut a UTF-8 character in two: back up to the start of the last one.
+            if take < bytes.len() {
+                while take > 0 && bytes[take] & 0b1100_0000 == 0b1000_0000 {
+                    take -= 1;
+                }
+            }
             budget -= take;
             let mut content = String::from_utf8_lossy(&bytes[..take]).into_owned();
             if take < bytes.len() {
@@ -169,6 +175,16 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
             );
         }
     };
+    if answer.verdict != "pass" && answer.verdict != "fail" {
+        return Judgement::inconclusive(
+            FailureCode::F9,
+            format!(
+                "the judge's verdict {:?} is neither pass nor fail",
+                answer.verdict
+            ),
+            output,
+        );
+    }
     if !(0.0..=1.0).contains(&answer.confidence) {
         return Judgement::inconclusive(
             FailureCode::F9,
@@ -196,17 +212,12 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
             failure_code: None,
             output,
         },
-        "fail" => Judgement {
+        _ => Judgement {
             outcome: Outcome::Fail,
             detail: format!("judge: fail ({}): {}", answer.confidence, answer.reason),
             failure_code: Some(FailureCode::F3),
             output,
         },
-        other => Judgement::inconclusive(
-            FailureCode::F9,
-            format!("the judge's verdict {other:?} is neither pass nor fail"),
-            output,
-        ),
     }
 }
 
@@ -302,6 +313,10 @@ mod tests {
                 "echo '{\"verdict\":\"pass\",\"confidence\":7}'",
                 "not between 0 and 1",
             ),
+            (
+                "echo '{\"verdict\":\"maybe\",\"confidence\":0.1}'",
+                "neither pass nor fail",
+            ),
         ] {
             let j = ask(Some(script));
             assert_eq!(
@@ -340,6 +355,18 @@ mod tests {
         let j = ask(None);
         assert_eq!(j.outcome, Outcome::Inconclusive);
         assert!(j.detail.contains("set `judge: { command:"), "{}", j.detail);
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_character() {
+        let mut bytes = vec![b'a'; FILE_CAP - 1];
+        bytes.extend_from_slice("é and more".as_bytes());
+        let files = cap_files(vec![("a".into(), bytes)]);
+        assert!(
+            !files[0].content.contains('\u{fffd}'),
+            "no replacement character from a split"
+        );
+        assert!(files[0].content.ends_with("bytes cut …]"));
     }
 
     #[test]
