@@ -339,27 +339,9 @@ fn file_mode(_meta: &std::fs::Metadata) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use super::*;
 
-    fn sh(dir: &Path, script: &str, env: &[(&str, &Path)]) -> String {
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", script])
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run sh");
-        assert!(
-            out.status.success(),
-            "{script}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    use crate::testutil::sh;
 
     /// A repository with a committed tree of ordinary, executable, nested, binary and symlinked
     /// files, then changes in the working tree: one modified, one deleted, one new, one ignored.

@@ -67,27 +67,13 @@ pub fn input_digest<'a>(
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use super::*;
     use crate::content::Content;
     use crate::criterion::Ctx;
     use crate::plan::Plan;
 
     fn sh(dir: &std::path::Path, script: &str) -> String {
-        let out = Command::new("sh")
-            .args(["-c", script])
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .expect("run sh");
-        assert!(
-            out.status.success(),
-            "{script}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        crate::testutil::sh(dir, script, &[])
     }
 
     #[test]

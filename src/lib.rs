@@ -21,5 +21,7 @@ pub mod printer;
 pub mod proof;
 pub mod repo;
 pub mod task;
+#[cfg(test)]
+mod testutil;
 pub mod workspace;
 pub mod yaml;

@@ -11,43 +11,7 @@ use regex::bytes::Regex;
 
 use crate::content::{Content, ContentError, Entry};
 use crate::criterion::compile_pattern;
-use crate::diagnostic::FailureCode;
-use crate::evidence::Outcome;
-
-/// What a proof concluded and what it looked at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    pub outcome: Outcome,
-    pub detail: String,
-    pub failure_code: Option<FailureCode>,
-    /// The files of the input scope (§5.2), for the input digest.
-    pub inputs: Vec<Entry>,
-}
-
-impl Verdict {
-    fn new(pass: bool, detail: String, inputs: Vec<Entry>) -> Self {
-        let (outcome, failure_code) = if pass {
-            (Outcome::Pass, None)
-        } else {
-            (Outcome::Fail, Some(FailureCode::F3))
-        };
-        Self {
-            outcome,
-            detail,
-            failure_code,
-            inputs,
-        }
-    }
-
-    fn broken(detail: String) -> Self {
-        Self {
-            outcome: Outcome::Inconclusive,
-            detail,
-            failure_code: Some(FailureCode::F9),
-            inputs: Vec::new(),
-        }
-    }
-}
+use crate::proof::Verdict;
 
 /// File bytes shared between the criteria of one run: each blob is read once.
 #[derive(Default)]
@@ -127,6 +91,22 @@ pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entr
     Ok(content.files().filter(|e| m.is_match(&e.path)).collect())
 }
 
+/// The files a proof with an optional `path` looks at: those `path` matches, or by default
+/// every file but the `excluded` ones (plan files and `digest_exclude`).
+///
+/// # Errors
+/// A message when the glob is invalid.
+pub fn scope<'c>(
+    content: &'c Content<'_>,
+    path: Option<&str>,
+    excluded: &dyn Fn(&str) -> bool,
+) -> Result<Vec<&'c Entry>, String> {
+    match path {
+        Some(glob) => matching(content, glob),
+        None => Ok(content.files().filter(|e| !excluded(&e.path)).collect()),
+    }
+}
+
 /// `file_exists`: at least `min` paths match.
 #[must_use]
 pub fn file_exists(content: &Content<'_>, path: &str, min: u64) -> Verdict {
@@ -141,7 +121,7 @@ pub fn file_exists(content: &Content<'_>, path: &str, min: u64) -> Verdict {
         _ if n < min => format!("{n} of the {min} files needed match \"{path}\": {shown}"),
         _ => format!("{n} {}: {shown}", if n == 1 { "file" } else { "files" }),
     };
-    Verdict::new(n >= min, detail, found.into_iter().cloned().collect())
+    Verdict::judged_on(n >= min, detail, found.into_iter().cloned().collect())
 }
 
 /// Where a pattern matched: file and 1-based line.
@@ -237,7 +217,7 @@ pub fn pattern_matches(
         (_, Err(e)) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
     };
     if files.is_empty() {
-        return Verdict::new(false, format!("no file matches \"{path}\""), Vec::new());
+        return Verdict::judged_on(false, format!("no file matches \"{path}\""), Vec::new());
     }
     let scan = match scan(content, &files, &regex, cache, max_size) {
         Ok(s) => s,
@@ -263,7 +243,7 @@ pub fn pattern_matches(
             hits_text(&scan.hits)
         )
     };
-    Verdict::new(n >= min, detail, scan.inputs)
+    Verdict::judged_on(n >= min, detail, scan.inputs)
 }
 
 /// `no_pattern_exists`: no match of `pattern` in the files `path` matches (default: every file
@@ -281,16 +261,13 @@ pub fn no_pattern_exists(
         Ok(r) => r,
         Err(e) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
     };
-    let files: Vec<&Entry> = match path {
-        Some(glob) => match matching(content, glob) {
-            Ok(f) => f,
-            Err(e) => return Verdict::broken(e),
-        },
-        None => content.files().filter(|e| !excluded(&e.path)).collect(),
+    let files = match scope(content, path, excluded) {
+        Ok(f) => f,
+        Err(e) => return Verdict::broken(e),
     };
     if let (Some(glob), true) = (path, files.is_empty()) {
         // A check over nothing proves nothing: a misspelt path must not pass.
-        return Verdict::new(
+        return Verdict::judged_on(
             false,
             format!("no file matches \"{glob}\": there is nothing to check"),
             Vec::new(),
@@ -320,11 +297,13 @@ pub fn no_pattern_exists(
             all.join(", ")
         )
     };
-    Verdict::new(scan.hits.is_empty(), detail, scan.inputs)
+    Verdict::judged_on(scan.hits.is_empty(), detail, scan.inputs)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::diagnostic::FailureCode;
+    use crate::evidence::Outcome;
     use std::path::Path;
     use std::process::Command;
 

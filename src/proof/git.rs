@@ -6,47 +6,8 @@ use git2::{Oid, Repository};
 
 use crate::content::{Content, Entry};
 use crate::criterion::compile_pattern;
-use crate::diagnostic::FailureCode;
-use crate::evidence::Outcome;
-use crate::proof::files::{FileCache, matching};
-
-/// What a git proof concluded, what it looked at and against which base commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitVerdict {
-    pub outcome: Outcome,
-    pub detail: String,
-    pub failure_code: Option<FailureCode>,
-    pub inputs: Vec<Entry>,
-    /// The base commit, which the input digest includes.
-    pub base: Option<Oid>,
-}
-
-impl GitVerdict {
-    fn new(pass: bool, detail: String, inputs: Vec<Entry>, base: Oid) -> Self {
-        let (outcome, failure_code) = if pass {
-            (Outcome::Pass, None)
-        } else {
-            (Outcome::Fail, Some(FailureCode::F3))
-        };
-        Self {
-            outcome,
-            detail,
-            failure_code,
-            inputs,
-            base: Some(base),
-        }
-    }
-
-    fn broken(detail: String) -> Self {
-        Self {
-            outcome: Outcome::Inconclusive,
-            detail,
-            failure_code: Some(FailureCode::F9),
-            inputs: Vec::new(),
-            base: None,
-        }
-    }
-}
+use crate::proof::Verdict;
+use crate::proof::files::{FileCache, scope};
 
 /// The commit `base` names (a ref, a commit id, `HEAD~2`…).
 ///
@@ -93,22 +54,19 @@ pub fn git_diff_contains(
     base: Oid,
     excluded: &dyn Fn(&str) -> bool,
     cache: &FileCache,
-) -> GitVerdict {
+) -> Verdict {
     let regex = match compile_pattern(pattern) {
         Ok(r) => r,
-        Err(e) => return GitVerdict::broken(format!("invalid regex {pattern:?}: {e}")),
+        Err(e) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
     };
-    let files: Vec<&Entry> = match path {
-        Some(glob) => match matching(content, glob) {
-            Ok(f) => f,
-            Err(e) => return GitVerdict::broken(e),
-        },
-        None => content.files().filter(|e| !excluded(&e.path)).collect(),
+    let files = match scope(content, path, excluded) {
+        Ok(f) => f,
+        Err(e) => return Verdict::broken(e),
     };
     let base_tree = match repo.find_commit(base).and_then(|c| c.tree()) {
         Ok(tree) => tree,
         Err(e) => {
-            return GitVerdict::broken(format!("cannot read the base commit: {}", e.message()));
+            return Verdict::broken(format!("cannot read the base commit: {}", e.message()));
         }
     };
     let mut hits = Vec::new();
@@ -123,12 +81,12 @@ pub fn git_diff_contains(
         let old = match base_blob(repo, base, &entry.path) {
             Ok(old) => old,
             Err(e) => {
-                return GitVerdict::broken(format!("cannot read {} at the base: {e}", entry.path));
+                return Verdict::broken(format!("cannot read {} at the base: {e}", entry.path));
             }
         };
         let new = match cache_read(cache, content, entry) {
             Ok(new) => new,
-            Err(e) => return GitVerdict::broken(e),
+            Err(e) => return Verdict::broken(e),
         };
         if old.as_deref() == Some(new.as_slice()) {
             continue;
@@ -142,25 +100,21 @@ pub fn git_diff_contains(
         ) {
             Ok(diff) => diff,
             Err(e) => {
-                return GitVerdict::broken(format!("cannot diff {}: {}", entry.path, e.message()));
+                return Verdict::broken(format!("cannot diff {}: {}", entry.path, e.message()));
             }
         };
         for h in 0..diff.num_hunks() {
             let lines = match diff.num_lines_in_hunk(h) {
                 Ok(n) => n,
                 Err(e) => {
-                    return GitVerdict::broken(format!(
-                        "cannot diff {}: {}",
-                        entry.path,
-                        e.message()
-                    ));
+                    return Verdict::broken(format!("cannot diff {}: {}", entry.path, e.message()));
                 }
             };
             for l in 0..lines {
                 let line = match diff.line_in_hunk(h, l) {
                     Ok(line) => line,
                     Err(e) => {
-                        return GitVerdict::broken(format!(
+                        return Verdict::broken(format!(
                             "cannot diff {}: {}",
                             entry.path,
                             e.message()
@@ -189,7 +143,7 @@ pub fn git_diff_contains(
             hits.join(", ")
         )
     };
-    GitVerdict::new(!hits.is_empty(), detail, inputs, base)
+    Verdict::judged_on(!hits.is_empty(), detail, inputs).with_base(base)
 }
 
 fn cache_read(
@@ -219,15 +173,15 @@ pub fn line_count_delta(
     max: Option<i64>,
     base: Oid,
     cache: &FileCache,
-) -> GitVerdict {
+) -> Verdict {
     let old = match base_blob(repo, base, path) {
         Ok(old) => old,
-        Err(e) => return GitVerdict::broken(format!("cannot read {path} at the base: {e}")),
+        Err(e) => return Verdict::broken(format!("cannot read {path} at the base: {e}")),
     };
     let (new, inputs) = match content.get(path) {
         Some(entry) => match cache_read(cache, content, entry) {
             Ok(bytes) => (Some(bytes), vec![entry.clone()]),
-            Err(e) => return GitVerdict::broken(e),
+            Err(e) => return Verdict::broken(e),
         },
         None => (None, Vec::new()),
     };
@@ -242,12 +196,12 @@ pub fn line_count_delta(
         (None, None) => "any".to_owned(),
     };
     if old.is_none() && new.is_none() {
-        return GitVerdict::new(
+        return Verdict::judged_on(
             false,
             format!("{path} exists neither at the base nor now"),
             inputs,
-            base,
-        );
+        )
+        .with_base(base);
     }
     let missing = match (old.is_none(), new.is_none()) {
         (true, _) => " (new since the base)",
@@ -256,29 +210,17 @@ pub fn line_count_delta(
     };
     let detail =
         format!("{path}: {before} → {after} lines, delta {delta:+}, wanted {bounds}{missing}");
-    GitVerdict::new(within, detail, inputs, base)
+    Verdict::judged_on(within, detail, inputs).with_base(base)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use super::*;
+    use crate::diagnostic::FailureCode;
+    use crate::evidence::Outcome;
 
     fn sh(dir: &std::path::Path, script: &str) -> String {
-        let out = Command::new("sh")
-            .args(["-c", script])
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{script}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        crate::testutil::sh(dir, script, &[])
     }
 
     /// A base commit with src/a.rs (3 lines), then in the index: two lines added to it, one

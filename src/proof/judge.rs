@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::FailureCode;
-use crate::evidence::Outcome;
+use crate::proof::Verdict;
 use crate::proof::command::{self, Run};
 
 /// Each file's content is cut to this many bytes for the judge.
@@ -46,25 +46,9 @@ struct Answer {
     reason: String,
 }
 
-/// What the judge decided.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Judgement {
-    pub outcome: Outcome,
-    pub detail: String,
-    pub failure_code: Option<FailureCode>,
-    /// The judge's output, for the evidence.
-    pub output: String,
-}
-
-impl Judgement {
-    fn inconclusive(code: FailureCode, detail: String, output: String) -> Self {
-        Self {
-            outcome: Outcome::Inconclusive,
-            detail,
-            failure_code: Some(code),
-            output,
-        }
-    }
+/// An inconclusive verdict with the judge's output.
+fn inconclusive(code: FailureCode, detail: String, output: String) -> Verdict {
+    Verdict::inconclusive(code, detail).with_output(output, None)
 }
 
 /// The files for the judge, each and all capped, lossy UTF-8.
@@ -105,9 +89,9 @@ pub struct JudgeConfig {
 
 /// Asks the judge about `request`.
 #[must_use]
-pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgement {
+pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Verdict {
     let Some(command) = &config.command else {
-        return Judgement::inconclusive(
+        return inconclusive(
             FailureCode::F9,
             "no judge configured: set `judge: { command: \"…\" }` in specproof.yml to a command that reads the request as JSON on stdin and prints {\"verdict\",\"confidence\",\"reason\"}".into(),
             String::new(),
@@ -116,7 +100,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
     let input = match serde_json::to_vec(request) {
         Ok(bytes) => bytes,
         Err(e) => {
-            return Judgement::inconclusive(
+            return inconclusive(
                 FailureCode::F9,
                 format!("cannot build the judge's request: {e}"),
                 String::new(),
@@ -135,7 +119,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
     let finished = match command::run(&run) {
         Ok(f) => f,
         Err(e) => {
-            return Judgement::inconclusive(
+            return inconclusive(
                 FailureCode::F9,
                 format!("the judge did not start: {e}"),
                 String::new(),
@@ -144,7 +128,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
     };
     let output = finished.stdout.text();
     if finished.timed_out {
-        return Judgement::inconclusive(
+        return inconclusive(
             FailureCode::F9,
             format!(
                 "the judge ran past {} s and was stopped",
@@ -159,7 +143,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
             |c| format!("exited with {c}"),
         );
         let stderr = finished.stderr.text();
-        return Judgement::inconclusive(
+        return inconclusive(
             FailureCode::F9,
             format!("the judge {how}: {}", stderr.trim()),
             output,
@@ -168,7 +152,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
     let answer: Answer = match serde_json::from_str(output.trim()) {
         Ok(a) => a,
         Err(e) => {
-            return Judgement::inconclusive(
+            return inconclusive(
                 FailureCode::F9,
                 format!("the judge's answer is not the expected JSON: {e}"),
                 output,
@@ -176,7 +160,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
         }
     };
     if answer.verdict != "pass" && answer.verdict != "fail" {
-        return Judgement::inconclusive(
+        return inconclusive(
             FailureCode::F9,
             format!(
                 "the judge's verdict {:?} is neither pass nor fail",
@@ -186,7 +170,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
         );
     }
     if !(0.0..=1.0).contains(&answer.confidence) {
-        return Judgement::inconclusive(
+        return inconclusive(
             FailureCode::F9,
             format!(
                 "the judge's confidence {} is not between 0 and 1",
@@ -196,7 +180,7 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
         );
     }
     if answer.confidence < config.min_confidence {
-        return Judgement::inconclusive(
+        return inconclusive(
             FailureCode::F4,
             format!(
                 "the judge said {} with confidence {}, below judge.min_confidence {}: a person must decide ({})",
@@ -205,25 +189,17 @@ pub fn judge(config: &JudgeConfig, task: &str, request: &Request<'_>) -> Judgeme
             output,
         );
     }
-    match answer.verdict.as_str() {
-        "pass" => Judgement {
-            outcome: Outcome::Pass,
-            detail: format!("judge: pass ({}): {}", answer.confidence, answer.reason),
-            failure_code: None,
-            output,
-        },
-        _ => Judgement {
-            outcome: Outcome::Fail,
-            detail: format!("judge: fail ({}): {}", answer.confidence, answer.reason),
-            failure_code: Some(FailureCode::F3),
-            output,
-        },
-    }
+    let detail = format!(
+        "judge: {} ({}): {}",
+        answer.verdict, answer.confidence, answer.reason
+    );
+    Verdict::judged(answer.verdict == "pass", detail).with_output(output, None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::Outcome;
 
     fn config(dir: &std::path::Path, script: Option<&str>) -> JudgeConfig {
         let command = script.map(|s| {
@@ -239,7 +215,7 @@ mod tests {
         }
     }
 
-    fn ask(script: Option<&str>) -> Judgement {
+    fn ask(script: Option<&str>) -> Verdict {
         let dir = tempfile::tempdir().unwrap();
         let rubric = vec!["totals are explained".to_owned()];
         let request = Request {

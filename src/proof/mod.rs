@@ -1,4 +1,6 @@
-//! Running proofs. One file per family: `command.rs` runs command proofs.
+//! Running proofs. One file per family: `files.rs` (the file proofs), `git.rs` (the git
+//! proofs), `command.rs` and `outcome.rs` (the command proofs), `summary.rs` (the Test Mirage
+//! guard), `judge.rs` (`semantic_match`). Every proof ends in one [`Verdict`].
 
 pub mod command;
 pub mod files;
@@ -6,3 +8,80 @@ pub mod git;
 pub mod judge;
 pub mod outcome;
 pub mod summary;
+
+use crate::content::Entry;
+use crate::diagnostic::FailureCode;
+use crate::evidence::Outcome;
+
+/// What a proof concluded, with what the evidence records about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub detail: String,
+    pub failure_code: Option<FailureCode>,
+    /// The files of the input scope (SPEC §5.2), for the input digest.
+    pub inputs: Vec<Entry>,
+    /// The base commit of a git proof, which the input digest includes.
+    pub base: Option<git2::Oid>,
+    /// Capped command or judge output.
+    pub output: String,
+    pub exit_code: Option<i32>,
+}
+
+impl Verdict {
+    /// Pass, or fail with F3.
+    pub(crate) fn judged(pass: bool, detail: String) -> Self {
+        let (outcome, failure_code) = if pass {
+            (Outcome::Pass, None)
+        } else {
+            (Outcome::Fail, Some(FailureCode::F3))
+        };
+        Self {
+            outcome,
+            detail,
+            failure_code,
+            inputs: Vec::new(),
+            base: None,
+            output: String::new(),
+            exit_code: None,
+        }
+    }
+
+    /// Inconclusive with `code`: never a pass.
+    pub(crate) fn inconclusive(code: FailureCode, detail: String) -> Self {
+        Self {
+            outcome: Outcome::Inconclusive,
+            failure_code: Some(code),
+            ..Self::judged(false, detail)
+        }
+    }
+
+    /// The proof could not be carried out (F9).
+    pub(crate) fn broken(detail: String) -> Self {
+        Self::inconclusive(FailureCode::F9, detail)
+    }
+
+    /// [`Verdict::judged`] over the files it looked at.
+    pub(crate) fn judged_on(pass: bool, detail: String, inputs: Vec<Entry>) -> Self {
+        Self::judged(pass, detail).with_inputs(inputs)
+    }
+
+    pub(crate) fn with_inputs(self, inputs: Vec<Entry>) -> Self {
+        Self { inputs, ..self }
+    }
+
+    pub(crate) fn with_base(self, base: git2::Oid) -> Self {
+        Self {
+            base: Some(base),
+            ..self
+        }
+    }
+
+    pub(crate) fn with_output(self, output: String, exit_code: Option<i32>) -> Self {
+        Self {
+            output,
+            exit_code,
+            ..self
+        }
+    }
+}

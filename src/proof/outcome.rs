@@ -5,20 +5,8 @@ use regex::bytes::Regex;
 
 use crate::criterion::{ExitExpect, Stream};
 use crate::diagnostic::FailureCode;
-use crate::evidence::Outcome;
 use crate::proof::command::Finished;
-use crate::proof::summary;
-
-/// A command proof's conclusion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandVerdict {
-    pub outcome: Outcome,
-    pub detail: String,
-    pub failure_code: Option<FailureCode>,
-    /// The capped output (stdout, then stderr), for the evidence.
-    pub output: String,
-    pub exit_code: Option<i32>,
-}
+use crate::proof::{Verdict, summary};
 
 fn output_of(f: &Finished) -> String {
     let (out, err) = (f.stdout.text(), f.stderr.text());
@@ -29,31 +17,20 @@ fn output_of(f: &Finished) -> String {
     }
 }
 
-fn verdict(f: &Finished, pass: bool, detail: String) -> CommandVerdict {
-    let (outcome, failure_code) = if pass {
-        (Outcome::Pass, None)
-    } else {
-        (Outcome::Fail, Some(FailureCode::F3))
-    };
-    CommandVerdict {
-        outcome,
-        detail,
-        failure_code,
-        output: output_of(f),
-        exit_code: f.exit_code,
-    }
+fn verdict(f: &Finished, pass: bool, detail: String) -> Verdict {
+    Verdict::judged(pass, detail).with_output(output_of(f), f.exit_code)
 }
 
 /// The verdict for a command that timed out or was killed, if it was.
-fn ended_badly(f: &Finished, timeout_secs: u64) -> Option<CommandVerdict> {
+fn ended_badly(f: &Finished, timeout_secs: u64) -> Option<Verdict> {
     if f.timed_out {
-        return Some(CommandVerdict {
-            outcome: Outcome::Fail,
-            detail: format!("timed out after {timeout_secs} s: the whole process group was killed"),
+        let detail =
+            format!("timed out after {timeout_secs} s: the whole process group was killed");
+        let timed_out = Verdict {
             failure_code: Some(FailureCode::F5),
-            output: output_of(f),
-            exit_code: None,
-        });
+            ..Verdict::judged(false, detail)
+        };
+        return Some(timed_out.with_output(output_of(f), None));
     }
     f.signal
         .map(|s| verdict(f, false, format!("killed by signal {s}")))
@@ -66,7 +43,7 @@ fn exit_text(f: &Finished) -> String {
 
 /// `builds_clean`: exit code 0.
 #[must_use]
-pub fn builds_clean(f: &Finished, timeout_secs: u64) -> CommandVerdict {
+pub fn builds_clean(f: &Finished, timeout_secs: u64) -> Verdict {
     if let Some(v) = ended_badly(f, timeout_secs) {
         return v;
     }
@@ -76,12 +53,7 @@ pub fn builds_clean(f: &Finished, timeout_secs: u64) -> CommandVerdict {
 /// `test_passes`: exit code 0; where the runner's summary is recognised, at least `min_tests`
 /// tests ran (else "ran no test", even on exit 0); every name in `expect` passed.
 #[must_use]
-pub fn test_passes(
-    f: &Finished,
-    timeout_secs: u64,
-    min_tests: u64,
-    expect: &[String],
-) -> CommandVerdict {
+pub fn test_passes(f: &Finished, timeout_secs: u64, min_tests: u64, expect: &[String]) -> Verdict {
     if let Some(v) = ended_badly(f, timeout_secs) {
         return v;
     }
@@ -144,7 +116,7 @@ pub fn command_output_matches(
     pattern: &Regex,
     stream: Stream,
     exit: ExitExpect,
-) -> CommandVerdict {
+) -> Verdict {
     if let Some(v) = ended_badly(f, timeout_secs) {
         return v;
     }
@@ -176,6 +148,7 @@ pub fn command_output_matches(
 
 #[cfg(test)]
 mod tests {
+    use crate::evidence::Outcome;
     use std::time::Duration;
 
     use super::*;
