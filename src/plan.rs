@@ -4,7 +4,6 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Serialize;
-use serde_yaml::Value;
 
 use crate::criterion::{self, Criterion, Ctx};
 use crate::diagnostic::{Diagnostic, FailureCode, Pos, Rule, did_you_mean};
@@ -159,39 +158,17 @@ fn parse_meta(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> PlanMeta {
     let mut meta = PlanMeta::default();
-    let value = match yaml::parse(src, first_line) {
-        Ok(v) => v,
-        Err(e) => {
-            diagnostics.push(Diagnostic::new(
-                file,
-                e.pos,
-                FailureCode::F8,
-                Rule::ParseError,
-                e.message,
-            ));
+    let map = match yaml::front_matter(file, src, first_line, "") {
+        Ok(Some(map)) => map,
+        Ok(None) => return meta,
+        Err(d) => {
+            diagnostics.push(*d);
             return meta;
         }
     };
     let lines: Vec<&str> = src.split('\n').collect();
     let at = |key: &str| {
         yaml::find_key(&lines, first_line, 0, lines.len(), key).unwrap_or(Pos::line(first_line))
-    };
-    let map = match value {
-        Value::Mapping(m) => m,
-        Value::Null => return meta,
-        other => {
-            diagnostics.push(Diagnostic::new(
-                file,
-                Pos::line(first_line),
-                FailureCode::F8,
-                Rule::ParseError,
-                format!(
-                    "front matter must be a mapping of fields, found {}",
-                    yaml::kind(&other)
-                ),
-            ));
-            return meta;
-        }
     };
     let (fields, _) = yaml::entries(&map);
     for (key, value) in fields {

@@ -417,31 +417,21 @@ fn parse_meta(
     ctx: Ctx<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<TaskMeta> {
-    let value = match yaml::parse(src, first_line) {
-        Ok(v) => v,
-        Err(e) => {
-            diagnostics.push(Diagnostic::new(
+    let map = match yaml::front_matter(file, src, first_line, " (task_id: …)") {
+        Ok(Some(map)) => map,
+        Ok(None) => {
+            diagnostics.push(yaml::not_a_mapping(
                 file,
-                e.pos,
-                FailureCode::F8,
-                Rule::ParseError,
-                e.message,
+                first_line,
+                " (task_id: …)",
+                &Value::Null,
             ));
             return None;
         }
-    };
-    let Value::Mapping(map) = value else {
-        diagnostics.push(Diagnostic::new(
-            file,
-            Pos::line(first_line),
-            FailureCode::F8,
-            Rule::ParseError,
-            format!(
-                "front matter must be a mapping of fields (task_id: …), found {}",
-                yaml::kind(&value)
-            ),
-        ));
-        return None;
+        Err(d) => {
+            diagnostics.push(*d);
+            return None;
+        }
     };
     let (fields, odd) = yaml::entries(&map);
     let get = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);

@@ -2,7 +2,7 @@
 
 use serde_yaml::{Mapping, Value};
 
-use crate::diagnostic::Pos;
+use crate::diagnostic::{Diagnostic, FailureCode, Pos, Rule};
 
 /// A YAML parse error placed in the file: `first_line` is the file line of the YAML's first line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,48 @@ pub fn strip_locations(message: &str) -> String {
         return "a number is too large".to_owned();
     }
     text
+}
+
+/// Parses front matter, which must be a mapping of fields; `Ok(None)` when it is empty.
+/// `example` shows the expected shape in the message (`task_id: …`).
+///
+/// # Errors
+/// A diagnostic (F8) placed in `file` when the YAML does not parse or is not a mapping.
+pub fn front_matter(
+    file: &str,
+    src: &str,
+    first_line: usize,
+    example: &str,
+) -> Result<Option<Mapping>, Box<Diagnostic>> {
+    let value = parse(src, first_line).map_err(|e| {
+        Box::new(Diagnostic::new(
+            file,
+            e.pos,
+            FailureCode::F8,
+            Rule::ParseError,
+            e.message,
+        ))
+    })?;
+    match value {
+        Value::Mapping(map) => Ok(Some(map)),
+        Value::Null => Ok(None),
+        other => Err(Box::new(not_a_mapping(file, first_line, example, &other))),
+    }
+}
+
+/// The diagnostic for front matter that is not a mapping of fields.
+#[must_use]
+pub fn not_a_mapping(file: &str, first_line: usize, example: &str, value: &Value) -> Diagnostic {
+    Diagnostic::new(
+        file,
+        Pos::line(first_line),
+        FailureCode::F8,
+        Rule::ParseError,
+        format!(
+            "front matter must be a mapping of fields{example}, found {}",
+            kind(value)
+        ),
+    )
 }
 
 /// A short name of the value's type for messages ("a list", "text").
