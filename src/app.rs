@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, Format, LintArgs};
+use crate::cli::{Cli, Command, EscalateArgs, Format, LintArgs, VerifyArgs};
 use crate::exit::ExitStatus;
 use crate::init::{self, Outcome};
 use crate::lint;
 use crate::printer::{Printer, styles};
 use crate::repo::{self, Repo};
+use crate::report;
+use crate::verify::{self, VerifyError};
 
 /// What the process reads from its environment, read in one place.
 #[derive(Debug, Clone)]
@@ -54,6 +56,14 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
         Command::Init => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_init(&repo.root, &printer)
+        }
+        Command::Verify(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_verify(&repo, &env.cwd, args, &printer)
+        }
+        Command::Escalate(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_escalate(&repo, &args, &printer)
         }
         Command::Lint(LintArgs { paths, format }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
@@ -190,4 +200,66 @@ fn run_lint(
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
+}
+
+fn run_verify(repo: &Repo, cwd: &Path, args: VerifyArgs, printer: &Printer) -> Result<ExitStatus> {
+    let mut plans = Vec::new();
+    for typed in &args.plans {
+        let (_, rel) = repo::user_path(&repo.root, cwd, typed).map_err(|m| anyhow!(m))?;
+        plans.push(rel);
+    }
+    let options = verify::Options {
+        tasks: args.tasks,
+        criteria: args.criteria,
+        plans,
+        force: args.force,
+        jobs: args.jobs,
+    };
+    let command_line = std::iter::once("specproof".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let started = std::time::Instant::now();
+    let bar = report::Bar::new(printer);
+    let result = verify::verify(&repo.root, &repo.git, &options, &command_line, &bar);
+    bar.finish();
+    let report = match result {
+        Ok(report) => report,
+        Err(VerifyError::Usage(m)) => return Err(anyhow!(m)),
+        Err(e) => return Err(e.into()),
+    };
+    match args.format {
+        Format::Json => report::verify_json(&report, printer)?,
+        Format::Table => report::verify_table(&report, printer, started.elapsed())?,
+    }
+    Ok(if report.interrupted {
+        ExitStatus::Interrupted
+    } else if !report.errors.is_empty() {
+        ExitStatus::Error
+    } else if report.ok() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<ExitStatus> {
+    let done = verify::acknowledge(&repo.root, &repo.git, &args.ack, &args.by, &args.note)?;
+    let previous = done.previous.map_or("none", |e| match e {
+        crate::task::Escalation::Retry => "retry",
+        crate::task::Escalation::Decompose => "decompose",
+        crate::task::Escalation::Reassign => "reassign",
+        crate::task::Escalation::Human => "human",
+    });
+    printer.out(format!(
+        "{}: acknowledged by {}: escalation {previous} cleared, status {}",
+        done.task,
+        args.by,
+        done.status.name()
+    ))?;
+    printer.out(format!(
+        "  recorded in {} (acks) and the ledger; commit it: git add {}",
+        done.file, done.file
+    ))?;
+    Ok(ExitStatus::Success)
 }

@@ -37,6 +37,11 @@ pub enum Command {
     /// Check plans and tasks (gate 1): parse errors, bad proofs and args, duplicate IDs,
     /// unverifiable, fabricated, drifted and misplaced criteria.
     Lint(LintArgs),
+    /// Run the proofs of every criterion of the chosen tasks (default: every task that is not
+    /// complete) and write signed evidence; fresh pass evidence is reused.
+    Verify(VerifyArgs),
+    /// Record a person's decision about an escalated task, so that it can move again.
+    Escalate(EscalateArgs),
     /// Print shell completions to stdout.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
@@ -56,10 +61,54 @@ pub struct LintArgs {
     pub format: Format,
 }
 
-/// `--format` of lint.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Verify this task (repeatable); default: every task that is not complete.
+    #[arg(long = "task", value_name = "T")]
+    pub tasks: Vec<String>,
+
+    /// Only these criteria (repeatable).
+    #[arg(long = "criterion", value_name = "C")]
+    pub criteria: Vec<String>,
+
+    /// Verify the cross-cutting and system criteria of this plan (repeatable); their evidence
+    /// goes under `_plan/<plan stem>/`.
+    #[arg(long = "plan", value_name = "P")]
+    pub plans: Vec<PathBuf>,
+
+    /// Run every proof again, even where fresh pass evidence exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Proofs run at the same time; default: `jobs` in specproof.yml (0: one per CPU).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EscalateArgs {
+    /// The escalated task to acknowledge.
+    #[arg(long, value_name = "T")]
+    pub ack: String,
+
+    /// Who decided.
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+
+    /// What was decided (for example: "split into T-7 and T-8", "keep going: the flaky test is fixed").
+    #[arg(long, value_name = "TEXT")]
+    pub note: String,
+}
+
+/// `--format` of lint and verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// One `file:line:col: CODE: message` line per problem, then a summary.
+    /// Lines for people (lint: one `file:line:col: CODE: message` per problem; verify: one row
+    /// per criterion), then a summary.
     Table,
     /// The stable JSON document described in the README.
     Json,

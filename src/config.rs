@@ -405,10 +405,10 @@ impl Config {
                 config.plans = globs;
             }
         }
-        if let Some(dir) = map.get("tasks_dir").and_then(Value::as_str) {
-            if paths::check(Some(root), dir).is_ok() {
-                dir.clone_into(&mut config.tasks_dir);
-            }
+        if let Some(dir) = map.get("tasks_dir").and_then(Value::as_str)
+            && paths::check(Some(root), dir).is_ok()
+        {
+            dir.clone_into(&mut config.tasks_dir);
         }
         config
     }
@@ -516,13 +516,13 @@ fn humanize(text: &str) -> String {
 fn unknown_key(key: &str, prefix: &str, known: &[&str], pos: Pos) -> Diagnostic {
     let hint = did_you_mean(key, known.iter().copied());
     let mut message = format!("unknown key \"{prefix}{key}\"");
-    if hint.is_none() {
-        if let Some((closest, _)) = nearest(key, known.iter().copied()) {
-            message = format!(
-                "{message} (the nearest known key is \"{prefix}{closest}\"; known keys: {})",
-                known.join(", ")
-            );
-        }
+    if hint.is_none()
+        && let Some((closest, _)) = nearest(key, known.iter().copied())
+    {
+        message = format!(
+            "{message} (the nearest known key is \"{prefix}{closest}\"; known keys: {})",
+            known.join(", ")
+        );
     }
     Diagnostic::new(FILE, pos, FailureCode::F8, Rule::UnknownField, message)
         .field(&format!("{prefix}{key}"))

@@ -245,6 +245,17 @@ impl<'r> Content<'r> {
         self.entries.get(path.as_bytes())
     }
 
+    /// The files under folder `dir` (no trailing `/`), sorted by path bytes: a range of the
+    /// sorted list, not a scan.
+    pub fn under<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a Entry> + 'a {
+        let mut start = dir.as_bytes().to_vec();
+        start.push(b'/');
+        let mut end = dir.as_bytes().to_vec();
+        // `0` sorts right after `/`: every path starting `dir/` lies in [dir/, dir0).
+        end.push(b'/' + 1);
+        self.entries.range(start..end).map(|(_, e)| e)
+    }
+
     #[must_use]
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -1082,14 +1082,13 @@ impl ArgReader<'_, '_, '_, '_> {
             );
             return false;
         }
-        if paths::is_glob(path) {
-            if let Err(e) = globset::GlobBuilder::new(path)
+        if paths::is_glob(path)
+            && let Err(e) = globset::GlobBuilder::new(path)
                 .literal_separator(true)
                 .build()
-            {
-                self.bad(name, format!("invalid glob \"{path}\": {}", e.kind()));
-                return false;
-            }
+        {
+            self.bad(name, format!("invalid glob \"{path}\": {}", e.kind()));
+            return false;
         }
         true
     }

@@ -27,6 +27,45 @@ fn prefixed(hash: &[u8]) -> String {
     out
 }
 
+/// The files no input digest includes (SPEC §5.2): `digest_exclude`, the plan files, and the
+/// folders specproof writes itself (tasks, evidence, snapshots), which would otherwise make every
+/// evidence file stale the moment it is written.
+#[derive(Debug)]
+pub struct Excluded {
+    globs: globset::GlobSet,
+    plans: globset::GlobSet,
+    config: crate::config::Config,
+}
+
+impl Excluded {
+    /// The exclusions of `config`. Invalid globs are lint errors; here they exclude nothing.
+    #[must_use]
+    pub fn new(config: &crate::config::Config) -> Self {
+        let mut set = globset::GlobSetBuilder::new();
+        for glob in &config.digest_exclude {
+            if let Ok(g) = globset::GlobBuilder::new(&crate::paths::normalize(glob))
+                .literal_separator(true)
+                .build()
+            {
+                set.add(g);
+            }
+        }
+        Self {
+            globs: set.build().unwrap_or_else(|_| globset::GlobSet::empty()),
+            plans: crate::workspace::plan_globs(config),
+            config: config.clone(),
+        }
+    }
+
+    /// True when `path` is never part of an input digest.
+    #[must_use]
+    pub fn contains(&self, path: &str) -> bool {
+        self.globs.is_match(path)
+            || crate::workspace::is_specproof_file(&self.config, path)
+            || self.plans.is_match(path)
+    }
+}
+
 /// The canonical JSON the criterion digest hashes: `{"args":…,"inputs":[…],"proof":"…"}` with
 /// every object's keys sorted.
 #[must_use]

@@ -9,6 +9,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: a usage or internal error.
     Error,
+    /// 130: stopped by Ctrl-C (SIGINT, SIGTERM or SIGHUP), as shells report it.
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -18,6 +20,7 @@ impl ExitStatus {
             Self::Success => 0,
             Self::Failure => 1,
             Self::Error => 2,
+            Self::Interrupted => 130,
         }
     }
 }

@@ -291,25 +291,25 @@ fn check_task(
         );
         return out;
     };
-    if let Some(section) = &meta.plan_section {
-        if plan.section(section).is_none() {
-            let hint = did_you_mean(section, plan.sections.iter().map(|s| s.title.as_str()));
-            out.push(
-                Diagnostic::new(
-                    &task.path,
-                    field_pos("plan_section"),
-                    FailureCode::F8,
-                    Rule::MissingSection,
-                    format!(
-                        "plan_section \"{section}\" is not a heading of {}",
-                        plan.path
-                    ),
-                )
-                .task(id)
-                .field("plan_section")
-                .suggest(hint),
-            );
-        }
+    if let Some(section) = &meta.plan_section
+        && plan.section(section).is_none()
+    {
+        let hint = did_you_mean(section, plan.sections.iter().map(|s| s.title.as_str()));
+        out.push(
+            Diagnostic::new(
+                &task.path,
+                field_pos("plan_section"),
+                FailureCode::F8,
+                Rule::MissingSection,
+                format!(
+                    "plan_section \"{section}\" is not a heading of {}",
+                    plan.path
+                ),
+            )
+            .task(id)
+            .field("plan_section")
+            .suggest(hint),
+        );
     }
     let (definitions, source) = match snapshots.get(root, &plan.path) {
         Some(snapshot) => (snapshot, snapshot.path.clone()),

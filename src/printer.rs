@@ -20,6 +20,8 @@ pub enum ColorChoice {
 pub struct Printer {
     color_out: bool,
     color_err: bool,
+    /// stderr is a terminal: progress bars may draw there.
+    progress: bool,
 }
 
 impl Printer {
@@ -34,6 +36,7 @@ impl Printer {
         let printer = Self {
             color_out: decide(io::stdout().is_terminal()),
             color_err: decide(io::stderr().is_terminal()),
+            progress: io::stderr().is_terminal(),
         };
         console::set_colors_enabled(printer.color_out);
         console::set_colors_enabled_stderr(printer.color_err);
@@ -46,7 +49,14 @@ impl Printer {
         Self {
             color_out: false,
             color_err: false,
+            progress: false,
         }
+    }
+
+    /// True when a progress bar may draw (stderr is a terminal).
+    #[must_use]
+    pub fn progress(&self) -> bool {
+        self.progress
     }
 
     /// Writes a line to stdout.
@@ -99,6 +109,10 @@ pub mod styles {
     #[must_use]
     pub fn error() -> Style {
         Style::new().red().bold()
+    }
+    #[must_use]
+    pub fn warning() -> Style {
+        Style::new().yellow().bold()
     }
     #[must_use]
     pub fn ok() -> Style {

@@ -90,10 +90,31 @@ pub struct TaskMeta {
     /// Phase of the plan (SPEC §6.5), default 1.
     pub phase: u32,
     pub reviewed_by: Option<String>,
+    /// Decisions recorded by `specproof escalate --ack` (SPEC §6.3), oldest first.
+    pub acks: Vec<Ack>,
+}
+
+/// A person's decision about an escalated task, written by `specproof escalate --ack`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ack {
+    pub by: String,
+    pub at: String,
+    pub note: String,
+    /// The task's `attempts` when the decision was made: escalation counts the attempts since.
+    pub attempts: u32,
+}
+
+impl TaskMeta {
+    /// Failed attempts since the last acknowledgement: what the escalation level counts.
+    #[must_use]
+    pub fn attempts_since_ack(&self) -> u32 {
+        let acked = self.acks.last().map_or(0, |a| a.attempts);
+        self.attempts.saturating_sub(acked)
+    }
 }
 
 /// The front matter fields a task may have.
-pub const FIELDS: [&str; 13] = [
+pub const FIELDS: [&str; 14] = [
     "task_id",
     "plan_file",
     "plan_section",
@@ -107,6 +128,7 @@ pub const FIELDS: [&str; 13] = [
     "depends_on",
     "phase",
     "reviewed_by",
+    "acks",
 ];
 
 /// A markdown section of the task: its heading and the text under it.
@@ -298,13 +320,11 @@ impl Task {
                 }
             }
         }
-        if !in_assumptions {
-            if let Some(i) = find("assumptions") {
-                let (first, last) = doc.section_range(i, last_line);
-                self.assumptions = Some(Vec::new());
-                for line in doc.text.iter().filter(|l| l.line > first && l.line <= last) {
-                    self.push_assumption(line.text, line.line);
-                }
+        if !in_assumptions && let Some(i) = find("assumptions") {
+            let (first, last) = doc.section_range(i, last_line);
+            self.assumptions = Some(Vec::new());
+            for line in doc.text.iter().filter(|l| l.line > first && l.line <= last) {
+                self.push_assumption(line.text, line.line);
             }
         }
     }
@@ -552,6 +572,18 @@ fn parse_meta(
             |s| vec![s],
         ),
     };
+    let acks = match get("acks") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => parse_acks(v).unwrap_or_else(|| {
+            r.report(
+                "acks",
+                Rule::InvalidValue,
+                "`acks` is written by `specproof escalate --ack`: a list of { by, at, note, attempts }; restore it from git (git checkout -- the file)".into(),
+                None,
+            );
+            Vec::new()
+        }),
+    };
     // Problems with optional fields are reported and their defaults used, so that the other
     // checks of the task still run; without the three required fields there is no task.
     Some(TaskMeta {
@@ -568,7 +600,28 @@ fn parse_meta(
         depends_on,
         phase,
         reviewed_by,
+        acks,
     })
+}
+
+fn parse_acks(value: &Value) -> Option<Vec<Ack>> {
+    value
+        .as_sequence()?
+        .iter()
+        .map(|item| {
+            let map = item.as_mapping()?;
+            let text = |key: &str| map.get(key).and_then(yaml::scalar_text);
+            if map.len() != 4 {
+                return None;
+            }
+            Some(Ack {
+                by: text("by")?,
+                at: text("at")?,
+                note: text("note")?,
+                attempts: u32::try_from(map.get("attempts")?.as_u64()?).ok()?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -240,7 +240,10 @@ pub fn task_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) 
                 let Some(name) = e.file_name().to_str().map(str::to_owned) else {
                     problems.push(unreadable(
                         &dir,
-                        format!("{:?} is not a UTF-8 file name: rename it", e.file_name()),
+                        format!(
+                            "{} is not a UTF-8 file name: rename it",
+                            e.file_name().display()
+                        ),
                     ));
                     continue;
                 };

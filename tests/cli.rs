@@ -17,7 +17,7 @@ fn help_lists_only_the_commands_that_work() {
         .collect();
     assert_eq!(
         commands,
-        vec!["init", "lint", "completions"],
+        vec!["init", "lint", "verify", "escalate", "completions"],
         "{}",
         run.stdout
     );
@@ -37,10 +37,10 @@ fn version_is_the_package_version() {
 
 #[test]
 fn a_command_that_does_not_exist_is_a_usage_error() {
-    let run = Repo::bare_folder().run(&["verify"]);
+    let run = Repo::bare_folder().run(&["audit"]);
     run.code(2);
     assert!(
-        run.stderr.contains("unrecognized subcommand 'verify'"),
+        run.stderr.contains("unrecognized subcommand 'audit'"),
         "{}",
         run.stderr
     );

@@ -104,6 +104,8 @@ pub struct Finished {
     pub signal: Option<i32>,
     /// The timeout was reached and the group was killed (F5).
     pub timed_out: bool,
+    /// specproof was interrupted (Ctrl-C) and killed the group: no verdict.
+    pub interrupted: bool,
     pub stdout: Captured,
     pub stderr: Captured,
     pub duration: Duration,
@@ -191,6 +193,7 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
     let timeout = spec.timeout.min(Duration::from_secs(100 * 365 * 24 * 3600));
     let deadline = started + timeout;
     let mut timed_out = false;
+    let mut interrupted = false;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
@@ -201,10 +204,14 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
             timed_out = true;
             break terminate(&mut child, group);
         }
+        if crate::interrupt::interrupted() {
+            interrupted = true;
+            break terminate(&mut child, group);
+        }
         thread::sleep(Duration::from_millis(5));
     };
     // The group may hold children that keep the pipes open: end them so the readers finish.
-    if !timed_out {
+    if !timed_out && !interrupted {
         signal_group(group, libc::SIGKILL);
     }
     let drain_until = Instant::now() + READ_GRACE;
@@ -219,6 +226,7 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
         exit_code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| s.signal()),
         timed_out,
+        interrupted,
         stdout: take(&readers[0]),
         stderr: take(&readers[1]),
         duration: started.elapsed(),

@@ -87,6 +87,16 @@ fn matcher(glob: &str) -> Result<GlobSet, String> {
 /// # Errors
 /// A message when the glob is invalid.
 pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entry>, String> {
+    let plain = glob.trim_start_matches("./");
+    let base = plain.trim_end_matches('/');
+    if !crate::paths::is_glob(plain) && base.contains('/') && !base.contains('\\') {
+        // A literal path with a folder part names one file or one folder: look it up instead of
+        // matching every file (thousands of criteria over thousands of files stay cheap).
+        let file = (base.len() == plain.len())
+            .then(|| content.get(base))
+            .flatten();
+        return Ok(file.into_iter().chain(content.under(base)).collect());
+    }
     let m = matcher(glob)?;
     Ok(content.files().filter(|e| m.is_match(&e.path)).collect())
 }

@@ -9,9 +9,57 @@ pub mod judge;
 pub mod outcome;
 pub mod summary;
 
-use crate::content::Entry;
+use crate::content::{Content, Entry};
+use crate::criterion::{Criterion, Proof};
 use crate::diagnostic::FailureCode;
 use crate::evidence::Outcome;
+
+/// The input scope of SPEC §5.2: the files whose content the criterion's evidence is bound to,
+/// sorted by path bytes. File proofs and `semantic_match`: the files their paths match;
+/// `no_pattern_exists` and `git_diff_contains` without a path, and command proofs: the tree, that
+/// is every file but the `excluded` ones (`digest_exclude`, plan files, specproof's own files),
+/// narrowed by the criterion's `inputs` globs where it has them. Git proofs add their base commit
+/// to the digest, not to this list.
+///
+/// # Errors
+/// A message when a glob is invalid.
+pub fn input_scope<'c>(
+    criterion: &Criterion,
+    content: &'c Content<'_>,
+    excluded: &dyn Fn(&str) -> bool,
+) -> Result<Vec<&'c Entry>, String> {
+    let union = |globs: &[String]| -> Result<Vec<&'c Entry>, String> {
+        let mut all = Vec::new();
+        for glob in globs {
+            all.extend(files::matching(content, glob)?);
+        }
+        all.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        all.dedup_by(|a, b| a.path == b.path);
+        Ok(all)
+    };
+    match &criterion.proof {
+        Proof::FileExists { path, .. } | Proof::PatternMatches { path, .. } => {
+            files::matching(content, path)
+        }
+        Proof::NoPatternExists { path, .. } | Proof::GitDiffContains { path, .. } => {
+            files::scope(content, path.as_deref(), excluded)
+        }
+        Proof::LineCountDelta { path, .. } => Ok(content.get(path).into_iter().collect()),
+        Proof::SemanticMatch { paths, .. } => union(paths),
+        Proof::BuildsClean { .. }
+        | Proof::TestPasses { .. }
+        | Proof::CommandOutputMatches { .. } => {
+            if criterion.inputs.is_empty() {
+                Ok(content.files().filter(|e| !excluded(&e.path)).collect())
+            } else {
+                Ok(union(&criterion.inputs)?
+                    .into_iter()
+                    .filter(|e| !excluded(&e.path))
+                    .collect())
+            }
+        }
+    }
+}
 
 /// What a proof concluded, with what the evidence records about it.
 #[derive(Debug, Clone, PartialEq, Eq)]

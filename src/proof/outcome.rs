@@ -120,10 +120,10 @@ pub fn command_output_matches(
     if let Some(v) = ended_badly(f, timeout_secs) {
         return v;
     }
-    if let ExitExpect::Code(want) = exit {
-        if f.exit_code != Some(want) {
-            return verdict(f, false, format!("{}, expected {want}", exit_text(f)));
-        }
+    if let ExitExpect::Code(want) = exit
+        && f.exit_code != Some(want)
+    {
+        return verdict(f, false, format!("{}, expected {want}", exit_text(f)));
     }
     let matched = |c: &crate::proof::command::Captured| {
         pattern.is_match(&c.head) || pattern.is_match(&c.tail)
@@ -165,6 +165,7 @@ mod tests {
             exit_code: code,
             signal: None,
             timed_out: false,
+            interrupted: false,
             stdout: cap(stdout),
             stderr: cap(stderr),
             duration: Duration::ZERO,
