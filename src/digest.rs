@@ -104,6 +104,35 @@ pub fn input_digest<'a>(
     prefixed(&hasher.finalize())
 }
 
+/// The digest over the matched path list of `file_exists` (SPEC §4: its input scope is the
+/// list of paths, not their content): `<path>\n` per path, sorted by path bytes. Editing a file
+/// does not change whether it exists, so it does not make the evidence stale.
+#[must_use]
+pub fn path_list_digest<'a>(files: impl IntoIterator<Item = &'a Entry>) -> String {
+    let mut paths: Vec<&str> = files.into_iter().map(|e| e.path.as_str()).collect();
+    paths.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut hasher = Sha256::new();
+    for p in paths {
+        hasher.update(p.as_bytes());
+        hasher.update(b"\n");
+    }
+    prefixed(&hasher.finalize())
+}
+
+/// The input digest of a criterion of kind `kind` over its input scope.
+#[must_use]
+pub fn scope_digest<'a>(
+    kind: crate::criterion::ProofKind,
+    files: impl IntoIterator<Item = &'a Entry>,
+    base: Option<git2::Oid>,
+) -> String {
+    if kind == crate::criterion::ProofKind::FileExists {
+        path_list_digest(files)
+    } else {
+        input_digest(files, base)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +186,49 @@ mod tests {
             input_digest(content.files(), Some(base)),
             format!("sha256:{with_base}")
         );
+    }
+
+    #[test]
+    fn file_exists_hashes_the_path_list_and_tree_scope_leaves_out_plans_and_specproof_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(
+            dir.path(),
+            "git init -q . && mkdir -p src plans .specproof/tasks && printf 1 > src/b && printf 2 > src/a && \
+             printf p > plans/p.md && printf t > .specproof/tasks/T-1.md && printf x > notes.txt && git add -A",
+        );
+        let repo = git2::Repository::open(dir.path()).expect("open");
+        let content = Content::index(&repo, None).expect("index");
+        let expected = sh(
+            dir.path(),
+            "printf 'src/a\\nsrc/b\\n' | sha256sum | cut -d' ' -f1",
+        );
+        let src: Vec<&Entry> = content
+            .files()
+            .filter(|e| e.path.starts_with("src/"))
+            .collect();
+        assert_eq!(
+            scope_digest(
+                crate::criterion::ProofKind::FileExists,
+                src.iter().copied(),
+                None
+            ),
+            format!("sha256:{expected}")
+        );
+        assert_eq!(
+            scope_digest(
+                crate::criterion::ProofKind::PatternMatches,
+                src.iter().copied(),
+                None
+            ),
+            input_digest(src.iter().copied(), None)
+        );
+        let excluded = Excluded::new(&crate::config::Config::default());
+        let tree: Vec<&str> = content
+            .files()
+            .filter(|e| !excluded.contains(&e.path))
+            .map(|e| e.path.as_str())
+            .collect();
+        assert_eq!(tree, ["notes.txt", "src/a", "src/b"]);
     }
 
     fn criterion(yaml: &str) -> Criterion {

@@ -69,9 +69,10 @@ pub fn set_field(src: &str, key: &str, value: &str) -> Result<String, String> {
         }
         let rest = &lines[i][key.len() + 1..];
         let body = rest.trim_end_matches(['\r', '\n']);
+        // The comment keeps the spaces that separate it from the value.
         let comment = body
             .find(" #")
-            .map(|at| body[at..].trim_end())
+            .map(|at| body[body[..at].trim_end().len()..].trim_end())
             .unwrap_or_default();
         line = format!("{key}: {value}{comment}{}", ending(lines[i]));
         lines[i] = &line;

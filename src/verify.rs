@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock, mpsc};
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -331,7 +331,7 @@ pub fn verify(
             }
         };
         let criterion_digest = digest::criterion_digest(c);
-        let input_digest = digest::input_digest(scope.iter().copied(), base);
+        let input_digest = digest::scope_digest(c.kind(), scope.iter().copied(), base);
         let input_files = scope.len() as u64;
         let reason = if options.force {
             "--force".to_owned()
@@ -371,7 +371,10 @@ pub fn verify(
                     ));
                     "evidence not signed here (F12)".to_owned()
                 }
-                (Freshness::Stale { reason } | Freshness::Failed { reason, .. }, _) => reason,
+                (Freshness::Stale { reason }, _) => format!("stale (F11): {reason}"),
+                (Freshness::Failed { reason, .. }, _) => {
+                    format!("the last run did not pass: {reason}")
+                }
                 (Freshness::Fresh, _) => "evidence unreadable".to_owned(),
             }
         };
@@ -845,8 +848,11 @@ fn run_all(
             None => local.push(i),
         }
     }
-    let queue = Mutex::new(queue);
-    let serial = RwLock::new(());
+    // Serial commands run alone, after the parallel ones, one at a time.
+    let (serial, parallel): (Vec<_>, Vec<_>) = queue
+        .into_iter()
+        .partition(|(_, job)| matches!(job, Job::Command { serial: true, .. }));
+    let queue = Mutex::new(VecDeque::from(parallel));
     let done = |i: usize, ran: &Ran| {
         if let Some((v, _, d)) = ran {
             let mut row = rows[pending[i].row].clone();
@@ -862,7 +868,7 @@ fn run_all(
         let workers = jobs.max(1).min(queue.lock().map_or(0, |q| q.len()));
         for _ in 0..workers {
             let tx = tx.clone();
-            let (queue, serial, done) = (&queue, &serial, &done);
+            let (queue, done) = (&queue, &done);
             s.spawn(move || {
                 loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop_front());
@@ -870,7 +876,7 @@ fn run_all(
                     let ran = if crate::interrupt::interrupted() {
                         None
                     } else {
-                        run_job(job, serial)
+                        run_job(job)
                     };
                     done(i, &ran);
                     if tx.send((i, ran)).is_err() {
@@ -896,31 +902,28 @@ fn run_all(
             results[i] = ran;
         }
     });
+    for (i, job) in serial {
+        if crate::interrupt::interrupted() {
+            break;
+        }
+        let ran = run_job(job);
+        done(i, &ran);
+        results[i] = ran;
+    }
     results
 }
 
-fn run_job(job: Job, serial: &RwLock<()>) -> Ran {
+fn run_job(job: Job) -> Ran {
     let started_at = state::now();
     let t = Instant::now();
     match job {
         Job::Command {
             run,
-            serial: alone,
             timeout_secs,
             judge,
+            ..
         } => {
-            // A poisoned lock only means another proof's thread panicked: the lock still works.
-            let finished = if alone {
-                let _g = serial
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                command::run(&run)
-            } else {
-                let _g = serial
-                    .read()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                command::run(&run)
-            };
+            let finished = command::run(&run);
             let verdict = match finished {
                 Ok(f) if f.interrupted => return None,
                 Ok(f) => judge(&f, timeout_secs),

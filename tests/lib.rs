@@ -8,3 +8,4 @@ mod demo;
 mod init;
 mod lint;
 mod props;
+mod verify;

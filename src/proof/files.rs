@@ -353,6 +353,36 @@ mod tests {
     ];
 
     #[test]
+    fn a_literal_path_is_looked_up_with_the_same_result_as_the_glob_matcher() {
+        let dir = repo(&[
+            ("src/a.rs", b"1"),
+            ("src/a.rs.bak", b"2"),
+            ("src/a/b.rs", b"3"),
+            ("src/a0", b"4"),
+            ("srcx/a.rs", b"5"),
+            ("x/src/a.rs", b"6"),
+        ]);
+        let repo = open(dir.path());
+        let content = Content::index(&repo, None).unwrap();
+        for path in [
+            "src/a.rs", "src/a", "src/a/", "./src/a", "src", "src/", "src/nope",
+        ] {
+            let fast: Vec<&str> = matching(&content, path)
+                .unwrap()
+                .iter()
+                .map(|e| e.path.as_str())
+                .collect();
+            let m = matcher(path).unwrap();
+            let slow: Vec<&str> = content
+                .files()
+                .filter(|e| m.is_match(&e.path))
+                .map(|e| e.path.as_str())
+                .collect();
+            assert_eq!(fast, slow, "{path}");
+        }
+    }
+
+    #[test]
     fn file_exists_counts_matches_of_a_path_or_glob() {
         let dir = repo(FILES);
         let repo = open(dir.path());

@@ -228,3 +228,55 @@ pub fn auth_task(task_id: &str, criteria: &str) -> String {
 
 /// The AUTH-1 definition exactly as the plan has it.
 pub const AUTH_1: &str = "- id: AUTH-1\n  description: JWT validation function exported from src/auth.rs\n  proof: pattern_matches\n  args: { path: src/auth.rs, pattern: \"pub fn (validate_jwt|verify_token)\" }\n";
+
+impl Repo {
+    /// `specproof verify --format json ARGS…`, parsed.
+    pub fn verify_json(&self, extra: &[&str]) -> (i32, serde_json::Value) {
+        let mut args = vec!["verify", "--format", "json"];
+        args.extend_from_slice(extra);
+        let run = self.run(&args);
+        let doc = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "verify json does not parse: {e}\n--- stdout\n{}\n--- stderr\n{}",
+                run.stdout, run.stderr
+            )
+        });
+        (run.code, doc)
+    }
+
+    /// The evidence file at repository path `rel`, parsed.
+    pub fn evidence(&self, rel: &str) -> serde_json::Value {
+        serde_json::from_str(&self.read(rel)).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
+    }
+
+    /// A repository with `plans/p.md` holding one section "Work" with `criteria` (YAML list
+    /// items), and task T-1 holding all of them, everything committed.
+    pub fn with_plan(criteria: &str) -> Self {
+        let repo = Self::new();
+        repo.write("plans/p.md", plan_with(criteria));
+        repo.write(".specproof/tasks/T-1.md", task_with("T-1", criteria));
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-qm", "plan"]);
+        repo
+    }
+}
+
+/// A plan `plans/p.md` with one section "Work" holding `criteria`.
+pub fn plan_with(criteria: &str) -> String {
+    format!("# Plan\n\n## Work\n\nThe work.\n\n```criteria\n{criteria}```\n")
+}
+
+/// Task `id` of plans/p.md section "Work", in progress, holding `criteria`.
+pub fn task_with(id: &str, criteria: &str) -> String {
+    format!(
+        "---\ntask_id: {id}\nplan_file: plans/p.md\nplan_section: Work\nstatus: in_progress\nassigned_to: worker-1\ntier: 1\niteration: 1\nattempts: 0\nescalation: null\n---\n## Source\n\nThe work.\n\n## Acceptance Criteria\n\n```criteria\n{criteria}```\n\n## Worker Report\n### Echo-Back\n"
+    )
+}
+
+/// The result object of criterion `id` in a verify JSON document.
+pub fn result_of<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    doc["results"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["criterion"] == id))
+        .unwrap_or_else(|| panic!("no result for {id} in {doc:#}"))
+}
