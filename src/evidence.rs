@@ -130,6 +130,30 @@ impl Key {
     }
 
     fn checked(path: &Path, bytes: Vec<u8>) -> Result<Self, EvidenceError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map_err(|source| EvidenceError::Key {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(EvidenceError::Key {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "the signing key is readable by others (mode {:o}), so anyone could sign evidence: run `chmod 600 {}`",
+                            mode & 0o777,
+                            path.display()
+                        ),
+                    ),
+                });
+            }
+        }
         if bytes.len() == KEY_LEN {
             Ok(Self { bytes })
         } else {
@@ -227,6 +251,10 @@ pub fn write(root: &Path, rel: &str, evidence: &Evidence) -> Result<(), Evidence
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(err)?;
     tmp.persist(&target).map_err(|e| err(e.error))?;
+    // The rename itself reaches the disk only when the folder is synced.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(err)?;
     Ok(())
 }
 
@@ -430,6 +458,19 @@ mod tests {
             Key::load_or_create(git.path()),
             Err(EvidenceError::BadKey { len: 5, .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let git = tempfile::tempdir().unwrap();
+        Key::load_or_create(git.path()).unwrap();
+        let path = Key::path(git.path());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Key::load_or_create(git.path()).unwrap_err().to_string();
+        assert!(err.contains("readable by others (mode 644)"), "{err}");
+        assert!(err.contains("chmod 600"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `max_file_size` are skipped with a note, and patterns run on bytes (non-UTF-8 files work).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -13,11 +14,18 @@ use crate::content::{Content, ContentError, Entry};
 use crate::criterion::compile_pattern;
 use crate::proof::Verdict;
 
-/// File bytes shared between the criteria of one run: each blob is read once.
+/// File bytes shared between the criteria of one run: each blob is read once, while the bytes
+/// held stay under [`CACHE_BUDGET`] (beyond it a file is read again when asked for again, so a
+/// check over a huge tree does not hold the whole tree in memory).
 #[derive(Default)]
 pub struct FileCache {
     blobs: Mutex<HashMap<git2::Oid, Arc<Vec<u8>>>>,
+    held: AtomicU64,
+    reads: AtomicUsize,
 }
+
+/// The most bytes a [`FileCache`] holds.
+pub const CACHE_BUDGET: u64 = 256 << 20;
 
 impl std::fmt::Debug for FileCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,16 +52,21 @@ impl FileCache {
             return Ok(bytes);
         }
         let bytes = Arc::new(content.read(&entry.path)?);
-        if let Ok(mut blobs) = self.blobs.lock() {
-            blobs.insert(entry.oid, Arc::clone(&bytes));
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let size = bytes.len() as u64;
+        if self.held.load(Ordering::Relaxed) + size <= CACHE_BUDGET
+            && let Ok(mut blobs) = self.blobs.lock()
+            && blobs.insert(entry.oid, Arc::clone(&bytes)).is_none()
+        {
+            self.held.fetch_add(size, Ordering::Relaxed);
         }
         Ok(bytes)
     }
 
-    /// How many distinct files were read.
+    /// How many times a file was read from the content.
     #[must_use]
     pub fn reads(&self) -> usize {
-        self.blobs.lock().map_or(0, |m| m.len())
+        self.reads.load(Ordering::Relaxed)
     }
 }
 

@@ -1,0 +1,503 @@
+//! `specproof verify` (SPEC §9): runs the proofs of the chosen criteria on the working tree as
+//! `git add -A` would stage it, reuses fresh pass evidence (§5.3), writes signed evidence for
+//! every proof it runs (§5.1), counts failed attempts and escalates (§6.3), and appends every
+//! result to the ledger.
+//!
+//! File and git proofs run on the calling thread (they read the content through git2, one read
+//! per file however many criteria look at it); command proofs and the judge run on `jobs` worker
+//! threads, where a `serial` criterion never overlaps another command.
+
+mod escalate;
+mod run;
+mod select;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::content::{Content, ContentError};
+use crate::criterion::{Criterion, Proof};
+use crate::diagnostic::FailureCode;
+use crate::digest::{self, Excluded};
+use crate::evidence::{self, Evidence, EvidenceError, Expected, Freshness, Key, Outcome};
+use crate::proof;
+use crate::state::{self, StateError};
+use crate::task::{Escalation, Task};
+use crate::workspace::Workspace;
+
+pub use escalate::{AckOutcome, acknowledge, level};
+
+/// The tool name evidence records.
+pub const TOOL: &str = concat!("specproof ", env!("CARGO_PKG_VERSION"));
+
+/// What to verify, already checked against the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Task IDs; empty: every task that is not complete (unless `plans` is given).
+    pub tasks: Vec<String>,
+    /// Criterion IDs narrowing the selection.
+    pub criteria: Vec<String>,
+    /// Repository paths of plans whose cross-cutting and system criteria to verify.
+    pub plans: Vec<String>,
+    /// Re-run even where fresh pass evidence exists.
+    pub force: bool,
+    /// Parallel proofs; None: the config's `jobs` (0: the number of CPUs).
+    pub jobs: Option<usize>,
+}
+
+/// Verify could not do its work (as opposed to a proof failing).
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("specproof.yml has problems; fix them first (`specproof lint` lists them):\n{0}")]
+    Config(String),
+    #[error(transparent)]
+    Content(#[from] ContentError),
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The result shown for one criterion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowResult {
+    Pass,
+    Fail,
+    Inconclusive,
+    /// Not run: the task or criterion cannot be verified as it stands (refused, fabricated…).
+    Error,
+}
+
+impl RowResult {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Inconclusive => "inconclusive",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl From<Outcome> for RowResult {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Pass => Self::Pass,
+            Outcome::Fail => Self::Fail,
+            Outcome::Inconclusive => Self::Inconclusive,
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The task, or None for a plan-level criterion.
+    pub task: Option<String>,
+    /// The plan the criterion comes from.
+    pub plan: Option<String>,
+    pub criterion: String,
+    pub proof: String,
+    pub result: RowResult,
+    /// Fresh pass evidence was reused: the proof did not run.
+    pub cached: bool,
+    pub failure_code: Option<FailureCode>,
+    pub detail: String,
+    pub duration_ms: u64,
+    /// The evidence file written or reused.
+    pub evidence: Option<String>,
+    /// Why the proof ran (or why not).
+    pub reason: String,
+}
+
+/// What verify changed in a task's front matter (SPEC §6.3).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskUpdate {
+    pub task: String,
+    pub file: String,
+    pub attempts: u32,
+    pub escalation: Option<Escalation>,
+    /// The task reached human escalation and is now blocked (F6).
+    pub blocked: bool,
+}
+
+/// Everything a verify run found and did.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub rows: Vec<Row>,
+    pub tasks: Vec<TaskUpdate>,
+    pub warnings: Vec<String>,
+    /// Files verify could not write (the old ones are intact).
+    pub errors: Vec<String>,
+    /// Ctrl-C: what was cut short has no evidence.
+    pub interrupted: bool,
+    /// Plan-level criteria left out of a default run, per plan.
+    pub plan_level_not_selected: BTreeMap<String, usize>,
+}
+
+impl Report {
+    /// True when every criterion passed.
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        !self.interrupted && self.rows.iter().all(|r| r.result == RowResult::Pass)
+    }
+}
+
+/// Hears about progress (a progress bar on a terminal).
+pub trait Progress: Sync {
+    fn start(&self, _to_run: u64) {}
+    fn finished(&self, _row: &Row) {}
+    /// verify waits for another run's lock, held by `holder`.
+    fn waiting(&self, _holder: &str) {}
+}
+
+/// A progress that shows nothing.
+#[derive(Debug)]
+pub struct Silent;
+impl Progress for Silent {}
+
+/// One criterion to verify, with the owner its evidence is stored under.
+struct Unit {
+    owner: String,
+    task: Option<String>,
+    plan: String,
+    iteration: u32,
+    /// The snapshot's definition: proofs never run from a task's copy.
+    criterion: Criterion,
+    /// The task's `base`.
+    task_base: Option<String>,
+}
+
+/// A unit whose proof is to run, with its digests.
+struct Pending {
+    row: usize,
+    unit: usize,
+    criterion_digest: String,
+    input_digest: String,
+    input_files: u64,
+}
+
+fn stem(plan_file: &str) -> String {
+    let name = plan_file.rsplit('/').next().unwrap_or(plan_file);
+    name.strip_suffix(".md").unwrap_or(name).to_owned()
+}
+
+fn error_row(
+    task: Option<&str>,
+    plan: Option<&str>,
+    criterion: &str,
+    code: Option<FailureCode>,
+    detail: String,
+) -> Row {
+    Row {
+        task: task.map(str::to_owned),
+        plan: plan.map(str::to_owned),
+        criterion: criterion.to_owned(),
+        proof: "-".into(),
+        result: RowResult::Error,
+        cached: false,
+        failure_code: code,
+        detail,
+        duration_ms: 0,
+        evidence: None,
+        reason: "not run".into(),
+    }
+}
+
+/// The task's ID as the file says it (or its file name when the front matter is broken).
+fn task_id(task: &Task) -> String {
+    task.meta
+        .as_ref()
+        .map_or_else(|| task.stem.clone(), |m| m.task_id.clone())
+}
+
+/// Runs verify on the repository at `root` (`git`: its opened repository).
+///
+/// # Errors
+/// Usage errors (unknown task, criterion or plan), a broken config, and failures to read the
+/// content or take the lock. Proof failures are in the report.
+pub fn verify(
+    root: &Path,
+    git: &git2::Repository,
+    options: &Options,
+    command_line: &str,
+    progress: &dyn Progress,
+) -> Result<Report, VerifyError> {
+    let common_dir = git.commondir().to_path_buf();
+    let _lock = state::lock(&common_dir, command_line, |holder| progress.waiting(holder))?;
+    crate::interrupt::install();
+
+    let ws = Workspace::load(root);
+    if !ws.config_diagnostics.is_empty() {
+        let list: Vec<String> = ws
+            .config_diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        return Err(VerifyError::Config(list.join("\n")));
+    }
+    let config = &ws.config;
+    let mut report = Report::default();
+    let units = select::select(root, &ws, options, &mut report)?;
+
+    let content = Content::worktree(git)?;
+    let key = Key::load_or_create(&common_dir)?;
+    let excluded = Excluded::new(config);
+    let is_excluded = |p: &str| excluded.contains(p);
+
+    // Cached or to run.
+    let mut pending = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let c = &unit.criterion;
+        let row = report.rows.len();
+        let evidence_path =
+            evidence::path(&config.evidence_dir, &unit.owner, unit.iteration, &c.id);
+        report.rows.push(Row {
+            task: unit.task.clone(),
+            plan: Some(unit.plan.clone()),
+            criterion: c.id.clone(),
+            proof: c.kind().name().to_owned(),
+            result: RowResult::Error,
+            cached: false,
+            failure_code: None,
+            detail: String::new(),
+            duration_ms: 0,
+            evidence: Some(evidence_path.clone()),
+            reason: String::new(),
+        });
+        let base = match base_of(git, unit) {
+            Ok(base) => base,
+            Err(e) => {
+                report.rows[row].result = RowResult::Inconclusive;
+                report.rows[row].failure_code = Some(FailureCode::F9);
+                report.rows[row].detail = e;
+                report.rows[row].evidence = None;
+                report.rows[row].reason = "the base commit cannot be resolved".into();
+                continue;
+            }
+        };
+        let scope = match proof::input_scope(c, &content, &is_excluded) {
+            Ok(scope) => scope,
+            Err(e) => {
+                report.rows[row].result = RowResult::Inconclusive;
+                report.rows[row].failure_code = Some(FailureCode::F9);
+                report.rows[row].detail = e;
+                report.rows[row].evidence = None;
+                continue;
+            }
+        };
+        let criterion_digest = digest::criterion_digest(c);
+        let input_digest = digest::scope_digest(c.kind(), scope.iter().copied(), base);
+        let input_files = scope.len() as u64;
+        let reason = if options.force {
+            "--force".to_owned()
+        } else {
+            let existing = read_evidence(root, &evidence_path);
+            let expected = Expected {
+                task_id: &unit.owner,
+                criterion_id: &c.id,
+                proof: c.kind().name(),
+                iteration: unit.iteration,
+                criterion_digest: &criterion_digest,
+                input_digest: &input_digest,
+            };
+            match (
+                evidence::freshness(existing.as_ref(), Some(&key), &expected),
+                existing,
+            ) {
+                (Freshness::Fresh, Some(Ok(e))) => {
+                    let r = &mut report.rows[row];
+                    r.result = RowResult::Pass;
+                    r.cached = true;
+                    r.detail = e.detail;
+                    r.duration_ms = e.duration_ms;
+                    r.reason = "fresh pass evidence for this content".into();
+                    continue;
+                }
+                (Freshness::Missing { .. }, _) => "no evidence yet".to_owned(),
+                (Freshness::Corrupt { reason }, _) => {
+                    report.warnings.push(format!(
+                        "{evidence_path}: F8: {reason}; the proof runs again"
+                    ));
+                    "evidence was corrupt (F8)".to_owned()
+                }
+                (Freshness::Suspect { reason }, _) => {
+                    report.warnings.push(format!(
+                        "{evidence_path}: F12: {reason}; the proof runs again"
+                    ));
+                    "evidence not signed here (F12)".to_owned()
+                }
+                (Freshness::Stale { reason }, _) => format!("stale (F11): {reason}"),
+                (Freshness::Failed { reason, .. }, _) => {
+                    format!("the last run did not pass: {reason}")
+                }
+                (Freshness::Fresh, _) => "evidence unreadable".to_owned(),
+            }
+        };
+        report.rows[row].reason = reason;
+        pending.push(Pending {
+            row,
+            unit: i,
+            criterion_digest,
+            input_digest,
+            input_files,
+        });
+    }
+
+    progress.start(pending.len() as u64);
+    let jobs = match options.jobs.unwrap_or(config.jobs) {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        n => n,
+    };
+    let ran = run::run_all(
+        root,
+        git,
+        &content,
+        config,
+        &units,
+        &pending,
+        jobs,
+        &is_excluded,
+        &report.rows,
+        progress,
+    );
+
+    // Record what ran: evidence, rows, ledger.
+    let mut ledger = Vec::new();
+    for (p, result) in pending.iter().zip(ran) {
+        let unit = &units[p.unit];
+        let row = &mut report.rows[p.row];
+        let Some((verdict, started_at, duration)) = result else {
+            report.interrupted = true;
+            row.result = RowResult::Error;
+            row.detail = "interrupted: no evidence written".into();
+            row.evidence = None;
+            continue;
+        };
+        let mut ev = Evidence {
+            schema: evidence::SCHEMA,
+            task_id: unit.owner.clone(),
+            criterion_id: unit.criterion.id.clone(),
+            iteration: unit.iteration,
+            proof: unit.criterion.kind().name().to_owned(),
+            result: verdict.outcome,
+            detail: verdict.detail.clone(),
+            output: verdict.output.clone(),
+            exit_code: verdict.exit_code,
+            criterion_digest: p.criterion_digest.clone(),
+            input_digest: p.input_digest.clone(),
+            input_files: p.input_files,
+            failure_code: verdict.failure_code,
+            started_at,
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            tool: TOOL.to_owned(),
+            signature: String::new(),
+        };
+        key.sign(&mut ev);
+        row.result = verdict.outcome.into();
+        row.failure_code = verdict.failure_code;
+        row.detail = verdict.detail;
+        row.duration_ms = ev.duration_ms;
+        if let (Some(path), false) = (&row.evidence, crate::interrupt::interrupted()) {
+            if let Err(e) = evidence::write(root, path, &ev) {
+                report.errors.push(e.to_string());
+                row.evidence = None;
+            }
+        } else {
+            row.evidence = None;
+        }
+        ledger.push(serde_json::json!({
+            "at": ev.started_at,
+            "event": "proof",
+            "task": unit.task,
+            "owner": unit.owner,
+            "criterion": unit.criterion.id,
+            "iteration": unit.iteration,
+            "proof": ev.proof,
+            "result": ev.result,
+            "failure_code": ev.failure_code,
+            "duration_ms": ev.duration_ms,
+            "input_digest": ev.input_digest,
+            "evidence": row.evidence,
+        }));
+    }
+    for row in report
+        .rows
+        .iter()
+        .filter(|r| r.result == RowResult::Error && r.failure_code.is_some())
+    {
+        ledger.push(serde_json::json!({
+            "at": state::now(),
+            "event": "refused",
+            "task": row.task,
+            "criterion": row.criterion,
+            "failure_code": row.failure_code,
+            "detail": row.detail,
+        }));
+    }
+
+    if !report.interrupted {
+        escalate::escalate(
+            root,
+            &ws,
+            &report.rows,
+            &mut report.tasks,
+            &mut report.errors,
+            &mut ledger,
+        );
+    }
+    if let Err(e) = state::append_ledger(&common_dir, &ledger) {
+        report.errors.push(e.to_string());
+    }
+    Ok(report)
+}
+
+fn read_evidence(root: &Path, rel: &str) -> Option<Result<Evidence, EvidenceError>> {
+    match std::fs::read(root.join(rel)) {
+        Ok(bytes) => Some(evidence::parse(rel, &bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(Err(EvidenceError::Corrupt {
+            path: rel.to_owned(),
+            reason: format!("cannot be read: {e}"),
+        })),
+    }
+}
+
+/// The base commit of a git proof: its `base` arg, else the task's `base`, else HEAD.
+fn base_of(git: &git2::Repository, unit: &Unit) -> Result<Option<git2::Oid>, String> {
+    let base = match &unit.criterion.proof {
+        Proof::GitDiffContains { base, .. } | Proof::LineCountDelta { base, .. } => base.clone(),
+        _ => return Ok(None),
+    };
+    let base = base
+        .or_else(|| unit.task_base.clone())
+        .unwrap_or_else(|| "HEAD".to_owned());
+    proof::git::resolve_base(git, &base).map(Some).map_err(|e| {
+        if base == "HEAD" {
+            "the repository has no commit yet, and a git proof compares with a base commit: commit first, or give the criterion a `base`".to_owned()
+        } else {
+            e
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escalation_climbs_one_level_per_failed_attempt() {
+        assert_eq!(level(0), None);
+        assert_eq!(level(1), Some(Escalation::Retry));
+        assert_eq!(level(2), Some(Escalation::Decompose));
+        assert_eq!(level(3), Some(Escalation::Reassign));
+        assert_eq!(level(4), Some(Escalation::Human));
+        assert_eq!(level(9), Some(Escalation::Human));
+    }
+}

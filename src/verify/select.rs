@@ -1,0 +1,323 @@
+//! Which criteria a verify run covers: the chosen tasks' criteria, defined by the plan snapshot,
+//! and the plan-level criteria of the chosen plans; what cannot be verified becomes an error row.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::criterion::Scope;
+use crate::diagnostic::{FailureCode, did_you_mean};
+use crate::lint::SNAPSHOT_DIR;
+use crate::plan::Plan;
+use crate::task::{Escalation, Status, Task, TaskMeta};
+use crate::workspace::{Reader, Workspace};
+
+use super::{Options, Report, Unit, VerifyError, error_row, stem, task_id};
+
+/// Loads the authoritative plans: the snapshot where one exists, else the plan file.
+struct Plans<'a> {
+    root: &'a Path,
+    ws: &'a Workspace,
+    loaded: BTreeMap<String, Option<Plan>>,
+}
+
+impl Plans<'_> {
+    fn get(&mut self, plan_file: &str) -> Option<&Plan> {
+        if !self.loaded.contains_key(plan_file) {
+            let snapshot = format!("{SNAPSHOT_DIR}/{plan_file}");
+            let reader = Reader {
+                root: self.root,
+                max_size: u64::MAX,
+            };
+            let plan = if self.root.join(&snapshot).is_file() {
+                Some(reader.plan(&snapshot))
+            } else if let Some(p) = self.ws.plan(plan_file) {
+                Some(p.clone())
+            } else if self.root.join(plan_file).is_file() {
+                Some(reader.plan(plan_file))
+            } else {
+                None
+            };
+            self.loaded.insert(plan_file.to_owned(), plan);
+        }
+        self.loaded.get(plan_file).and_then(Option::as_ref)
+    }
+}
+
+/// Chooses the criteria to verify. Tasks and criteria that cannot be verified as they stand
+/// become error rows in `report`.
+pub(super) fn select(
+    root: &Path,
+    ws: &Workspace,
+    options: &Options,
+    report: &mut Report,
+) -> Result<Vec<Unit>, VerifyError> {
+    let plans = &mut Plans {
+        root,
+        ws,
+        loaded: BTreeMap::new(),
+    };
+    let all_ids: Vec<String> = ws.tasks.iter().map(task_id).collect();
+    for name in &options.tasks {
+        if !all_ids.contains(name) {
+            let hint = did_you_mean(name, all_ids.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            return Err(VerifyError::Usage(format!(
+                "no task {name} in {}{hint}",
+                ws.config.tasks_dir
+            )));
+        }
+    }
+    for plan in &options.plans {
+        if plans.get(plan).is_none() {
+            let known: Vec<&str> = ws.plans.iter().map(|p| p.path.as_str()).collect();
+            let hint = did_you_mean(plan, known.iter().copied())
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            return Err(VerifyError::Usage(format!("no plan {plan}{hint}")));
+        }
+    }
+    let wanted = |id: &str| options.criteria.is_empty() || options.criteria.iter().any(|c| c == id);
+    let holds_wanted = |t: &Task| t.criteria_ids.iter().any(|(id, _)| wanted(id));
+
+    let default_run = options.tasks.is_empty() && options.plans.is_empty();
+    let mut units = Vec::new();
+    for task in &ws.tasks {
+        let id = task_id(task);
+        let named = options.tasks.contains(&id);
+        let chosen = named || (default_run && (options.criteria.is_empty() || holds_wanted(task)));
+        if !chosen {
+            continue;
+        }
+        let Some(meta) = &task.meta else {
+            let why = task.diagnostics.first().map_or_else(
+                || "front matter does not parse".to_owned(),
+                ToString::to_string,
+            );
+            report.rows.push(error_row(
+                Some(&id),
+                None,
+                "-",
+                Some(FailureCode::F8),
+                format!("{}: cannot verify: {why}", task.path),
+            ));
+            continue;
+        };
+        if meta.status == Status::Complete {
+            if named {
+                report.rows.push(error_row(
+                    Some(&id),
+                    Some(&meta.plan_file),
+                    "-",
+                    None,
+                    format!("{id} is complete: its committed evidence is final and verify does not rewrite it"),
+                ));
+            }
+            continue;
+        }
+        if meta.escalation == Some(Escalation::Human) {
+            report.rows.push(error_row(
+                Some(&id),
+                Some(&meta.plan_file),
+                "-",
+                Some(FailureCode::F6),
+                format!(
+                    "{id} was escalated to a person after {} failed attempts: verify is refused until `specproof escalate --ack {id} --by NAME --note TEXT` records a decision",
+                    meta.attempts_since_ack()
+                ),
+            ));
+            continue;
+        }
+        units.extend(task_units(task, meta, plans, &wanted, report));
+    }
+
+    // Plan-level criteria: named plans, or named criteria that live at plan level.
+    let mut plan_files: BTreeSet<String> = options.plans.iter().cloned().collect();
+    if options.tasks.is_empty() && !options.criteria.is_empty() {
+        for plan in &ws.plans {
+            if plan
+                .criteria
+                .iter()
+                .any(|c| c.scope != Scope::Task && wanted(&c.id))
+            {
+                plan_files.insert(plan.path.clone());
+            }
+        }
+    }
+    for plan_file in &plan_files {
+        let iteration = ws
+            .tasks
+            .iter()
+            .filter_map(|t| t.meta.as_ref())
+            .filter(|m| &m.plan_file == plan_file)
+            .map(|m| m.iteration)
+            .max()
+            .unwrap_or(1);
+        let Some(plan) = plans.get(plan_file) else {
+            continue;
+        };
+        if let Some(problem) = plan.diagnostics.first() {
+            report.rows.push(error_row(
+                None,
+                Some(plan_file),
+                "-",
+                Some(FailureCode::F8),
+                format!("cannot verify: {problem}"),
+            ));
+            continue;
+        }
+        for c in plan
+            .criteria
+            .iter()
+            .filter(|c| c.scope != Scope::Task && wanted(&c.id))
+        {
+            units.push(Unit {
+                owner: format!("_plan/{}", stem(plan_file)),
+                task: None,
+                plan: plan_file.clone(),
+                iteration,
+                criterion: c.clone(),
+                task_base: None,
+            });
+        }
+    }
+    if default_run && options.criteria.is_empty() {
+        for plan in &ws.plans {
+            let n = plan
+                .criteria
+                .iter()
+                .filter(|c| c.scope != Scope::Task)
+                .count();
+            if n > 0 {
+                report.plan_level_not_selected.insert(plan.path.clone(), n);
+            }
+        }
+    }
+
+    for name in &options.criteria {
+        let found = units.iter().any(|u| &u.criterion.id == name)
+            || report.rows.iter().any(|r| &r.criterion == name);
+        if !found {
+            let known: BTreeSet<&str> = ws
+                .plans
+                .iter()
+                .flat_map(|p| p.criteria.iter().map(|c| c.id.as_str()))
+                .collect();
+            let hint = did_you_mean(name, known.iter().copied())
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            return Err(VerifyError::Usage(format!(
+                "criterion {name} is in none of the tasks or plans chosen{hint}; complete tasks are left out"
+            )));
+        }
+    }
+    Ok(units)
+}
+
+/// The units of one task, and error rows for criteria it cannot run.
+fn task_units(
+    task: &Task,
+    meta: &TaskMeta,
+    plans: &mut Plans<'_>,
+    wanted: &dyn Fn(&str) -> bool,
+    report: &mut Report,
+) -> Vec<Unit> {
+    let id = meta.task_id.as_str();
+    let plan_file = meta.plan_file.as_str();
+    let root = plans.root;
+    let Some(plan) = plans.get(plan_file) else {
+        report.rows.push(error_row(
+            Some(id),
+            Some(plan_file),
+            "-",
+            Some(FailureCode::F8),
+            format!("{}: plan_file {plan_file} does not exist", task.path),
+        ));
+        return Vec::new();
+    };
+    if let Some(problem) = plan.diagnostics.first() {
+        report.rows.push(error_row(
+            Some(id),
+            Some(plan_file),
+            "-",
+            Some(FailureCode::F8),
+            format!("cannot verify: {problem}"),
+        ));
+        return Vec::new();
+    }
+    if plan.path != plan_file {
+        // The snapshot stands for the plan: a plan that differs from it is drift (§8).
+        let (a, b) = (
+            std::fs::read(root.join(plan_file)),
+            std::fs::read(root.join(&plan.path)),
+        );
+        if let (Ok(a), Ok(b)) = (a, b)
+            && a != b
+        {
+            let warning = format!(
+                "{plan_file}: F14: the plan differs from its snapshot {}: proofs run from the snapshot; take a new one with `specproof snapshot {plan_file}` if the change is meant",
+                plan.path
+            );
+            if !report.warnings.contains(&warning) {
+                report.warnings.push(warning);
+            }
+        }
+    }
+    if task.criteria_ids.is_empty() {
+        report.warnings.push(format!(
+            "{}: task {id} has no criteria in its Acceptance Criteria block: nothing to verify",
+            task.path
+        ));
+    }
+    let mut units = Vec::new();
+    for (cid, _) in task.criteria_ids.iter().filter(|(c, _)| wanted(c)) {
+        let Some(def) = plan.criterion(cid) else {
+            let known: Vec<&str> = plan.criteria.iter().map(|c| c.id.as_str()).collect();
+            let hint = did_you_mean(cid, known.iter().copied())
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            report.rows.push(error_row(
+                Some(id),
+                Some(plan_file),
+                cid,
+                Some(FailureCode::F2),
+                format!("fabricated: {} has no criterion {cid}{hint}; copy criteria from the plan, never invent them", plan.path),
+            ));
+            continue;
+        };
+        if def.scope != Scope::Task {
+            report.rows.push(error_row(
+                Some(id),
+                Some(plan_file),
+                cid,
+                Some(FailureCode::F16),
+                format!(
+                    "{} criterion in a task: remove it from {}; it is verified at plan level with `specproof verify --plan {plan_file}`",
+                    def.scope.name(),
+                    task.path
+                ),
+            ));
+            continue;
+        }
+        if let Some(copy) = task.criteria.iter().find(|c| &c.id == cid) {
+            let diff = def.differences(copy);
+            if !diff.is_empty() {
+                report.warnings.push(format!(
+                    "{}: F14: task {id} criterion {cid}: the task's copy differs from {} ({}); the proof ran from the plan's definition",
+                    task.path,
+                    plan.path,
+                    diff.join("; ")
+                ));
+            }
+        }
+        units.push(Unit {
+            owner: id.to_owned(),
+            task: Some(id.to_owned()),
+            plan: plan_file.to_owned(),
+            iteration: meta.iteration,
+            criterion: def.clone(),
+            task_base: meta.base.clone(),
+        });
+    }
+    units
+}
