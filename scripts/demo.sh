@@ -1,6 +1,6 @@
 #!/bin/sh
-# The specproof demo: builds and installs specproof, then shows what exists today on a
-# throw-away git repository:
+# The specproof demo: builds and installs specproof, then shows the loop on a throw-away git
+# repository:
 #
 #   1. install.sh (at the top of the checkout) builds the binary and installs it with
 #      `cargo install --path . --locked` into $CARGO_INSTALL_ROOT/bin, else
@@ -8,9 +8,14 @@
 #   2. a temporary git repository is created (mktemp -d) and removed again on exit;
 #   3. `specproof init` writes the starter files there;
 #   4. `specproof lint` checks them: no problems, exit 0;
-#   5. a deliberate mistake goes into the plan (`proof: file_exists` -> `proof: file_exist`),
+#   5. `specproof verify` runs the task's proofs before any work is done: they fail (exit 1),
+#      and the task's `attempts` and `escalation` are updated;
+#   6. the work is done (hello.sh and its test), `specproof verify` passes (exit 0) and writes
+#      signed evidence; run again, it reuses that evidence (cached); `verify --plan` proves
+#      the plan's cross-cutting criterion;
+#   7. a deliberate mistake goes into the plan (`proof: file_exists` -> `proof: file_exist`),
 #      and `specproof lint` reports it with a did-you-mean and exit 1, in text and in JSON;
-#   6. `specproof init` run again refuses to overwrite anything (exit 1).
+#   8. `specproof init` run again refuses to overwrite anything (exit 1).
 #
 # The script fails (non-zero) as soon as any step does not behave as shown.
 # It needs no terminal and no standard input.
@@ -139,7 +144,62 @@ git -c core.hooksPath="$tmp/no-hooks" commit -q -m "Add specproof starter files"
 echo ""
 echo "Committed the starter files: $(git log --oneline -1)"
 
-# 5. A deliberate mistake: a misspelt proof name.
+# 5. verify before the work: the proofs fail.
+section "specproof verify (nothing is built yet: expect failures, exit 1)"
+run 1 specproof verify
+case $out in
+    *"T-001"*"EX-1"*"file_exists"*"fail F3"*) ;;
+    *) fail "verify did not report EX-1 failing with F3" ;;
+esac
+grep -q '^attempts: 1$' .specproof/tasks/T-001.md || fail "verify did not count the failed attempt"
+grep -q '^escalation: retry$' .specproof/tasks/T-001.md || fail "verify did not set escalation: retry"
+echo ""
+echo "The task file now says attempts: 1, escalation: retry."
+
+# 6. Do the work, then verify again.
+section "Doing the work: hello.sh and its test"
+cat >hello.sh <<'SCRIPT'
+#!/bin/sh
+echo "Hello, world"
+SCRIPT
+mkdir -p tests
+cat >tests/hello_test.sh <<'SCRIPT'
+#!/bin/sh
+if [ "$(sh hello.sh)" = "Hello, world" ]; then
+    echo "1 passed, 0 failed"
+else
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+SCRIPT
+echo "wrote hello.sh and tests/hello_test.sh"
+
+section "specproof verify (expect every criterion to pass, exit 0)"
+run 0 specproof verify
+case $out in
+    *"ok: 3 criteria: 3 passed"*) ;;
+    *) fail "verify did not pass all three criteria" ;;
+esac
+[ -f .specproof/evidence/T-001/iter-1/EX-3.json ] || fail "verify wrote no evidence for EX-3"
+echo ""
+echo "Evidence .specproof/evidence/T-001/iter-1/EX-3.json (signed, bound to the content):"
+sed -n '1,40p' .specproof/evidence/T-001/iter-1/EX-3.json | grep -E '"(task_id|criterion_id|proof|result|detail|criterion_digest|input_digest|signature)"'
+
+section "specproof verify again (nothing changed: the fresh evidence is reused, exit 0)"
+run 0 specproof verify
+case $out in
+    *"3 passed (3 cached)"*) ;;
+    *) fail "the second verify did not reuse the evidence" ;;
+esac
+
+section "specproof verify --plan plans/example.md (the plan's cross-cutting criterion, exit 0)"
+run 0 specproof verify --plan plans/example.md
+case $out in
+    *"EX-4"*"pass"*) ;;
+    *) fail "verify --plan did not pass EX-4" ;;
+esac
+
+# 7. A deliberate mistake: a misspelt proof name.
 section "A deliberate mistake in the plan: proof: file_exists -> proof: file_exist"
 sed 's/proof: file_exists/proof: file_exist/' plans/example.md >plans/example.md.new
 mv plans/example.md.new plans/example.md
@@ -159,11 +219,12 @@ case $out in
     *) fail "the JSON output does not carry the suggestion \"file_exists\"" ;;
 esac
 
-# 6. init refuses to overwrite.
+# 8. init refuses to overwrite.
 section "specproof init again (refuses to overwrite anything, exit 1)"
 run 1 specproof init
 
 section "Done"
-echo "init wrote the starter files, lint passed them (exit 0), and lint caught the"
-echo "misspelt proof name with a did-you-mean (exit 1), as text and as JSON."
+echo "init wrote the starter files and lint passed them (exit 0); verify failed the task before"
+echo "the work (exit 1), passed it after (exit 0) with signed evidence, and reused that evidence"
+echo "when nothing changed; lint caught the misspelt proof name with a did-you-mean (exit 1)."
 echo "The installed binary is $bin"

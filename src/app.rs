@@ -245,12 +245,7 @@ fn run_verify(repo: &Repo, cwd: &Path, args: VerifyArgs, printer: &Printer) -> R
 
 fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<ExitStatus> {
     let done = verify::acknowledge(&repo.root, &repo.git, &args.ack, &args.by, &args.note)?;
-    let previous = done.previous.map_or("none", |e| match e {
-        crate::task::Escalation::Retry => "retry",
-        crate::task::Escalation::Decompose => "decompose",
-        crate::task::Escalation::Reassign => "reassign",
-        crate::task::Escalation::Human => "human",
-    });
+    let previous = done.previous.map_or("none", crate::task::Escalation::name);
     printer.out(format!(
         "{}: acknowledged by {}: escalation {previous} cleared, status {}",
         done.task,

@@ -68,6 +68,12 @@ pub enum Escalation {
 
 impl Escalation {
     const NAMES: [&'static str; 4] = ["retry", "decompose", "reassign", "human"];
+
+    /// The name as the front matter writes it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
 /// The task's front matter.

@@ -26,6 +26,10 @@ fn the_demo_script_runs_end_to_end() {
         "unknown proof \"file_exist\" (did you mean \"file_exists\"?)",
         "\"suggestion\": \"file_exists\"",
         "specproof init would overwrite",
+        "T-001: attempt 1 failed; escalation retry",
+        "ok: 3 criteria: 3 passed in",
+        "ok: 3 criteria: 3 passed (3 cached)",
+        "\"result\": \"pass\"",
     ] {
         assert!(
             stdout.contains(expected) || stderr.contains(expected),

@@ -66,16 +66,6 @@ pub fn level(attempts: u32) -> Option<Escalation> {
     }
 }
 
-fn escalation_text(e: Option<Escalation>) -> &'static str {
-    match e {
-        None => "null",
-        Some(Escalation::Retry) => "retry",
-        Some(Escalation::Decompose) => "decompose",
-        Some(Escalation::Reassign) => "reassign",
-        Some(Escalation::Human) => "human",
-    }
-}
-
 /// Reads the task file as it is now and writes `attempts`, `escalation` and, at human, `status`.
 fn bump_attempts(root: &Path, rel: &str) -> Result<TaskUpdate, String> {
     let bytes = std::fs::read(root.join(rel)).map_err(|e| e.to_string())?;
@@ -86,7 +76,11 @@ fn bump_attempts(root: &Path, rel: &str) -> Result<TaskUpdate, String> {
     meta.escalation = level(meta.attempts_since_ack());
     let blocked = meta.escalation == Some(Escalation::Human);
     let mut text = task_edit::set_field(&src, "attempts", &meta.attempts.to_string())?;
-    text = task_edit::set_field(&text, "escalation", escalation_text(meta.escalation))?;
+    text = task_edit::set_field(
+        &text,
+        "escalation",
+        meta.escalation.map_or("null", Escalation::name),
+    )?;
     if blocked && meta.status != Status::Blocked {
         meta.status = Status::Blocked;
         text = task_edit::set_field(&text, "status", "blocked")?;
