@@ -43,11 +43,10 @@ pub struct Entry {
 pub enum ContentError {
     #[error("cannot read the git {what}: {message}")]
     Git { what: &'static str, message: String },
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}: {cause}", .path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{0} is not a file of this content")]
     NotFound(String),
@@ -91,7 +90,7 @@ impl<'r> Content<'r> {
                 if !path.is_file() {
                     return Err(ContentError::Io {
                         path: path.to_path_buf(),
-                        source: std::io::Error::new(
+                        cause: std::io::Error::new(
                             std::io::ErrorKind::NotFound,
                             "no index file there",
                         ),
@@ -277,7 +276,10 @@ impl<'r> Content<'r> {
             let full = root.join(&entry.path);
             return std::fs::symlink_metadata(&full)
                 .map(|m| m.len())
-                .map_err(|source| ContentError::Io { path: full, source });
+                .map_err(|source| ContentError::Io {
+                    path: full,
+                    cause: source,
+                });
         }
         let odb = self.repo.odb().map_err(git("object store"))?;
         let (size, _) = odb.read_header(entry.oid).map_err(git("object header"))?;
@@ -299,9 +301,15 @@ impl<'r> Content<'r> {
             if entry.mode == MODE_SYMLINK {
                 return std::fs::read_link(&full)
                     .map(|t| t.as_os_str().as_encoded_bytes().to_vec())
-                    .map_err(|source| ContentError::Io { path: full, source });
+                    .map_err(|source| ContentError::Io {
+                        path: full,
+                        cause: source,
+                    });
             }
-            return std::fs::read(&full).map_err(|source| ContentError::Io { path: full, source });
+            return std::fs::read(&full).map_err(|source| ContentError::Io {
+                path: full,
+                cause: source,
+            });
         }
         let blob = self.repo.find_blob(entry.oid).map_err(git("blob"))?;
         Ok(blob.content().to_vec())
@@ -312,7 +320,7 @@ impl<'r> Content<'r> {
 fn hash_worktree_file(full: &Path) -> Result<Option<(u32, Oid)>, ContentError> {
     let io = |source| ContentError::Io {
         path: full.to_path_buf(),
-        source,
+        cause: source,
     };
     let meta = match std::fs::symlink_metadata(full) {
         Ok(m) => m,

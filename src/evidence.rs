@@ -51,19 +51,17 @@ pub struct Evidence {
 /// Evidence problems.
 #[derive(Debug, Error)]
 pub enum EvidenceError {
-    #[error("cannot read the signing key {}: {source}", .path.display())]
+    #[error("cannot read the signing key {}: {cause}", .path.display())]
     Key {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("the signing key {} is damaged ({len} bytes); delete it and re-run `specproof verify --force`", .path.display())]
     BadKey { path: PathBuf, len: usize },
-    #[error("cannot write {}: {source}", .path.display())]
+    #[error("cannot write {}: {cause}", .path.display())]
     Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}: {reason}", .path)]
     Corrupt { path: String, reason: String },
@@ -101,11 +99,16 @@ impl Key {
         match std::fs::read(&path) {
             Ok(bytes) => return Self::checked(&path, bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(EvidenceError::Key { path, source }),
+            Err(source) => {
+                return Err(EvidenceError::Key {
+                    path,
+                    cause: source,
+                });
+            }
         }
         let key_err = |source| EvidenceError::Key {
             path: path.clone(),
-            source,
+            cause: source,
         };
         let dir = path.parent().unwrap_or(common_dir);
         std::fs::create_dir_all(dir).map_err(key_err)?;
@@ -136,14 +139,14 @@ impl Key {
             let mode = std::fs::metadata(path)
                 .map_err(|source| EvidenceError::Key {
                     path: path.to_path_buf(),
-                    source,
+                    cause: source,
                 })?
                 .permissions()
                 .mode();
             if mode & 0o077 != 0 {
                 return Err(EvidenceError::Key {
                     path: path.to_path_buf(),
-                    source: std::io::Error::new(
+                    cause: std::io::Error::new(
                         std::io::ErrorKind::PermissionDenied,
                         format!(
                             "the signing key is readable by others (mode {:o}), so anyone could sign evidence: run `chmod 600 {}`",
@@ -239,7 +242,7 @@ pub fn write(root: &Path, rel: &str, evidence: &Evidence) -> Result<(), Evidence
     let target = root.join(rel);
     let err = |source| EvidenceError::Write {
         path: target.clone(),
-        source,
+        cause: source,
     };
     let dir = target.parent().unwrap_or(root);
     std::fs::create_dir_all(dir).map_err(err)?;

@@ -11,11 +11,10 @@ use thiserror::Error;
 
 /// A state file could not be used.
 #[derive(Debug, Error)]
-#[error("cannot use {}: {source}", .path.display())]
+#[error("cannot use {}: {cause}", .path.display())]
 pub struct StateError {
     pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
+    pub cause: std::io::Error,
 }
 
 /// The folder of the local state of the repository whose common git dir is `common_dir`.
@@ -45,7 +44,7 @@ pub fn lock(common_dir: &Path, what: &str, waiting: impl FnOnce(&str)) -> Result
     let path = dir(common_dir).join("lock");
     let err = |source| StateError {
         path: path.clone(),
-        source,
+        cause: source,
     };
     std::fs::create_dir_all(dir(common_dir)).map_err(err)?;
     let mut file = OpenOptions::new()
@@ -72,10 +71,12 @@ pub fn lock(common_dir: &Path, what: &str, waiting: impl FnOnce(&str)) -> Result
         Err(TryLockError::Error(e)) => return Err(err(e)),
     }
     let me = format!("`{what}` (pid {}, started {})", std::process::id(), now());
-    file.set_len(0)
+    // Who holds the lock is a courtesy to the next run: a disk too full to say it must not
+    // stop this one (the lock itself is held either way).
+    let _ = file
+        .set_len(0)
         .and_then(|()| file.rewind())
-        .and_then(|()| file.write_all(me.as_bytes()))
-        .map_err(err)?;
+        .and_then(|()| file.write_all(me.as_bytes()));
     Ok(Lock { _file: file })
 }
 
@@ -90,7 +91,7 @@ pub fn append_ledger(common_dir: &Path, records: &[serde_json::Value]) -> Result
     let path = ledger_path(common_dir);
     let err = |source| StateError {
         path: path.clone(),
-        source,
+        cause: source,
     };
     std::fs::create_dir_all(dir(common_dir)).map_err(err)?;
     let mut file = OpenOptions::new()

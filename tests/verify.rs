@@ -666,6 +666,10 @@ fn ctrl_c_kills_the_running_commands_and_writes_no_half_evidence() {
             .join(".specproof/evidence/T-1/iter-1/P-1.json")
             .exists()
     );
+    assert!(
+        repo.path().join(EVIDENCE_1).is_file(),
+        "a proof that finished keeps its evidence"
+    );
     let grandchild = std::fs::read_to_string(&pid_file).unwrap();
     let alive = std::process::Command::new("kill")
         .args(["-0", grandchild.trim()])
@@ -766,4 +770,37 @@ fn a_bad_config_stops_verify_before_anything_runs() {
     );
     assert!(run.stderr.contains("jobs"), "{}", run.stderr);
     assert!(!repo.path().join(".specproof/evidence").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_write_that_fails_like_a_full_disk_is_an_error_and_the_old_evidence_stays_whole() {
+    let repo = Repo::with_plan(&two());
+    repo.write("src/a.rs", "fn hello() {}\n");
+    assert_eq!(repo.verify_json(&[]).0, 0);
+    let before = repo.read(EVIDENCE_2);
+    // No file may grow past 0 blocks: every write fails with EFBIG, as on a full disk.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 0; exec '{}' verify --force",
+        crate::common::bin().display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot write {}",
+            repo.path().join(EVIDENCE_2).display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(repo.read(EVIDENCE_2), before, "the old evidence is intact");
+    let leftovers = std::fs::read_dir(repo.path().join(".specproof/evidence/T-1/iter-1"))
+        .unwrap()
+        .count();
+    assert_eq!(leftovers, 2, "no temporary file is left behind");
 }

@@ -113,12 +113,11 @@ pub struct Finished {
 
 /// The command could not be started (F9).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start `sh -c {command}` in {}: {source}", .dir.display())]
+#[error("cannot start `sh -c {command}` in {}: {cause}", .dir.display())]
 pub struct SpawnError {
     pub command: String,
     pub dir: PathBuf,
-    #[source]
-    pub source: std::io::Error,
+    pub cause: std::io::Error,
 }
 
 /// Runs the command to its end or its timeout. Whatever the command leaves running in its process
@@ -151,7 +150,7 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
     let mut child = cmd.spawn().map_err(|source| SpawnError {
         command: spec.command.clone(),
         dir: spec.dir.clone(),
-        source,
+        cause: source,
     })?;
     let group = i32::try_from(child.id()).unwrap_or(0);
     // Written from a thread, so that a command that does not read cannot block the run; a

@@ -404,12 +404,11 @@ pub fn verify(
         row.failure_code = verdict.failure_code;
         row.detail = verdict.detail;
         row.duration_ms = ev.duration_ms;
-        if let (Some(path), false) = (&row.evidence, crate::interrupt::interrupted()) {
-            if let Err(e) = evidence::write(root, path, &ev) {
-                report.errors.push(e.to_string());
-                row.evidence = None;
-            }
-        } else {
+        // A proof that finished has whole evidence, also when Ctrl-C came after it.
+        if let Some(path) = &row.evidence
+            && let Err(e) = evidence::write(root, path, &ev)
+        {
+            report.errors.push(e.to_string());
             row.evidence = None;
         }
         ledger.push(serde_json::json!({
