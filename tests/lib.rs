@@ -9,3 +9,4 @@ mod init;
 mod lint;
 mod props;
 mod verify;
+mod verify_proofs;

@@ -86,16 +86,15 @@ pub fn test_passes(f: &Finished, timeout_secs: u64, min_tests: u64, expect: &[St
         return verdict(f, false, format!("{exit}; {counts}"));
     }
     if s.ran() < min_tests {
-        let what = if s.ran() == 0 {
-            "ran no test".to_owned()
+        let detail = if s.ran() == 0 {
+            format!("ran no test ({counts}): a filter that matches nothing must not pass")
         } else {
-            format!("ran {} tests, fewer than min_tests {min_tests}", s.ran())
+            format!(
+                "ran too few tests: {} ran, min_tests is {min_tests} ({counts})",
+                s.ran()
+            )
         };
-        return verdict(
-            f,
-            false,
-            format!("{what} ({counts}): a filter that matches nothing must not pass"),
-        );
+        return verdict(f, false, detail);
     }
     let missing: Vec<&String> = expect.iter().filter(|name| !s.has_passed(name)).collect();
     if !missing.is_empty() {

@@ -157,6 +157,17 @@ fn run_job(job: Job) -> Ran {
             rubric,
             files,
         } => {
+            if files.is_empty() {
+                // A judgement over nothing proves nothing: a misspelt path must not pass.
+                return Some((
+                    Verdict::judged(
+                        false,
+                        "no file matches the paths to judge: there is nothing to judge".into(),
+                    ),
+                    started_at,
+                    t.elapsed(),
+                ));
+            }
             let request = Request {
                 criterion: CriterionRef {
                     id: &id,
