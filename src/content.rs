@@ -180,6 +180,8 @@ impl<'r> Content<'r> {
             .recurse_untracked_dirs(true)
             .include_ignored(false)
             .exclude_submodules(true)
+            // Only index → working tree: HEAD does not matter to the working tree's content.
+            .show(git2::StatusShow::Workdir)
             .renames_index_to_workdir(false)
             .renames_head_to_index(false);
         let statuses = repo.statuses(Some(&mut options)).map_err(git("status"))?;

@@ -17,6 +17,9 @@ use crate::yaml;
 pub struct Ctx<'a> {
     /// The repository root, for the symlink rule. None: only lexical path checks.
     pub root: Option<&'a Path>,
+    /// Check regex syntax only, without compiling (verify: a pattern is compiled when its proof
+    /// runs, so a cached run compiles none). Lint compiles every pattern with its size limit.
+    pub quick_regex: bool,
 }
 
 /// The nine proof types of SPEC §4.
@@ -1139,11 +1142,21 @@ impl ArgReader<'_, '_, '_, '_> {
 
     fn pattern(&mut self, name: &str, required: bool, kind: ProofKind) -> Option<String> {
         let pattern = self.text(name, required, kind)?;
-        match compile_pattern(&pattern) {
-            Ok(_) => Some(pattern),
+        let checked = if self.ctx.quick_regex {
+            regex_syntax::ast::parse::Parser::new()
+                .parse(&pattern)
+                .map(drop)
+                .map_err(|e| e.kind().to_string())
+        } else {
+            compile_pattern(&pattern)
+                .map(drop)
+                .map_err(|e| regex_error_summary(&e))
+        };
+        match checked {
+            Ok(()) => Some(pattern),
             Err(e) => {
                 let pos = self.pos(name);
-                let message = format!("invalid regex {pattern:?}: {}", regex_error_summary(&e));
+                let message = format!("invalid regex {pattern:?}: {e}");
                 self.sink.report(
                     pos,
                     FailureCode::F1,
@@ -1505,6 +1518,31 @@ mod tests {
     }
 
     #[test]
+    fn a_quick_check_finds_bad_syntax_without_compiling() {
+        let src = "```criteria\n- id: A\n  description: d\n  proof: no_pattern_exists\n  args: { pattern: \"(unclosed\" }\n```\n";
+        let doc = scan(src, 1);
+        let quick = Ctx {
+            root: None,
+            quick_regex: true,
+        };
+        let b = parse_block("plans/p.md", &doc.fences[0], quick);
+        assert!(
+            messages(&b)
+                .iter()
+                .any(|m| m.contains("invalid regex \"(unclosed\"")),
+            "{:?}",
+            messages(&b)
+        );
+        let fine = src.replace("(unclosed", "(?i)todo|fixme");
+        let doc = scan(&fine, 1);
+        assert!(
+            parse_block("plans/p.md", &doc.fences[0], quick)
+                .diagnostics
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn line_count_delta_takes_one_file_and_cwd_must_be_a_folder() {
         let m = messages(&block(
             "- id: A\n  description: d\n  proof: line_count_delta\n  args: { path: \"src/*.rs\", max: 2 }",
@@ -1522,6 +1560,7 @@ mod tests {
             &doc.fences[0],
             Ctx {
                 root: Some(root.path()),
+                quick_regex: false,
             },
         );
         assert!(

@@ -48,6 +48,7 @@ pub fn lint(root: &Path, targets: &[Target]) -> Result<LintReport, String> {
     let reader = Reader {
         root,
         max_size: ws.config.max_file_size.0,
+        quick_regex: false,
     };
     let mut only: Vec<String> = Vec::new();
     for target in targets {
@@ -182,6 +183,7 @@ impl Snapshots {
                 let snapshot = Reader {
                     root,
                     max_size: u64::MAX,
+                    quick_regex: false,
                 }
                 .plan(&rel);
                 self.diagnostics

@@ -1,8 +1,10 @@
 //! Path rules of SPEC §4: paths and globs are relative to the repository root, use `/`, never
 //! escape the root with `..`, and never lead out of it through a symlink.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
 
 /// Why a path is unsafe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,19 +75,37 @@ fn has_drive_prefix(path: &str) -> bool {
     b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
 }
 
+/// What `symlink_metadata` said about a path: None when it does not exist. Remembered for the
+/// run: thousands of criteria share their folders, and each would stat them again.
+fn is_symlink(path: &Path) -> Option<bool> {
+    static SEEN: LazyLock<Mutex<HashMap<PathBuf, Option<bool>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    if let Some(known) = SEEN.lock().ok().and_then(|m| m.get(path).copied()) {
+        return known;
+    }
+    let found = std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| m.file_type().is_symlink());
+    if let Ok(mut m) = SEEN.lock() {
+        m.insert(path.to_path_buf(), found);
+    }
+    found
+}
+
 fn check_symlinks(root: &Path, parts: &[&str]) -> Result<(), PathProblem> {
-    let Ok(canonical_root) = root.canonicalize() else {
-        return Ok(());
-    };
     let mut current = root.to_path_buf();
     let mut shown = Vec::new();
     for part in parts.iter().take_while(|p| !is_glob(p)) {
         current.push(part);
         shown.push(*part);
-        let Ok(meta) = std::fs::symlink_metadata(&current) else {
+        let Some(link) = is_symlink(&current) else {
             return Ok(());
         };
-        if meta.file_type().is_symlink() {
+        if link {
+            // Resolved only when a link is met: most paths have none.
+            let Ok(canonical_root) = root.canonicalize() else {
+                return Ok(());
+            };
             let target = match current.canonicalize() {
                 Ok(t) => t,
                 Err(_) => std::fs::read_link(&current).unwrap_or_default(),

@@ -29,6 +29,8 @@ pub struct Reader<'a> {
     pub root: &'a Path,
     /// Larger plan and task files are reported, not read.
     pub max_size: u64,
+    /// Check patterns' syntax only (see [`Ctx::quick_regex`]).
+    pub quick_regex: bool,
 }
 
 impl Workspace {
@@ -37,6 +39,13 @@ impl Workspace {
     /// readable (the other keys fall back to their defaults).
     #[must_use]
     pub fn load(root: &Path) -> Self {
+        Self::load_with(root, false)
+    }
+
+    /// [`Workspace::load`]; with `quick_regex`, patterns are checked for syntax only, not
+    /// compiled (verify compiles a pattern when its proof runs).
+    #[must_use]
+    pub fn load_with(root: &Path, quick_regex: bool) -> Self {
         let (config, mut config_diagnostics) = match Config::load(root) {
             Ok(c) => (c, Vec::new()),
             Err(d) => (Config::salvage(root), d),
@@ -44,6 +53,7 @@ impl Workspace {
         let reader = Reader {
             root,
             max_size: config.max_file_size.0,
+            quick_regex,
         };
         let plans = plan_paths(root, &config, &mut config_diagnostics)
             .iter()
@@ -114,6 +124,7 @@ impl Reader<'_> {
     fn ctx(&self) -> Ctx<'_> {
         Ctx {
             root: Some(self.root),
+            quick_regex: self.quick_regex,
         }
     }
 
@@ -206,12 +217,45 @@ pub fn is_specproof_file(config: &Config, rel: &str) -> bool {
 #[must_use]
 pub fn plan_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) -> Vec<String> {
     let globs = plan_globs(config);
-    let mut out: Vec<String> = markdown_files(root, root, problems)
-        .into_iter()
-        .filter(|rel| is_plan_path(config, &globs, rel))
-        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for base in glob_bases(&config.plans) {
+        let dir = root.join(&base);
+        if base.is_empty() || dir.is_dir() {
+            out.extend(
+                markdown_files(root, &dir, problems)
+                    .into_iter()
+                    .filter(|rel| is_plan_path(config, &globs, rel)),
+            );
+        }
+    }
     out.sort();
+    out.dedup();
     out
+}
+
+/// The folders the `globs` can match under: each glob's leading components before the first
+/// one with a glob character (a literal path: its folder), without folders inside others. Only
+/// these are walked, not the whole repository.
+fn glob_bases(globs: &[String]) -> Vec<String> {
+    let mut bases: Vec<String> = globs
+        .iter()
+        .map(|g| {
+            let g = paths::normalize(g);
+            let parts: Vec<&str> = g.split('/').collect();
+            let fixed = parts.iter().take_while(|p| !paths::is_glob(p)).count();
+            // A literal path names a file: walk its folder.
+            let fixed = fixed.min(parts.len().saturating_sub(1));
+            parts[..fixed].join("/")
+        })
+        .collect();
+    bases.sort();
+    bases.dedup();
+    let all = bases.clone();
+    bases.retain(|b| {
+        !all.iter()
+            .any(|other| other != b && (other.is_empty() || b.starts_with(&format!("{other}/"))))
+    });
+    bases
 }
 
 /// Repository paths of every `*.md` file directly in `tasks_dir`, sorted.
@@ -317,5 +361,22 @@ fn e_path(error: &ignore::Error) -> Option<std::path::PathBuf> {
             e_path(err)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_folders_the_plan_globs_can_reach_are_walked() {
+        let bases = |globs: &[&str]| {
+            super::glob_bases(&globs.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(bases(&["plans/**/*.md"]), ["plans"]);
+        assert_eq!(
+            bases(&["plans/**/*.md", "plans/x/*.md", "docs/spec.md"]),
+            ["docs", "plans"]
+        );
+        assert_eq!(bases(&["*.md", "plans/*.md"]), [""]);
+        assert_eq!(bases(&["./a/b/c.md"]), ["a/b"]);
     }
 }

@@ -119,7 +119,7 @@ pub fn acknowledge(
 ) -> Result<AckOutcome, VerifyError> {
     let common_dir = git.commondir().to_path_buf();
     let _lock = state::lock(&common_dir, "specproof escalate", |_| {})?;
-    let ws = Workspace::load(root);
+    let ws = Workspace::load_with(root, true);
     let ids: Vec<String> = ws.tasks.iter().map(task_id).collect();
     let Some(task) = ws.tasks.iter().find(|t| task_id(t) == id) else {
         let hint = did_you_mean(id, ids.iter().map(String::as_str))

@@ -233,7 +233,7 @@ pub fn verify(
     let _lock = state::lock(&common_dir, command_line, |holder| progress.waiting(holder))?;
     crate::interrupt::install();
 
-    let ws = Workspace::load(root);
+    let ws = Workspace::load_with(root, true);
     if !ws.config_diagnostics.is_empty() {
         let list: Vec<String> = ws
             .config_diagnostics
@@ -251,8 +251,9 @@ pub fn verify(
     let excluded = Excluded::new(config);
     let is_excluded = |p: &str| excluded.contains(p);
 
-    // Cached or to run.
-    let mut pending = Vec::new();
+    // Digests first (they need the content, which stays on this thread), then the evidence
+    // files are read and checked on every CPU, then each criterion is cached or to run.
+    let mut candidates = Vec::new();
     for (i, unit) in units.iter().enumerate() {
         let c = &unit.criterion;
         let row = report.rows.len();
@@ -268,86 +269,72 @@ pub fn verify(
             failure_code: None,
             detail: String::new(),
             duration_ms: 0,
-            evidence: Some(evidence_path.clone()),
+            evidence: Some(evidence_path),
             reason: String::new(),
         });
-        let base = match base_of(git, unit) {
-            Ok(base) => base,
+        let scope = base_of(git, unit).and_then(|base| {
+            proof::input_scope(c, &content, &is_excluded).map(|scope| (base, scope))
+        });
+        let (base, scope) = match scope {
+            Ok(found) => found,
             Err(e) => {
-                report.rows[row].result = RowResult::Inconclusive;
-                report.rows[row].failure_code = Some(FailureCode::F9);
-                report.rows[row].detail = e;
-                report.rows[row].evidence = None;
-                report.rows[row].reason = "the base commit cannot be resolved".into();
+                let r = &mut report.rows[row];
+                r.result = RowResult::Inconclusive;
+                r.failure_code = Some(FailureCode::F9);
+                r.detail = e;
+                r.evidence = None;
+                r.reason = "the proof's inputs cannot be found".into();
                 continue;
             }
         };
-        let scope = match proof::input_scope(c, &content, &is_excluded) {
-            Ok(scope) => scope,
-            Err(e) => {
-                report.rows[row].result = RowResult::Inconclusive;
-                report.rows[row].failure_code = Some(FailureCode::F9);
-                report.rows[row].detail = e;
-                report.rows[row].evidence = None;
-                continue;
-            }
-        };
-        let criterion_digest = digest::criterion_digest(c);
-        let input_digest = digest::scope_digest(c.kind(), scope.iter().copied(), base);
-        let input_files = scope.len() as u64;
-        let reason = if options.force {
-            "--force".to_owned()
-        } else {
-            let existing = read_evidence(root, &evidence_path);
-            let expected = Expected {
-                task_id: &unit.owner,
-                criterion_id: &c.id,
-                proof: c.kind().name(),
-                iteration: unit.iteration,
-                criterion_digest: &criterion_digest,
-                input_digest: &input_digest,
-            };
-            match (
-                evidence::freshness(existing.as_ref(), Some(&key), &expected),
-                existing,
-            ) {
-                (Freshness::Fresh, Some(Ok(e))) => {
-                    let r = &mut report.rows[row];
-                    r.result = RowResult::Pass;
-                    r.cached = true;
-                    r.detail = e.detail;
-                    r.duration_ms = e.duration_ms;
-                    r.reason = "fresh pass evidence for this content".into();
-                    continue;
-                }
-                (Freshness::Missing { .. }, _) => "no evidence yet".to_owned(),
-                (Freshness::Corrupt { reason }, _) => {
-                    report.warnings.push(format!(
-                        "{evidence_path}: F8: {reason}; the proof runs again"
-                    ));
-                    "evidence was corrupt (F8)".to_owned()
-                }
-                (Freshness::Suspect { reason }, _) => {
-                    report.warnings.push(format!(
-                        "{evidence_path}: F12: {reason}; the proof runs again"
-                    ));
-                    "evidence not signed here (F12)".to_owned()
-                }
-                (Freshness::Stale { reason }, _) => format!("stale (F11): {reason}"),
-                (Freshness::Failed { reason, .. }, _) => {
-                    format!("the last run did not pass: {reason}")
-                }
-                (Freshness::Fresh, _) => "evidence unreadable".to_owned(),
-            }
-        };
-        report.rows[row].reason = reason;
-        pending.push(Pending {
+        candidates.push(Pending {
             row,
             unit: i,
-            criterion_digest,
-            input_digest,
-            input_files,
+            criterion_digest: digest::criterion_digest(c),
+            input_digest: digest::scope_digest(c.kind(), scope.iter().copied(), base),
+            input_files: scope.len() as u64,
         });
+    }
+    let verdicts: Vec<(Freshness, Option<Evidence>)> = if options.force {
+        Vec::new()
+    } else {
+        freshness_all(root, &key, &units, &candidates, &report.rows)
+    };
+    let mut pending = Vec::new();
+    for (n, p) in candidates.into_iter().enumerate() {
+        let evidence_path = report.rows[p.row].evidence.clone().unwrap_or_default();
+        let reason = match verdicts.get(n) {
+            None => "--force".to_owned(),
+            Some((Freshness::Fresh, Some(e))) => {
+                let r = &mut report.rows[p.row];
+                r.result = RowResult::Pass;
+                r.cached = true;
+                r.detail.clone_from(&e.detail);
+                r.duration_ms = e.duration_ms;
+                r.reason = "fresh pass evidence for this content".into();
+                continue;
+            }
+            Some((Freshness::Missing { .. }, _)) => "no evidence yet".to_owned(),
+            Some((Freshness::Corrupt { reason }, _)) => {
+                report.warnings.push(format!(
+                    "{evidence_path}: F8: {reason}; the proof runs again"
+                ));
+                "evidence was corrupt (F8)".to_owned()
+            }
+            Some((Freshness::Suspect { reason }, _)) => {
+                report.warnings.push(format!(
+                    "{evidence_path}: F12: {reason}; the proof runs again"
+                ));
+                "evidence not signed here (F12)".to_owned()
+            }
+            Some((Freshness::Stale { reason }, _)) => format!("stale (F11): {reason}"),
+            Some((Freshness::Failed { reason, .. }, _)) => {
+                format!("the last run did not pass: {reason}")
+            }
+            Some((Freshness::Fresh, None)) => "evidence unreadable".to_owned(),
+        };
+        report.rows[p.row].reason = reason;
+        pending.push(p);
     }
 
     progress.start(pending.len() as u64);
@@ -455,6 +442,47 @@ pub fn verify(
         report.errors.push(e.to_string());
     }
     Ok(report)
+}
+
+/// Reads and judges the evidence of every candidate, on every CPU.
+fn freshness_all(
+    root: &Path,
+    key: &Key,
+    units: &[Unit],
+    candidates: &[Pending],
+    rows: &[Row],
+) -> Vec<(Freshness, Option<Evidence>)> {
+    let judge = |p: &Pending| {
+        let unit = &units[p.unit];
+        let c = &unit.criterion;
+        let path = rows[p.row].evidence.as_deref().unwrap_or_default();
+        let existing = read_evidence(root, path);
+        let expected = Expected {
+            task_id: &unit.owner,
+            criterion_id: &c.id,
+            proof: c.kind().name(),
+            iteration: unit.iteration,
+            criterion_digest: &p.criterion_digest,
+            input_digest: &p.input_digest,
+        };
+        let verdict = evidence::freshness(existing.as_ref(), Some(key), &expected);
+        (verdict, existing.and_then(Result::ok))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = candidates.len().div_ceil(threads).max(64);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = candidates
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(judge).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                // A panic in a reader thread is a bug; carry it on rather than lose results.
+                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
+            .collect()
+    })
 }
 
 fn read_evidence(root: &Path, rel: &str) -> Option<Result<Evidence, EvidenceError>> {

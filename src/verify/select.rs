@@ -27,6 +27,7 @@ impl Plans<'_> {
             let reader = Reader {
                 root: self.root,
                 max_size: u64::MAX,
+                quick_regex: true,
             };
             let plan = if self.root.join(&snapshot).is_file() {
                 Some(reader.plan(&snapshot))
