@@ -244,7 +244,17 @@ fn run_verify(repo: &Repo, cwd: &Path, args: VerifyArgs, printer: &Printer) -> R
 }
 
 fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<ExitStatus> {
-    let done = verify::acknowledge(&repo.root, &repo.git, &args.ack, &args.by, &args.note)?;
+    let done = verify::acknowledge(
+        &repo.root,
+        &repo.git,
+        &args.ack,
+        &args.by,
+        &args.note,
+        |holder| {
+            // Best effort: a closed stderr must not stop the acknowledgement.
+            let _ = printer.err(format!("specproof: waiting for the lock held by {holder}"));
+        },
+    )?;
     let previous = done.previous.map_or("none", crate::task::Escalation::name);
     printer.out(format!(
         "{}: acknowledged by {}: escalation {previous} cleared, status {}",

@@ -66,6 +66,9 @@ pub struct Content<'r> {
     repo: &'r Repository,
     source: Source,
     entries: BTreeMap<Vec<u8>, Entry>,
+    /// Files whose names are not UTF-8 (shown lossily): no proof can name them, so they are
+    /// left out and reported.
+    skipped: Vec<String>,
 }
 
 impl std::fmt::Debug for Content<'_> {
@@ -101,6 +104,7 @@ impl<'r> Content<'r> {
             None => repo.index().map_err(git("index"))?,
         };
         let mut entries = BTreeMap::new();
+        let mut skipped = Vec::new();
         for e in index.iter() {
             let stage = (e.flags >> 12) & 0x3;
             // Conflict stages, submodules and `git add -N` placeholders are not files git
@@ -109,7 +113,10 @@ impl<'r> Content<'r> {
             if stage != 0 || e.mode == MODE_GITLINK || intent_to_add {
                 continue;
             }
-            let path = String::from_utf8_lossy(&e.path).into_owned();
+            let Ok(path) = String::from_utf8(e.path.clone()) else {
+                skipped.push(String::from_utf8_lossy(&e.path).into_owned());
+                continue;
+            };
             entries.insert(
                 e.path.clone(),
                 Entry {
@@ -123,6 +130,7 @@ impl<'r> Content<'r> {
             repo,
             source: Source::Index,
             entries,
+            skipped,
         })
     }
 
@@ -136,12 +144,16 @@ impl<'r> Content<'r> {
             .and_then(|c| c.tree())
             .map_err(git("commit"))?;
         let mut entries = BTreeMap::new();
+        let mut skipped = Vec::new();
         tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
             if e.kind() == Some(ObjectType::Blob) {
                 let mut path = dir.as_bytes().to_vec();
                 path.extend_from_slice(e.name_bytes());
                 let mode = u32::try_from(e.filemode()).unwrap_or(MODE_FILE);
-                let text = String::from_utf8_lossy(&path).into_owned();
+                let Ok(text) = String::from_utf8(path.clone()) else {
+                    skipped.push(String::from_utf8_lossy(&path).into_owned());
+                    return git2::TreeWalkResult::Ok;
+                };
                 entries.insert(
                     path,
                     Entry {
@@ -158,6 +170,7 @@ impl<'r> Content<'r> {
             repo,
             source: Source::Commit(commit),
             entries,
+            skipped,
         })
     }
 
@@ -197,7 +210,13 @@ impl<'r> Content<'r> {
             if status.contains(Status::WT_DELETED) {
                 content.entries.remove(&path);
             } else if status.intersects(changed) {
-                let text = String::from_utf8_lossy(&path).into_owned();
+                let Ok(text) = String::from_utf8(path.clone()) else {
+                    let shown = String::from_utf8_lossy(&path).into_owned();
+                    if !content.skipped.contains(&shown) {
+                        content.skipped.push(shown);
+                    }
+                    continue;
+                };
                 let full = root.join(&text);
                 match hash_worktree_file(&full)? {
                     Some((mode, oid)) => {
@@ -228,6 +247,12 @@ impl<'r> Content<'r> {
             }
         }
         Ok(content)
+    }
+
+    /// Files left out because their names are not UTF-8.
+    #[must_use]
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     #[must_use]

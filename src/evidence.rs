@@ -250,6 +250,15 @@ pub fn write(root: &Path, rel: &str, evidence: &Evidence) -> Result<(), Evidence
         serde_json::to_string_pretty(evidence).map_err(|e| err(std::io::Error::other(e)))?;
     json.push('\n');
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    // Evidence is committed like any file: readable as git would check it out (tempfile makes
+    // 0600; the signing key is what stays private).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(err)?;
+    }
     tmp.write_all(json.as_bytes())
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(err)?;

@@ -32,7 +32,14 @@ pub fn now() -> String {
 /// A held lock: released when dropped (also when the process dies: it is an OS file lock).
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Nobody holds it any more: forget who did (best effort; the OS lock is what counts).
+        let _ = self.file.set_len(0);
+    }
 }
 
 /// Takes the lock `<state dir>/lock`. When another process holds it, `waiting` is told who (as
@@ -77,7 +84,7 @@ pub fn lock(common_dir: &Path, what: &str, waiting: impl FnOnce(&str)) -> Result
         .set_len(0)
         .and_then(|()| file.rewind())
         .and_then(|()| file.write_all(me.as_bytes()));
-    Ok(Lock { _file: file })
+    Ok(Lock { file })
 }
 
 /// Appends one JSON line per record to `<state dir>/ledger.jsonl`, each in one write.

@@ -61,6 +61,10 @@ fn continuation(lines: &[&str], close: usize, at: usize) -> usize {
 /// When the front matter cannot be edited line by line (no front matter, or the key's value spans
 /// several lines).
 pub fn set_field(src: &str, key: &str, value: &str) -> Result<String, String> {
+    // A byte-order mark stays where it is.
+    if let Some(rest) = src.strip_prefix('\u{feff}') {
+        return set_field(rest, key, value).map(|t| format!("\u{feff}{t}"));
+    }
     let (mut lines, close) = front_matter(src)?;
     let line;
     if let Some(i) = key_line(&lines, close, key) {
@@ -97,6 +101,9 @@ fn quoted(text: &str) -> String {
 /// # Errors
 /// When the front matter cannot be edited line by line.
 pub fn append_ack(src: &str, ack: &Ack) -> Result<String, String> {
+    if let Some(rest) = src.strip_prefix('\u{feff}') {
+        return append_ack(rest, ack).map(|t| format!("\u{feff}{t}"));
+    }
     let (mut lines, close) = front_matter(src)?;
     let item = |indent: &str, eol: &str| {
         format!(
@@ -152,12 +159,29 @@ pub fn check(rel: &str, edited: &str, want: &TaskMeta) -> Result<(), String> {
     }
 }
 
-/// Replaces the file `root/rel` with `text` atomically, keeping its permissions.
+/// What to tell a person whose front matter specproof cannot edit line by line.
+pub const BLOCK_STYLE: &str = "write the front matter in block style, one `key: value` per line (`attempts: 0`), not as a `{ … }` mapping";
+
+/// Checks, before any proof runs, that a failed attempt could be recorded in `src`: the same
+/// edits as a real one, read back.
+///
+/// # Errors
+/// Why the file cannot be edited.
+pub fn check_editable(rel: &str, src: &str, meta: &TaskMeta) -> Result<(), String> {
+    let mut want = meta.clone();
+    want.attempts += 1;
+    let text = set_field(src, "attempts", &want.attempts.to_string())?;
+    check(rel, &text, &want)
+        .map_err(|_| format!("the front matter cannot be edited line by line: {BLOCK_STYLE}"))
+}
+
+/// Replaces the file `root/rel` with `text` atomically, keeping its permissions. A symlinked
+/// file stays a link: its target is replaced.
 ///
 /// # Errors
 /// When the file cannot be written; the old file is then intact.
 pub fn write(root: &Path, rel: &str, text: &str) -> std::io::Result<()> {
-    let target = root.join(rel);
+    let target = std::fs::canonicalize(root.join(rel)).unwrap_or_else(|_| root.join(rel));
     let dir = target.parent().unwrap_or(root);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     if let Ok(meta) = std::fs::metadata(&target) {
@@ -219,6 +243,20 @@ mod tests {
         assert_eq!(meta.acks[0], ack);
         assert_eq!(meta.acks[1].attempts, 8);
         assert!(twice.ends_with("---\r\n## Source\r\nattempts: 0\r\n"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_kept_and_flow_style_is_refused_before_any_proof_runs() {
+        let with_bom = format!("\u{feff}{SRC}");
+        let out = set_field(&with_bom, "attempts", "1").unwrap();
+        assert_eq!(out, with_bom.replacen("attempts: 0 #", "attempts: 1 #", 1));
+        let task = Task::parse("t/T-1.md", with_bom.as_bytes(), Ctx::default());
+        check_editable("t/T-1.md", &with_bom, task.meta.as_ref().unwrap()).unwrap();
+
+        let flow = "---\n{task_id: T-1, plan_file: p.md, status: in_progress, attempts: 0}\n---\n";
+        let task = Task::parse("t/T-1.md", flow.as_bytes(), Ctx::default());
+        let err = check_editable("t/T-1.md", flow, task.meta.as_ref().unwrap()).unwrap_err();
+        assert!(err.contains("block style"), "{err}");
     }
 
     #[test]

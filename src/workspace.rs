@@ -315,11 +315,33 @@ pub fn task_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) 
 /// `.git`. Folders that cannot be read are reported in `problems`.
 #[must_use]
 pub fn markdown_files(root: &Path, dir: &Path, problems: &mut Vec<Diagnostic>) -> Vec<String> {
+    // Links are followed while they stay inside the repository; a link out of it is reported
+    // and not entered (`ln -s / all` must not walk the machine).
+    let outside = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let pruned = std::sync::Arc::clone(&outside);
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let walker = ignore::WalkBuilder::new(dir)
         .hidden(false)
         .follow_links(true)
         .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git")
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            if e.path_is_symlink() {
+                let inside = e
+                    .path()
+                    .canonicalize()
+                    .is_ok_and(|t| t.starts_with(&canonical_root));
+                if !inside {
+                    if let Ok(mut o) = pruned.lock() {
+                        o.push(e.path().to_path_buf());
+                    }
+                    return false;
+                }
+            }
+            true
+        })
         .build();
     let mut out = Vec::new();
     for entry in walker {
@@ -349,6 +371,19 @@ pub fn markdown_files(root: &Path, dir: &Path, problems: &mut Vec<Diagnostic>) -
                     .unwrap_or_else(|| ".".to_owned());
                 problems.push(unreadable(&place, format!("cannot read: {e}")));
             }
+        }
+    }
+    // A markdown file linked from outside is reported (it may be meant as a plan); a folder
+    // linked from outside is simply not entered.
+    let pruned: Vec<std::path::PathBuf> = outside.lock().map(|o| o.clone()).unwrap_or_default();
+    for link in pruned {
+        let is_md = link
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("md"));
+        if let (true, Some(rel)) = (is_md && link.is_file(), paths::relative_to(root, &link))
+            && let Err(problem) = paths::check(Some(root), &rel)
+        {
+            problems.push(unsafe_link(&rel, &problem));
         }
     }
     out

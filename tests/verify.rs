@@ -718,9 +718,188 @@ fn a_task_without_criteria_and_a_repository_without_tasks_say_so() {
     assert!(run.stdout.contains("nothing to verify"), "{}", run.stdout);
     repo.write("plans/p.md", plan_with(EXISTS));
     repo.write(".specproof/tasks/T-1.md", task_with("T-1", ""));
-    let run = repo.run(&["verify"]);
+    let (code, doc) = repo.verify_json(&[]);
+    assert_eq!(code, 1, "nothing proven is not a pass: {doc:#}");
+    let row = &doc["results"][0];
+    assert_eq!(row["failure_code"], "F1");
     assert!(
-        run.stderr.contains("task T-1 has no criteria"),
+        row["detail"]
+            .as_str()
+            .unwrap()
+            .contains("task T-1 has no criteria"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn a_flow_style_front_matter_is_refused_before_any_proof_runs_and_a_bom_is_fine() {
+    let repo = Repo::with_plan(&two());
+    repo.write("src/a.rs", "fn bye() {}\n");
+    let path = ".specproof/tasks/T-1.md";
+    let block = repo.read(path);
+    let flow = format!(
+        "---\n{{task_id: T-1, plan_file: plans/p.md, plan_section: Work, status: in_progress, attempts: 0}}\n---\n{}",
+        block.split_once("\n---\n").unwrap().1
+    );
+    repo.write(path, &flow);
+    repo.run(&["lint", path]).code(0);
+    let (code, doc) = repo.verify_json(&[]);
+    assert_eq!(code, 1, "{doc:#}");
+    let row = &doc["results"][0];
+    assert_eq!(row["failure_code"], "F8");
+    assert!(
+        row["detail"].as_str().unwrap().contains("block style"),
+        "{doc:#}"
+    );
+    assert!(!repo.path().join(EVIDENCE_2).exists(), "no proof ran");
+    assert_eq!(repo.read(path), flow);
+
+    repo.write(path, format!("\u{feff}{block}"));
+    let run = repo.run(&["verify"]);
+    run.code(1);
+    assert!(repo.read(path).starts_with("\u{feff}---\n"));
+    assert!(repo.read(path).contains("attempts: 1\n"), "{}", run.stderr);
+}
+
+#[test]
+fn a_task_with_front_matter_problems_or_four_unacknowledged_failures_is_refused() {
+    let repo = Repo::with_plan(&two());
+    let path = ".specproof/tasks/T-1.md";
+    let good = repo.read(path);
+    repo.write(path, good.replace("escalation: null", "escalation: Human"));
+    let (code, doc) = repo.verify_json(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["results"][0]["failure_code"], "F8", "{doc:#}");
+    assert!(
+        doc["results"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("specproof lint")
+    );
+
+    // Escalation wiped by hand after four failures: still refused.
+    repo.write(path, good.replace("attempts: 0", "attempts: 4"));
+    let (code, doc) = repo.verify_json(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["results"][0]["failure_code"], "F6", "{doc:#}");
+    assert!(!repo.path().join(EVIDENCE_1).exists());
+}
+
+#[test]
+fn plan_must_name_a_plan_file() {
+    let repo = Repo::with_plan(&two());
+    let run = repo.run(&["verify", "--plan", ".specproof/tasks/T-1.md"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("error: .specproof/tasks/T-1.md is not a plan file: plans are the files matching [\"plans/**/*.md\"]"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn results_that_did_not_run_and_bad_evidence_reach_the_ledger() {
+    let repo = Repo::new();
+    let diff = "- id: G-1\n  description: a table\n  proof: git_diff_contains\n  args: { pattern: TABLE }\n";
+    repo.write("plans/p.md", plan_with(&format!("{EXISTS}{diff}")));
+    repo.write(
+        ".specproof/tasks/T-1.md",
+        task_with("T-1", &format!("{EXISTS}{diff}")),
+    );
+    repo.write("src/a.rs", "x\n");
+    // No commit yet: the git proof has no base.
+    let (code, doc) = repo.verify_json(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(result_of(&doc, "G-1")["failure_code"], "F9");
+    repo.write(EVIDENCE_1, "{ not json");
+    repo.verify_json(&[]);
+    let ledger: Vec<serde_json::Value> = repo
+        .read(".git/specproof/ledger.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        ledger.iter().any(|l| l["event"] == "not_run"
+            && l["criterion"] == "G-1"
+            && l["failure_code"] == "F9"),
+        "{ledger:#?}"
+    );
+    assert!(
+        ledger.iter().any(|l| l["event"] == "evidence"
+            && l["failure_code"] == "F8"
+            && l["evidence"] == EVIDENCE_1),
+        "{ledger:#?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_out_of_the_repository_is_not_walked_and_odd_file_names_are_reported() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::with_plan(&two());
+    repo.write("src/a.rs", "fn hello() {}\n");
+    // A link to the whole machine, inside the plans folder and at the root.
+    std::os::unix::fs::symlink("/", repo.path().join("plans/everything")).unwrap();
+    std::os::unix::fs::symlink("/", repo.path().join("everything")).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"odd\xff.txt");
+    std::fs::write(repo.path().join(name), "TODO\n").unwrap();
+    let started = Instant::now();
+    let (code, doc) = repo.verify_json(&[]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(
+        doc["warnings"]
+            .to_string()
+            .contains("1 file name is not UTF-8"),
+        "{doc:#}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_task_file_stays_a_link_and_evidence_is_readable_by_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::with_plan(&two());
+    let path = ".specproof/tasks/T-1.md";
+    std::fs::rename(repo.path().join(path), repo.path().join("T-1.real.md")).unwrap();
+    std::os::unix::fs::symlink("../../T-1.real.md", repo.path().join(path)).unwrap();
+    repo.write("src/a.rs", "fn bye() {}\n");
+    repo.run(&["verify"]).code(1);
+    let meta = std::fs::symlink_metadata(repo.path().join(path)).unwrap();
+    assert!(meta.file_type().is_symlink());
+    assert!(repo.read("T-1.real.md").contains("attempts: 1\n"));
+    let mode = std::fs::metadata(repo.path().join(EVIDENCE_1))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644);
+}
+
+#[test]
+fn escalate_says_when_it_waits_for_the_lock() {
+    let repo = Repo::with_plan(&format!("{}{}", two(), command("P-1", "sleep 2", "")));
+    repo.write("src/a.rs", "fn bye() {}\n");
+    repo.run(&["verify"]).code(1);
+    let first = std::process::Command::new(crate::common::bin())
+        .args(["verify", "--force"])
+        .current_dir(repo.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = repo.path().join(".git/specproof/lock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("(pid")) {
+        assert!(Instant::now() < deadline, "the verify never took the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = repo.run(&["escalate", "--ack", "T-1", "--by", "Ana", "--note", "go on"]);
+    let mut first = first;
+    first.wait().unwrap();
+    run.code(0);
+    assert!(
+        run.stderr
+            .contains("specproof: waiting for the lock held by `specproof verify --force` (pid"),
         "{}",
         run.stderr
     );

@@ -85,6 +85,18 @@ pub fn test_passes(f: &Finished, timeout_secs: u64, min_tests: u64, expect: &[St
     if f.exit_code != Some(0) {
         return verdict(f, false, format!("{exit}; {counts}"));
     }
+    if s.failed > 0 {
+        // A pipe (`cargo test | tail`) hides the runner's exit code; its summary does not lie.
+        return verdict(
+            f,
+            false,
+            format!(
+                "{exit}, but the runner reports {} failed {}; {counts}",
+                s.failed,
+                if s.failed == 1 { "test" } else { "tests" }
+            ),
+        );
+    }
     if s.ran() < min_tests {
         let detail = if s.ran() == 0 {
             format!("ran no test ({counts}): a filter that matches nothing must not pass")
@@ -171,6 +183,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_summary_with_failures_fails_even_on_exit_0() {
+        for failing in [CARGO_FAIL, PYTEST_FAIL] {
+            let v = test_passes(&finished(Some(0), failing, ""), 60, 1, &[]);
+            assert_eq!(v.outcome, Outcome::Fail, "{}", v.detail);
+            assert_eq!(v.failure_code, Some(FailureCode::F3));
+            assert!(v.detail.contains("reports 1 failed test"), "{}", v.detail);
+        }
+    }
+
+    const CARGO_FAIL: &str = include_str!("../../tests/fixtures/runners/cargo-fail.txt");
+    const PYTEST_FAIL: &str = include_str!("../../tests/fixtures/runners/pytest-fail.txt");
     const CARGO_NONE: &str = include_str!("../../tests/fixtures/runners/cargo-none.txt");
     const CARGO_PASS: &str = include_str!("../../tests/fixtures/runners/cargo-pass.txt");
     const JEST_NONE: &str = include_str!("../../tests/fixtures/runners/jest-none.txt");

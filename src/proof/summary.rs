@@ -168,8 +168,7 @@ fn go(output: &str) -> Option<Summary> {
     static PASS: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*--- PASS: (?P<name>\S+)"));
     static FAIL: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*--- FAIL: \S+"));
     static SKIP: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*--- SKIP: \S+"));
-    static NO_TESTS: LazyLock<Regex> =
-        LazyLock::new(|| re(r"(?m)^ok\s+\S+\s+.*\[no tests to run\]"));
+    static OK: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^ok\s+\S+\s+.*$"));
     if !PACKAGE.is_match(output) {
         return None;
     }
@@ -177,8 +176,12 @@ fn go(output: &str) -> Option<Summary> {
     let failed = FAIL.find_iter(output).count() as u64;
     let skipped = SKIP.find_iter(output).count() as u64;
     let counted = !passed_names.is_empty() || failed > 0 || skipped > 0;
-    if !counted && !NO_TESTS.is_match(output) {
-        // `go test` without -v prints no counts: nothing to recognise.
+    let packages: Vec<&str> = OK.find_iter(output).map(|m| m.as_str()).collect();
+    let all_empty =
+        !packages.is_empty() && packages.iter().all(|l| l.contains("[no tests to run]"));
+    if !counted && !all_empty {
+        // `go test` without -v prints no counts (`ok pkg 0.01s`): nothing to recognise. Only
+        // when every package says "[no tests to run]" is it known that none ran.
         return None;
     }
     Some(Summary {
@@ -647,6 +650,21 @@ mod tests {
         assert!(!pending.has_passed("beta"), "{:?}", pending.passed_names);
         // A name is matched as a whole last part, never as a fragment.
         assert!(!recognise(fixture!("cargo-pass")).unwrap().has_passed("pha"));
+    }
+
+    #[test]
+    fn real_go_test_output_is_recognised_and_counts_only_what_it_shows() {
+        let pass = recognise(fixture!("go-v-pass")).unwrap();
+        assert_eq!((pass.runner, pass.ran(), pass.failed), ("go test", 2, 0));
+        assert!(pass.has_passed("TestBeta"));
+        let fail = recognise(fixture!("go-v-fail")).unwrap();
+        assert_eq!((fail.passed, fail.failed, fail.skipped), (3, 1, 1));
+        assert!(!fail.has_passed("TestFails"));
+        assert_eq!(recognise(fixture!("go-v-none")).unwrap().ran(), 0);
+        assert_eq!(recognise(fixture!("go-none")).unwrap().ran(), 0);
+        // One package ran its filtered test without -v: the count is unknown, not zero.
+        assert!(recognise(fixture!("go-multi-filter")).is_none());
+        assert!(recognise(fixture!("go-pass")).is_none());
     }
 
     #[test]

@@ -116,9 +116,10 @@ pub fn acknowledge(
     id: &str,
     by: &str,
     note: &str,
+    waiting: impl FnOnce(&str),
 ) -> Result<AckOutcome, VerifyError> {
     let common_dir = git.commondir().to_path_buf();
-    let _lock = state::lock(&common_dir, "specproof escalate", |_| {})?;
+    let _lock = state::lock(&common_dir, "specproof escalate", waiting)?;
     let ws = Workspace::load_with(root, true);
     let ids: Vec<String> = ws.tasks.iter().map(task_id).collect();
     let Some(task) = ws.tasks.iter().find(|t| task_id(t) == id) else {

@@ -231,22 +231,48 @@ pub fn verify(
 ) -> Result<Report, VerifyError> {
     let common_dir = git.commondir().to_path_buf();
     let _lock = state::lock(&common_dir, command_line, |holder| progress.waiting(holder))?;
-    crate::interrupt::install();
 
     let ws = Workspace::load_with(root, true);
-    if !ws.config_diagnostics.is_empty() {
-        let list: Vec<String> = ws
-            .config_diagnostics
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+    // A broken specproof.yml stops verify; a folder that cannot be read or a link out of the
+    // repository is only a warning here (lint reports it as a problem).
+    let (fatal, other): (Vec<_>, Vec<_>) = ws
+        .config_diagnostics
+        .iter()
+        .partition(|d| d.file == crate::config::FILE);
+    if !fatal.is_empty() {
+        let list: Vec<String> = fatal.iter().map(ToString::to_string).collect();
         return Err(VerifyError::Config(list.join("\n")));
     }
     let config = &ws.config;
-    let mut report = Report::default();
+    let mut report = Report {
+        warnings: other.iter().map(ToString::to_string).collect(),
+        ..Report::default()
+    };
     let units = select::select(root, &ws, options, &mut report)?;
 
     let content = Content::worktree(git)?;
+    if !content.skipped().is_empty() {
+        report.warnings.push(format!(
+            "{} {} not UTF-8, so no proof can name or read {}: {}; rename {}",
+            content.skipped().len(),
+            if content.skipped().len() == 1 {
+                "file name is"
+            } else {
+                "file names are"
+            },
+            if content.skipped().len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            content.skipped().join(", "),
+            if content.skipped().len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        ));
+    }
     let key = Key::load_or_create(&common_dir)?;
     let excluded = Excluded::new(config);
     let is_excluded = |p: &str| excluded.contains(p);
@@ -301,6 +327,7 @@ pub fn verify(
         freshness_all(root, &key, &units, &candidates, &report.rows)
     };
     let mut pending = Vec::new();
+    let mut bad_evidence = Vec::new();
     for (n, p) in candidates.into_iter().enumerate() {
         let evidence_path = report.rows[p.row].evidence.clone().unwrap_or_default();
         let reason = match verdicts.get(n) {
@@ -319,12 +346,14 @@ pub fn verify(
                 report.warnings.push(format!(
                     "{evidence_path}: F8: {reason}; the proof runs again"
                 ));
+                bad_evidence.push((FailureCode::F8, evidence_path.clone(), reason.clone()));
                 "evidence was corrupt (F8)".to_owned()
             }
             Some((Freshness::Suspect { reason }, _)) => {
                 report.warnings.push(format!(
                     "{evidence_path}: F12: {reason}; the proof runs again"
                 ));
+                bad_evidence.push((FailureCode::F12, evidence_path.clone(), reason.clone()));
                 "evidence not signed here (F12)".to_owned()
             }
             Some((Freshness::Stale { reason }, _)) => format!("stale (F11): {reason}"),
@@ -337,6 +366,8 @@ pub fn verify(
         pending.push(p);
     }
 
+    // From here on Ctrl-C stops the proofs' commands instead of killing specproof outright.
+    crate::interrupt::install();
     progress.start(pending.len() as u64);
     let jobs = match options.jobs.unwrap_or(config.jobs) {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
@@ -413,18 +444,31 @@ pub fn verify(
             "evidence": row.evidence,
         }));
     }
-    for row in report
-        .rows
-        .iter()
-        .filter(|r| r.result == RowResult::Error && r.failure_code.is_some())
-    {
+    // What did not run but carries a code (refusals, fabricated criteria, a base that cannot be
+    // resolved), and evidence found corrupt or suspect: on the record too.
+    let ran_rows: std::collections::BTreeSet<usize> = pending.iter().map(|p| p.row).collect();
+    let at = state::now();
+    for (i, row) in report.rows.iter().enumerate() {
+        if ran_rows.contains(&i) || row.cached || row.failure_code.is_none() {
+            continue;
+        }
         ledger.push(serde_json::json!({
-            "at": state::now(),
-            "event": "refused",
+            "at": at,
+            "event": "not_run",
             "task": row.task,
             "criterion": row.criterion,
+            "result": row.result,
             "failure_code": row.failure_code,
             "detail": row.detail,
+        }));
+    }
+    for (code, path, reason) in &bad_evidence {
+        ledger.push(serde_json::json!({
+            "at": at,
+            "event": "evidence",
+            "evidence": path,
+            "failure_code": code,
+            "detail": reason,
         }));
     }
 

@@ -22,6 +22,8 @@ type Judgement = Box<dyn FnOnce(&Finished, u64) -> Verdict + Send>;
 
 /// Work for a worker thread.
 enum Job {
+    /// The proof cannot be carried out (F9), for the reason given.
+    Broken(String),
     Command {
         run: Run,
         serial: bool,
@@ -135,6 +137,7 @@ fn run_job(job: Job) -> Ran {
     let started_at = state::now();
     let t = Instant::now();
     match job {
+        Job::Broken(why) => Some((Verdict::broken(why), started_at, t.elapsed())),
         Job::Command {
             run,
             timeout_secs,
@@ -257,30 +260,10 @@ fn job(
             }
         }
         Proof::SemanticMatch { rubric, paths } => {
-            let mut files = Vec::new();
-            let mut seen = BTreeSet::new();
-            for glob in paths {
-                for entry in files::matching(content, glob).unwrap_or_default() {
-                    if !seen.insert(entry.path.clone()) {
-                        continue;
-                    }
-                    if content
-                        .size(entry)
-                        .is_ok_and(|n| n > config.max_file_size.0)
-                    {
-                        files.push((
-                            entry.path.clone(),
-                            b"[over max_file_size: not sent]".to_vec(),
-                        ));
-                        continue;
-                    }
-                    let bytes = cache
-                        .read_entry(content, entry)
-                        .map(|b| b.to_vec())
-                        .unwrap_or_default();
-                    files.push((entry.path.clone(), bytes));
-                }
-            }
+            let files = match judged_files(content, paths, config.max_file_size.0, cache) {
+                Ok(files) => files,
+                Err(e) => return Some(Job::Broken(e)),
+            };
             Some(Job::Judge {
                 config: JudgeConfig {
                     command: config.judge.command.clone(),
@@ -297,6 +280,37 @@ fn job(
         }
         _ => None,
     }
+}
+
+/// The files `semantic_match` sends to the judge, each read once; a file over
+/// `max_file_size` is named but not sent.
+fn judged_files(
+    content: &Content<'_>,
+    paths: &[String],
+    max_size: u64,
+    cache: &FileCache,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files = Vec::new();
+    let mut seen = BTreeSet::new();
+    for glob in paths {
+        for entry in files::matching(content, glob)? {
+            if !seen.insert(entry.path.clone()) {
+                continue;
+            }
+            if content.size(entry).map_err(|e| e.to_string())? > max_size {
+                files.push((
+                    entry.path.clone(),
+                    format!("[over max_file_size ({max_size} bytes): not sent]").into_bytes(),
+                ));
+                continue;
+            }
+            let bytes = cache
+                .read_entry(content, entry)
+                .map_err(|e| e.to_string())?;
+            files.push((entry.path.clone(), bytes.to_vec()));
+        }
+    }
+    Ok(files)
 }
 
 /// A file or git proof, on the calling thread.

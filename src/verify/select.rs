@@ -69,7 +69,15 @@ pub(super) fn select(
             )));
         }
     }
+    let globs = crate::workspace::plan_globs(&ws.config);
     for plan in &options.plans {
+        let snapshot = root.join(format!("{SNAPSHOT_DIR}/{plan}")).is_file();
+        if !snapshot && !crate::workspace::is_plan_path(&ws.config, &globs, plan) {
+            return Err(VerifyError::Usage(format!(
+                "{plan} is not a plan file: plans are the files matching {:?} (`plans` in specproof.yml)",
+                ws.config.plans
+            )));
+        }
         if plans.get(plan).is_none() {
             let known: Vec<&str> = ws.plans.iter().map(|p| p.path.as_str()).collect();
             let hint = did_you_mean(plan, known.iter().copied())
@@ -116,7 +124,35 @@ pub(super) fn select(
             }
             continue;
         }
-        if meta.escalation == Some(Escalation::Human) {
+        // A task whose front matter has problems is not verified: its iteration, base and
+        // escalation cannot be trusted, and a failed attempt must be recordable.
+        if let Some(problem) = task.diagnostics.iter().find(|d| d.code == FailureCode::F8) {
+            report.rows.push(error_row(
+                Some(&id),
+                Some(&meta.plan_file),
+                "-",
+                Some(FailureCode::F8),
+                format!("cannot verify until the task file is fixed: {problem} (`specproof lint {}` lists every problem)", task.path),
+            ));
+            continue;
+        }
+        let editable = std::fs::read_to_string(root.join(&task.path))
+            .map_err(|e| format!("cannot read it: {e}"))
+            .and_then(|src| crate::task_edit::check_editable(&task.path, &src, meta));
+        if let Err(why) = editable {
+            report.rows.push(error_row(
+                Some(&id),
+                Some(&meta.plan_file),
+                "-",
+                Some(FailureCode::F8),
+                format!(
+                    "{}: a failed attempt could not be recorded, so verify does not run: {why}",
+                    task.path
+                ),
+            ));
+            continue;
+        }
+        if meta.escalation == Some(Escalation::Human) || meta.attempts_since_ack() >= 4 {
             report.rows.push(error_row(
                 Some(&id),
                 Some(&meta.plan_file),
@@ -265,9 +301,17 @@ fn task_units(
         }
     }
     if task.criteria_ids.is_empty() {
-        report.warnings.push(format!(
-            "{}: task {id} has no criteria in its Acceptance Criteria block: nothing to verify",
-            task.path
+        // Nothing proven is not a pass.
+        report.rows.push(error_row(
+            Some(id),
+            Some(plan_file),
+            "-",
+            Some(FailureCode::F1),
+            format!(
+                "{}: task {id} has no criteria in its Acceptance Criteria block: copy the plan's criteria for section {:?} into it",
+                task.path,
+                meta.plan_section.as_deref().unwrap_or("?")
+            ),
         ));
     }
     let mut units = Vec::new();
