@@ -983,3 +983,32 @@ fn a_write_that_fails_like_a_full_disk_is_an_error_and_the_old_evidence_stays_wh
         .count();
     assert_eq!(leftovers, 2, "no temporary file is left behind");
 }
+
+#[test]
+fn digest_exclude_keeps_listed_files_out_of_a_command_proofs_inputs() {
+    let repo = Repo::with_plan(&command("P-1", "true", ""));
+    repo.write(
+        "specproof.yml",
+        "digest_exclude: [\".specproof/**\", \"docs/**\"]\n",
+    );
+    repo.write("docs/notes.md", "one\n")
+        .write("src/a.rs", "x\n");
+    assert_eq!(repo.verify_json(&[]).0, 0);
+    repo.write("docs/notes.md", "two\n");
+    let (_, doc) = repo.verify_json(&[]);
+    assert_eq!(result_of(&doc, "P-1")["cached"], true, "{doc:#}");
+    let ev = repo.evidence(".specproof/evidence/T-1/iter-1/P-1.json");
+    repo.write("src/a.rs", "y\n");
+    let (_, doc) = repo.verify_json(&[]);
+    assert_eq!(result_of(&doc, "P-1")["cached"], false, "{doc:#}");
+    assert_ne!(
+        repo.evidence(".specproof/evidence/T-1/iter-1/P-1.json")["input_digest"],
+        ev["input_digest"]
+    );
+    // Without the exclusion, the same change to docs/ would make it stale.
+    repo.write("specproof.yml", "digest_exclude: [\".specproof/**\"]\n");
+    assert_eq!(repo.verify_json(&[]).1["results"][0]["cached"], false);
+    assert_eq!(repo.verify_json(&[]).1["results"][0]["cached"], true);
+    repo.write("docs/notes.md", "three\n");
+    assert_eq!(repo.verify_json(&[]).1["results"][0]["cached"], false);
+}
