@@ -268,6 +268,16 @@ impl Task {
         task
     }
 
+    /// Only the front matter of `bytes` (the sections are not read): None when it has problems.
+    #[must_use]
+    pub fn meta_only(path: &str, bytes: &[u8]) -> Option<TaskMeta> {
+        let src = markdown::decode(path, bytes).ok()?;
+        let fm = markdown::split_front_matter(src).ok()?;
+        let mut diagnostics = Vec::new();
+        let meta = parse_meta(path, fm.yaml, fm.yaml_line, Ctx::default(), &mut diagnostics);
+        meta.filter(|_| diagnostics.is_empty())
+    }
+
     fn read_body(&mut self, body: &str, body_line: usize, ctx: Ctx<'_>) {
         let doc = markdown::scan(body, body_line);
         let all_lines: Vec<&str> = body.split('\n').collect();

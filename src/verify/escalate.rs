@@ -70,7 +70,7 @@ pub fn level(attempts: u32) -> Option<Escalation> {
 fn bump_attempts(root: &Path, rel: &str) -> Result<TaskUpdate, String> {
     let bytes = std::fs::read(root.join(rel)).map_err(|e| e.to_string())?;
     let src = String::from_utf8(bytes).map_err(|_| "the file is not UTF-8".to_owned())?;
-    let task = Task::parse(rel, src.as_bytes(), crate::criterion::Ctx::default());
+    let task = Task::parse(rel, src.as_bytes(), task_edit::QUICK);
     let mut meta = task.meta.ok_or("its front matter does not parse")?;
     meta.attempts += 1;
     meta.escalation = level(meta.attempts_since_ack());
@@ -138,7 +138,7 @@ pub fn acknowledge(
     }
     let usage = |m: String| VerifyError::Usage(format!("{}: {m}", task.path));
     let src = std::fs::read_to_string(root.join(&task.path)).map_err(|e| usage(e.to_string()))?;
-    let parsed = Task::parse(&task.path, src.as_bytes(), crate::criterion::Ctx::default());
+    let parsed = Task::parse(&task.path, src.as_bytes(), task_edit::QUICK);
     let Some(mut meta) = parsed.meta else {
         return Err(usage(
             "its front matter does not parse: run `specproof lint`".into(),
