@@ -274,7 +274,13 @@ impl Task {
         let src = markdown::decode(path, bytes).ok()?;
         let fm = markdown::split_front_matter(src).ok()?;
         let mut diagnostics = Vec::new();
-        let meta = parse_meta(path, fm.yaml, fm.yaml_line, Ctx::default(), &mut diagnostics);
+        let meta = parse_meta(
+            path,
+            fm.yaml,
+            fm.yaml_line,
+            Ctx::default(),
+            &mut diagnostics,
+        );
         meta.filter(|_| diagnostics.is_empty())
     }
 
