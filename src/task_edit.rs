@@ -173,11 +173,17 @@ pub const BLOCK_STYLE: &str = "write the front matter in block style, one `key: 
 /// # Errors
 /// Why the file cannot be edited.
 pub fn check_editable(rel: &str, src: &str, meta: &TaskMeta) -> Result<(), String> {
+    // The most a failed attempt writes: attempts, escalation, and status at human.
     let mut want = meta.clone();
     want.attempts += 1;
-    let text = set_field(src, "attempts", &want.attempts.to_string())?;
-    check(rel, &text, &want)
-        .map_err(|_| format!("the front matter cannot be edited line by line: {BLOCK_STYLE}"))
+    want.escalation = Some(crate::task::Escalation::Human);
+    want.status = crate::task::Status::Blocked;
+    let unedited =
+        |e: String| format!("the front matter cannot be edited line by line ({e}): {BLOCK_STYLE}");
+    let mut text = set_field(src, "attempts", &want.attempts.to_string()).map_err(unedited)?;
+    text = set_field(&text, "escalation", "human").map_err(unedited)?;
+    text = set_field(&text, "status", "blocked").map_err(unedited)?;
+    check(rel, &text, &want).map_err(unedited)
 }
 
 /// Replaces the file `root/rel` with `text` atomically, keeping its permissions. A symlinked

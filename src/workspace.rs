@@ -220,6 +220,14 @@ pub fn plan_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) 
     let mut out: Vec<String> = Vec::new();
     for base in glob_bases(&config.plans) {
         let dir = root.join(&base);
+        // The folder itself may be a link out of the repository: it is not walked.
+        if let Err(problem) = paths::check(Some(root), &base).or_else(|e| {
+            // The root itself ("") needs no check.
+            if base.is_empty() { Ok(()) } else { Err(e) }
+        }) {
+            problems.push(unsafe_link(&base, &problem));
+            continue;
+        }
         if base.is_empty() || dir.is_dir() {
             out.extend(
                 markdown_files(root, &dir, problems)
@@ -373,14 +381,14 @@ pub fn markdown_files(root: &Path, dir: &Path, problems: &mut Vec<Diagnostic>) -
             }
         }
     }
-    // A markdown file linked from outside is reported (it may be meant as a plan); a folder
-    // linked from outside is simply not entered.
+    // A markdown file or a folder linked from outside is reported (it may hold plans: SPEC §4
+    // makes a path through a link out of the repository an error) and not entered.
     let pruned: Vec<std::path::PathBuf> = outside.lock().map(|o| o.clone()).unwrap_or_default();
     for link in pruned {
         let is_md = link
             .extension()
             .is_some_and(|x| x.eq_ignore_ascii_case("md"));
-        if let (true, Some(rel)) = (is_md && link.is_file(), paths::relative_to(root, &link))
+        if let (true, Some(rel)) = (is_md || link.is_dir(), paths::relative_to(root, &link))
             && let Err(problem) = paths::check(Some(root), &rel)
         {
             problems.push(unsafe_link(&rel, &problem));

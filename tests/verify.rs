@@ -1012,3 +1012,113 @@ fn digest_exclude_keeps_listed_files_out_of_a_command_proofs_inputs() {
     repo.write("docs/notes.md", "three\n");
     assert_eq!(repo.verify_json(&[]).1["results"][0]["cached"], false);
 }
+
+#[test]
+fn a_task_lint_rejects_is_not_run_so_a_copy_cannot_dodge_an_escalation() {
+    let repo = Repo::with_plan(&two());
+    repo.write("src/a.rs", "fn hello() {}\n");
+    let blocked = task_with("T-1", &two())
+        .replace("attempts: 0", "attempts: 4")
+        .replace("escalation: null", "escalation: human")
+        .replace("status: in_progress", "status: blocked");
+    repo.write(".specproof/tasks/T-1.md", &blocked);
+    // The same task under another file name.
+    repo.write(".specproof/tasks/A.md", task_with("T-1", &two()));
+    let (code, doc) = repo.verify_json(&["--task", "T-1"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let rows = doc["results"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["result"] == "error"), "{doc:#}");
+    assert!(
+        rows.iter().any(|r| r["detail"]
+            .as_str()
+            .unwrap()
+            .contains(".specproof/tasks/A.md: task_id \"T-1\" differs from the file name")),
+        "{doc:#}"
+    );
+    assert!(!repo.path().join(EVIDENCE_1).exists());
+
+    // A plan_file that is not one of the plan files is refused too.
+    repo.write(".specproof/tasks/A.md", "");
+    std::fs::remove_file(repo.path().join(".specproof/tasks/A.md")).unwrap();
+    repo.write("docs/mine.md", plan_with(&two()));
+    repo.write(
+        ".specproof/tasks/T-1.md",
+        task_with("T-1", &two()).replace("plans/p.md", "docs/mine.md"),
+    );
+    let (code, doc) = repo.verify_json(&[]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        doc["results"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("plan_file docs/mine.md is not one of the plan files"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn a_front_matter_whose_escalation_or_status_cannot_be_written_is_refused_before_any_proof_runs() {
+    let repo = Repo::with_plan(&two());
+    repo.write("src/a.rs", "fn bye() {}\n");
+    let path = ".specproof/tasks/T-1.md";
+    for odd in [
+        repo.read(path)
+            .replace("escalation: null", "\"escalation\": null"),
+        repo.read(path)
+            .replace("status: in_progress", "status:\n  in_progress"),
+    ] {
+        repo.write(path, &odd);
+        repo.run(&["lint", path]).code(0);
+        let (code, doc) = repo.verify_json(&[]);
+        assert_eq!(code, 1, "{doc:#}");
+        assert_eq!(doc["results"][0]["failure_code"], "F8", "{doc:#}");
+        assert!(
+            doc["results"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("cannot be edited line by line"),
+            "{doc:#}"
+        );
+        assert!(!repo.path().join(EVIDENCE_2).exists(), "no proof ran");
+        assert_eq!(repo.read(path), odd);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plans_folder_or_plan_linked_from_outside_is_neither_walked_nor_run() {
+    let outside = tempfile::tempdir().unwrap();
+    let cross = "- id: X-1\n  description: evil\n  proof: command_output_matches\n  args: { command: \"touch pwned; echo ok\", pattern: ok }\n  scope: cross-cutting\n";
+    std::fs::write(outside.path().join("x.md"), plan_with(cross)).unwrap();
+    let repo = Repo::with_plan(&two());
+    repo.write("src/a.rs", "fn hello() {}\n");
+    std::os::unix::fs::symlink(
+        outside.path().join("x.md"),
+        repo.path().join("plans/evil.md"),
+    )
+    .unwrap();
+    let run = repo.run(&["verify", "--plan", "plans/evil.md"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("plans/evil.md: path goes through the symlink"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.path().join("pwned").exists());
+
+    // The plans folder itself a link to the whole machine.
+    std::fs::rename(repo.path().join("plans"), repo.path().join("real")).unwrap();
+    std::os::unix::fs::symlink("/", repo.path().join("plans")).unwrap();
+    let started = Instant::now();
+    let run = repo.run(&["lint"]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    run.code(1);
+    assert!(
+        run.stdout
+            .contains("plans:1:1: F8: path goes through the symlink plans to"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.lines().count() < 20, "{}", run.stdout);
+}

@@ -164,11 +164,12 @@ fn pytest(output: &str) -> Option<Summary> {
 }
 
 fn go(output: &str) -> Option<Summary> {
-    static PACKAGE: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(?:ok|FAIL|---|=== RUN)\s"));
+    static PACKAGE: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^(?:ok|FAIL|---|=== RUN|\?)\s"));
     static PASS: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*--- PASS: (?P<name>\S+)"));
     static FAIL: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*--- FAIL: \S+"));
     static SKIP: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^\s*--- SKIP: \S+"));
-    static OK: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^ok\s+\S+\s+.*$"));
+    static OK: LazyLock<Regex> =
+        LazyLock::new(|| re(r"(?m)^(?:ok\s+\S+\s+.*|\?\s+\S+\s+\[no test files\])$"));
     if !PACKAGE.is_match(output) {
         return None;
     }
@@ -177,8 +178,10 @@ fn go(output: &str) -> Option<Summary> {
     let skipped = SKIP.find_iter(output).count() as u64;
     let counted = !passed_names.is_empty() || failed > 0 || skipped > 0;
     let packages: Vec<&str> = OK.find_iter(output).map(|m| m.as_str()).collect();
-    let all_empty =
-        !packages.is_empty() && packages.iter().all(|l| l.contains("[no tests to run]"));
+    let all_empty = !packages.is_empty()
+        && packages
+            .iter()
+            .all(|l| l.contains("[no tests to run]") || l.contains("[no test files]"));
     if !counted && !all_empty {
         // `go test` without -v prints no counts (`ok pkg 0.01s`): nothing to recognise. Only
         // when every package says "[no tests to run]" is it known that none ran.
@@ -665,6 +668,9 @@ mod tests {
         // One package ran its filtered test without -v: the count is unknown, not zero.
         assert!(recognise(fixture!("go-multi-filter")).is_none());
         assert!(recognise(fixture!("go-pass")).is_none());
+        // A package without test files ran nothing.
+        let none = recognise("?   \texample.com/demo\t[no test files]\n").unwrap();
+        assert_eq!(none.ran(), 0);
     }
 
     #[test]

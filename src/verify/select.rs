@@ -29,14 +29,14 @@ impl Plans<'_> {
                 max_size: u64::MAX,
                 quick_regex: true,
             };
-            let plan = if self.root.join(&snapshot).is_file() {
+            // Only the snapshot or a plan file of the config, never a file through a link out
+            // of the repository.
+            let plan = if self.root.join(&snapshot).is_file()
+                && crate::paths::check(Some(self.root), &snapshot).is_ok()
+            {
                 Some(reader.plan(&snapshot))
-            } else if let Some(p) = self.ws.plan(plan_file) {
-                Some(p.clone())
-            } else if self.root.join(plan_file).is_file() {
-                Some(reader.plan(plan_file))
             } else {
-                None
+                self.ws.plan(plan_file).cloned()
             };
             self.loaded.insert(plan_file.to_owned(), plan);
         }
@@ -71,6 +71,9 @@ pub(super) fn select(
     }
     let globs = crate::workspace::plan_globs(&ws.config);
     for plan in &options.plans {
+        if let Err(problem) = crate::paths::check(Some(root), plan) {
+            return Err(VerifyError::Usage(format!("{plan}: path {problem}")));
+        }
         let snapshot = root.join(format!("{SNAPSHOT_DIR}/{plan}")).is_file();
         if !snapshot && !crate::workspace::is_plan_path(&ws.config, &globs, plan) {
             return Err(VerifyError::Usage(format!(
@@ -112,6 +115,19 @@ pub(super) fn select(
             ));
             continue;
         };
+        if meta.task_id != task.stem {
+            report.rows.push(error_row(
+                Some(&id),
+                Some(&meta.plan_file),
+                "-",
+                Some(FailureCode::F8),
+                format!(
+                    "{}: task_id {:?} differs from the file name: rename the file or fix task_id (`specproof lint` lists every problem)",
+                    task.path, meta.task_id
+                ),
+            ));
+            continue;
+        }
         if meta.status == Status::Complete {
             if named {
                 report.rows.push(error_row(
@@ -263,12 +279,20 @@ fn task_units(
     let plan_file = meta.plan_file.as_str();
     let root = plans.root;
     let Some(plan) = plans.get(plan_file) else {
+        let why = if root.join(plan_file).exists() {
+            format!(
+                "is not one of the plan files (the `plans` globs {:?} of specproof.yml, inside the repository)",
+                plans.ws.config.plans
+            )
+        } else {
+            "does not exist".to_owned()
+        };
         report.rows.push(error_row(
             Some(id),
             Some(plan_file),
             "-",
             Some(FailureCode::F8),
-            format!("{}: plan_file {plan_file} does not exist", task.path),
+            format!("{}: plan_file {plan_file} {why}", task.path),
         ));
         return Vec::new();
     };
