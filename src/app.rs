@@ -215,8 +215,13 @@ fn run_verify(repo: &Repo, cwd: &Path, args: VerifyArgs, printer: &Printer) -> R
         force: args.force,
         jobs: args.jobs,
     };
+    // Shown to a second run waiting for the lock; `args_os`, as `args` panics on non-UTF-8.
     let command_line = std::iter::once("specproof".to_owned())
-        .chain(std::env::args().skip(1))
+        .chain(
+            std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
         .collect::<Vec<_>>()
         .join(" ");
     let started = std::time::Instant::now();
