@@ -17,8 +17,10 @@ use crate::yaml;
 pub struct Ctx<'a> {
     /// The repository root, for the symlink rule. None: only lexical path checks.
     pub root: Option<&'a Path>,
-    /// Check regex syntax only, without compiling (verify: a pattern is compiled when its proof
-    /// runs, so a cached run compiles none). Lint compiles every pattern with its size limit.
+    /// The cheap checks verify needs: regex syntax only, without compiling (a pattern is
+    /// compiled when its proof runs, so a cached run compiles none), and the symlink rule only
+    /// for `cwd` (file proofs read git's view of the content, which never follows a link). Lint
+    /// compiles every pattern with its size limit and checks every path on the file system.
     pub quick_regex: bool,
 }
 
@@ -1073,7 +1075,14 @@ impl ArgReader<'_, '_, '_, '_> {
     }
 
     fn check_path(&mut self, name: &str, path: &str) -> bool {
-        if let Err(problem) = paths::check(self.ctx.root, path) {
+        // Verify reads files only through git's view of the content, which never follows a
+        // symlink: there, only `cwd` (where a command runs) needs the file system checked.
+        let root = if self.ctx.quick_regex && name != "cwd" {
+            None
+        } else {
+            self.ctx.root
+        };
+        if let Err(problem) = paths::check(root, path) {
             let pos = self.pos(name);
             self.sink.report(
                 pos,

@@ -111,6 +111,20 @@ pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entr
         return Ok(file.into_iter().chain(content.under(base)).collect());
     }
     let m = matcher(glob)?;
+    // An anchored glob (one with a `/`) can only match under its leading literal folders.
+    let parts: Vec<&str> = base.split('/').collect();
+    let fixed = parts
+        .iter()
+        .take_while(|part| !crate::paths::is_glob(part) && !part.contains('\\'))
+        .count()
+        .min(parts.len().saturating_sub(1));
+    if fixed > 0 {
+        let dir = parts[..fixed].join("/");
+        return Ok(content
+            .under(&dir)
+            .filter(|e| m.is_match(&e.path))
+            .collect());
+    }
     Ok(content.files().filter(|e| m.is_match(&e.path)).collect())
 }
 
@@ -378,7 +392,20 @@ mod tests {
         let repo = open(dir.path());
         let content = Content::index(&repo, None).unwrap();
         for path in [
-            "src/a.rs", "src/a", "src/a/", "./src/a", "src", "src/", "src/nope",
+            "src/a.rs",
+            "src/a",
+            "src/a/",
+            "./src/a",
+            "src",
+            "src/",
+            "src/nope",
+            "src/*.rs",
+            "src/a/**",
+            "src/**/b.rs",
+            "x/src/*.rs",
+            "*/a.rs",
+            "**/a.rs",
+            "src/a/*",
         ] {
             let fast: Vec<&str> = matching(&content, path)
                 .unwrap()

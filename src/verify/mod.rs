@@ -232,7 +232,16 @@ pub fn verify(
     let common_dir = git.commondir().to_path_buf();
     let _lock = state::lock(&common_dir, command_line, |holder| progress.waiting(holder))?;
 
-    let ws = Workspace::load_with(root, true);
+    // Plans and tasks are read on another thread while git works out the working tree: the two
+    // are independent and each takes a good part of a cached run.
+    let (ws, content) = std::thread::scope(|s| {
+        let loading = s.spawn(|| Workspace::load_with(root, true));
+        let content = Content::worktree(git);
+        let ws = loading
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (ws, content)
+    });
     // A broken specproof.yml stops verify; a folder that cannot be read or a link out of the
     // repository is only a warning here (lint reports it as a problem).
     let (fatal, other): (Vec<_>, Vec<_>) = ws
@@ -250,7 +259,7 @@ pub fn verify(
     };
     let units = select::select(root, &ws, options, &mut report)?;
 
-    let content = Content::worktree(git)?;
+    let content = content?;
     if !content.skipped().is_empty() {
         report.warnings.push(format!(
             "{} {} not UTF-8, so no proof can name or read {}: {}; rename {}",
@@ -277,54 +286,81 @@ pub fn verify(
     let excluded = Excluded::new(config);
     let is_excluded = |p: &str| excluded.contains(p);
 
-    // Digests first (they need the content, which stays on this thread), then the evidence
-    // files are read and checked on every CPU, then each criterion is cached or to run.
-    let mut candidates = Vec::new();
-    for (i, unit) in units.iter().enumerate() {
-        let c = &unit.criterion;
-        let row = report.rows.len();
-        let evidence_path =
-            evidence::path(&config.evidence_dir, &unit.owner, unit.iteration, &c.id);
-        report.rows.push(Row {
-            task: unit.task.clone(),
-            plan: Some(unit.plan.clone()),
-            criterion: c.id.clone(),
-            proof: c.kind().name().to_owned(),
-            result: RowResult::Error,
-            cached: false,
-            failure_code: None,
-            detail: String::new(),
-            duration_ms: 0,
-            evidence: Some(evidence_path),
-            reason: String::new(),
-        });
-        let scope = base_of(git, unit).and_then(|base| {
-            proof::input_scope(c, &content, &is_excluded).map(|scope| (base, scope))
-        });
-        let (base, scope) = match scope {
-            Ok(found) => found,
-            Err(e) => {
-                let r = &mut report.rows[row];
-                r.result = RowResult::Inconclusive;
-                r.failure_code = Some(FailureCode::F9);
-                r.detail = e;
-                r.evidence = None;
-                r.reason = "the proof's inputs cannot be found".into();
-                continue;
-            }
-        };
-        candidates.push(Pending {
-            row,
-            unit: i,
-            criterion_digest: digest::criterion_digest(c),
-            input_digest: digest::scope_digest(c.kind(), scope.iter().copied(), base),
-            input_files: scope.len() as u64,
-        });
-    }
-    let verdicts: Vec<(Freshness, Option<Evidence>)> = if options.force {
-        Vec::new()
-    } else {
-        freshness_all(root, &key, &units, &candidates, &report.rows)
+    // The evidence files are read and their signatures checked on other threads while this one
+    // computes the digests (they need the content, which stays on this thread); then each
+    // criterion is cached or to run.
+    let paths: Vec<String> = units
+        .iter()
+        .map(|u| evidence::path(&config.evidence_dir, &u.owner, u.iteration, &u.criterion.id))
+        .collect();
+    let (candidates, prefetched) = std::thread::scope(|s| {
+        let reading = (!options.force).then(|| s.spawn(|| prefetch(root, &key, &paths)));
+        let mut candidates = Vec::new();
+        for (i, unit) in units.iter().enumerate() {
+            let c = &unit.criterion;
+            let row = report.rows.len();
+            report.rows.push(Row {
+                task: unit.task.clone(),
+                plan: Some(unit.plan.clone()),
+                criterion: c.id.clone(),
+                proof: c.kind().name().to_owned(),
+                result: RowResult::Error,
+                cached: false,
+                failure_code: None,
+                detail: String::new(),
+                duration_ms: 0,
+                evidence: Some(paths[i].clone()),
+                reason: String::new(),
+            });
+            let scope = base_of(git, unit).and_then(|base| {
+                proof::input_scope(c, &content, &is_excluded).map(|scope| (base, scope))
+            });
+            let (base, scope) = match scope {
+                Ok(found) => found,
+                Err(e) => {
+                    let r = &mut report.rows[row];
+                    r.result = RowResult::Inconclusive;
+                    r.failure_code = Some(FailureCode::F9);
+                    r.detail = e;
+                    r.evidence = None;
+                    r.reason = "the proof's inputs cannot be found".into();
+                    continue;
+                }
+            };
+            candidates.push(Pending {
+                row,
+                unit: i,
+                criterion_digest: digest::criterion_digest(c),
+                input_digest: digest::scope_digest(c.kind(), scope.iter().copied(), base),
+                input_files: scope.len() as u64,
+            });
+        }
+        let prefetched = reading.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        (candidates, prefetched)
+    });
+    let verdicts: Vec<(Freshness, Option<Evidence>)> = match prefetched {
+        None => Vec::new(),
+        Some(mut read) => candidates
+            .iter()
+            .map(|p| {
+                let unit = &units[p.unit];
+                let c = &unit.criterion;
+                let (existing, signed) = std::mem::take(&mut read[p.unit]);
+                let expected = Expected {
+                    task_id: &unit.owner,
+                    criterion_id: &c.id,
+                    proof: c.kind().name(),
+                    iteration: unit.iteration,
+                    criterion_digest: &p.criterion_digest,
+                    input_digest: &p.input_digest,
+                };
+                // The signature was checked while reading; an unsigned file is judged with the
+                // key again, which makes it suspect.
+                let key = (!signed).then_some(&key);
+                let verdict = evidence::freshness(existing.as_ref(), key, &expected);
+                (verdict, existing.and_then(Result::ok))
+            })
+            .collect(),
     };
     let mut pending = Vec::new();
     let mut bad_evidence = Vec::new();
@@ -488,36 +524,28 @@ pub fn verify(
     Ok(report)
 }
 
-/// Reads and judges the evidence of every candidate, on every CPU.
-fn freshness_all(
+/// Reads every evidence file of `paths` and checks its signature, on every CPU but one (this
+/// runs beside the digest computation): for each, the parsed file (None: no file) and whether
+/// its signature verifies.
+fn prefetch(
     root: &Path,
     key: &Key,
-    units: &[Unit],
-    candidates: &[Pending],
-    rows: &[Row],
-) -> Vec<(Freshness, Option<Evidence>)> {
-    let judge = |p: &Pending| {
-        let unit = &units[p.unit];
-        let c = &unit.criterion;
-        let path = rows[p.row].evidence.as_deref().unwrap_or_default();
+    paths: &[String],
+) -> Vec<(Option<Result<Evidence, EvidenceError>>, bool)> {
+    let read = |path: &String| {
         let existing = read_evidence(root, path);
-        let expected = Expected {
-            task_id: &unit.owner,
-            criterion_id: &c.id,
-            proof: c.kind().name(),
-            iteration: unit.iteration,
-            criterion_digest: &p.criterion_digest,
-            input_digest: &p.input_digest,
-        };
-        let verdict = evidence::freshness(existing.as_ref(), Some(key), &expected);
-        (verdict, existing.and_then(Result::ok))
+        let signed = matches!(&existing, Some(Ok(e)) if key.verify(e));
+        (existing, signed)
     };
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let chunk = candidates.len().div_ceil(threads).max(64);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .saturating_sub(1)
+        .max(1);
+    let chunk = paths.len().div_ceil(threads).max(64);
     std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
+        let handles: Vec<_> = paths
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(judge).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || part.iter().map(read).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
