@@ -204,9 +204,6 @@ impl<'r> Content<'r> {
             .unwrap_or(true);
         let changed =
             Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED;
-        // Regular files git must hash itself: `git add` applies end-of-line conversion and
-        // clean filters (.gitattributes, core.autocrlf, LFS) before it stores a blob.
-        let mut files: Vec<(Vec<u8>, String, u32)> = Vec::new();
         for s in statuses.iter() {
             let path = s.path_bytes().to_vec();
             let status = s.status();
@@ -222,8 +219,7 @@ impl<'r> Content<'r> {
                 };
                 let full = root.join(&text);
                 match hash_worktree_file(&full)? {
-                    Some((mode, None)) => files.push((path, text, mode)),
-                    Some((mode, Some(oid))) => {
+                    Some((mode, oid)) => {
                         // With core.filemode=false git keeps the mode the index has.
                         let mode = match content.entries.get(&path) {
                             Some(old)
@@ -249,27 +245,6 @@ impl<'r> Content<'r> {
                     }
                 }
             }
-        }
-        let oids = hash_as_git_adds(repo, &root, &files)?;
-        for ((path, text, mode), oid) in files.into_iter().zip(oids) {
-            let Some(oid) = oid else {
-                // Gone since the status was taken.
-                content.entries.remove(&path);
-                continue;
-            };
-            // With core.filemode=false git keeps the mode the index has.
-            let mode = match content.entries.get(&path) {
-                Some(old) if !filemode && old.mode != MODE_SYMLINK => old.mode,
-                _ => mode,
-            };
-            content.entries.insert(
-                path,
-                Entry {
-                    path: text,
-                    mode,
-                    oid,
-                },
-            );
         }
         Ok(content)
     }
@@ -369,84 +344,7 @@ impl<'r> Content<'r> {
 }
 
 /// Mode and blob id of a working tree file; None when it vanished meanwhile.
-/// The blob ids `git add` would store for `files` (repository paths of regular files), from
-/// `git hash-object --stdin-paths`, which applies the repository's filters. None for a file
-/// that is gone. Without a usable `git`, or for a name `--stdin-paths` cannot carry, the bytes
-/// are hashed as they are (right for every repository without filters).
-fn hash_as_git_adds(
-    repo: &Repository,
-    root: &Path,
-    files: &[(Vec<u8>, String, u32)],
-) -> Result<Vec<Option<Oid>>, ContentError> {
-    let raw = |text: &str| -> Result<Option<Oid>, ContentError> {
-        let full = root.join(text);
-        if !full.is_file() {
-            return Ok(None);
-        }
-        Oid::hash_file(ObjectType::Blob, &full)
-            .map(Some)
-            .map_err(git("object hash"))
-    };
-    if files.is_empty() {
-        return Ok(Vec::new());
-    }
-    if let Some(oids) = git_hash_object(repo, root, files) {
-        return Ok(oids);
-    }
-    files.iter().map(|(_, text, _)| raw(text)).collect()
-}
-
-/// Runs `git hash-object --stdin-paths`; None when it cannot tell (no git, a vanished file, a
-/// name with a newline): the caller hashes the bytes itself.
-fn git_hash_object(
-    repo: &Repository,
-    root: &Path,
-    files: &[(Vec<u8>, String, u32)],
-) -> Option<Vec<Option<Oid>>> {
-    use std::io::Write;
-    if files.iter().any(|(_, text, _)| text.contains('\n')) {
-        return None;
-    }
-    let mut cmd = std::process::Command::new("git");
-    cmd.arg("--git-dir")
-        .arg(repo.path())
-        .arg("--work-tree")
-        .arg(root)
-        .args(["hash-object", "--stdin-paths"])
-        .current_dir(root)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if name
-            .to_str()
-            .is_some_and(crate::proof::command::is_git_local)
-        {
-            cmd.env_remove(&name);
-        }
-    }
-    let mut child = cmd.spawn().ok()?;
-    let mut input = String::new();
-    for (_, text, _) in files {
-        input.push_str(text);
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take()?;
-    // Written from a thread: git answers while it reads, and both pipes are bounded.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().ok()?;
-    writer.join().ok()?.ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8(out.stdout).ok()?;
-    let oids: Vec<Option<Oid>> = text.lines().map(|l| Oid::from_str(l.trim()).ok()).collect();
-    (oids.len() == files.len() && oids.iter().all(Option::is_some)).then_some(oids)
-}
-
-/// Mode and blob id of a working tree file; the blob id is None for a regular file (git hashes
-/// those, with its filters); None when the file vanished meanwhile.
-fn hash_worktree_file(full: &Path) -> Result<Option<(u32, Option<Oid>)>, ContentError> {
+fn hash_worktree_file(full: &Path) -> Result<Option<(u32, Oid)>, ContentError> {
     let io = |source| ContentError::Io {
         path: full.to_path_buf(),
         cause: source,
@@ -460,12 +358,13 @@ fn hash_worktree_file(full: &Path) -> Result<Option<(u32, Option<Oid>)>, Content
         let target = std::fs::read_link(full).map_err(io)?;
         let oid = Oid::hash_object(ObjectType::Blob, target.as_os_str().as_encoded_bytes())
             .map_err(git("object hash"))?;
-        return Ok(Some((MODE_SYMLINK, Some(oid))));
+        return Ok(Some((MODE_SYMLINK, oid)));
     }
     if !meta.is_file() {
         return Ok(None);
     }
-    Ok(Some((file_mode(&meta), None)))
+    let oid = Oid::hash_file(ObjectType::Blob, full).map_err(git("object hash"))?;
+    Ok(Some((file_mode(&meta), oid)))
 }
 
 #[cfg(unix)]
@@ -564,24 +463,6 @@ mod tests {
         assert_eq!(content.read("link").expect("read link"), b"src/lib.rs");
         // Reading the working tree changed neither the index nor the files.
         assert_eq!(ls_files(dir.path(), None).len(), 7);
-    }
-
-    #[test]
-    fn end_of_line_conversion_and_filters_are_applied_as_git_add_does() {
-        let dir = fixture();
-        sh(
-            dir.path(),
-            "git config core.autocrlf true && printf 'a\\r\\nb\\r\\n' > crlf.txt && \
-             printf '*.up filter=upper\\n' > .gitattributes && \
-             git config filter.upper.clean 'tr a-z A-Z' && printf 'shout\\n' > x.up",
-            &[],
-        );
-        let copy = dir.path().join(".git/index.copy");
-        std::fs::copy(dir.path().join(".git/index"), &copy).expect("copy index");
-        sh(dir.path(), "git add -A", &[("GIT_INDEX_FILE", &copy)]);
-        let repo = Repository::open(dir.path()).expect("open");
-        let content = Content::worktree(&repo).expect("worktree");
-        assert_eq!(lines(&content), ls_files(dir.path(), Some(&copy)));
     }
 
     #[test]
