@@ -220,16 +220,13 @@ impl<'r> Content<'r> {
                 let full = root.join(&text);
                 match hash_worktree_file(&full)? {
                     Some((mode, oid)) => {
-                        // With core.filemode=false git keeps the mode the index has.
+                        // With core.filemode=false git ignores the execute bit: a file keeps
+                        // the mode the index has, and a new one (or one replacing a link) is
+                        // 100644.
                         let mode = match content.entries.get(&path) {
-                            Some(old)
-                                if !filemode
-                                    && mode != MODE_SYMLINK
-                                    && old.mode != MODE_SYMLINK =>
-                            {
-                                old.mode
-                            }
-                            _ => mode,
+                            _ if filemode || mode == MODE_SYMLINK => mode,
+                            Some(old) if old.mode != MODE_SYMLINK => old.mode,
+                            _ => MODE_FILE,
                         };
                         content.entries.insert(
                             path,
@@ -471,7 +468,8 @@ mod tests {
         // Group-only exec bit: git stages 100644. With core.filemode=false a chmod is ignored.
         sh(
             dir.path(),
-            "printf 'g' > group.sh && chmod 0654 group.sh && git config core.filemode false && chmod -x run.sh",
+            "printf 'g' > group.sh && chmod 0654 group.sh && git config core.filemode false && chmod -x run.sh && \
+             printf 'n' > new.sh && chmod +x new.sh && rm link && printf 'was a link' > link && chmod +x link",
             &[],
         );
         let copy = dir.path().join(".git/index.copy");
@@ -482,6 +480,8 @@ mod tests {
         assert_eq!(lines(&content), ls_files(dir.path(), Some(&copy)));
         assert_eq!(content.get("group.sh").map(|e| e.mode), Some(MODE_FILE));
         assert_eq!(content.get("run.sh").map(|e| e.mode), Some(MODE_EXECUTABLE));
+        assert_eq!(content.get("new.sh").map(|e| e.mode), Some(MODE_FILE));
+        assert_eq!(content.get("link").map(|e| e.mode), Some(MODE_FILE));
     }
 
     #[test]
