@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use git2::{ObjectType, Oid, Repository, Status, StatusOptions};
+use git2::{ObjectType, Oid, Repository};
 use thiserror::Error;
 
 /// Git's file modes.
@@ -174,75 +174,80 @@ impl<'r> Content<'r> {
         })
     }
 
-    /// The working tree as `git add -A` would stage it: the index, with every change of the
-    /// working tree applied (new files not ignored, modified and deleted files). Files the index's
-    /// stat data shows unchanged keep the index's blob id and are not read.
+    /// The working tree as `git add -A` would stage it, computed by git itself: `git add -A`
+    /// into a temporary copy of the index (the real index is never touched). git applies its
+    /// own rules: .gitignore, end-of-line conversion and clean filters, `core.filemode`,
+    /// `core.symlinks`, sparse checkouts; files whose stat data shows them unchanged are not
+    /// read. The blobs of changed files go to the object store, as `git add` puts them there,
+    /// and are read from it.
     ///
     /// # Errors
-    /// When the index, the status or a changed file cannot be read.
+    /// When git cannot be run or fails (a file it cannot read, for one).
     pub fn worktree(repo: &'r Repository) -> Result<Self, ContentError> {
         let root = repo
             .workdir()
             .ok_or(ContentError::NoWorkTree)?
             .to_path_buf();
-        let mut content = Self::index(repo, None)?;
-        content.source = Source::WorkTree;
-        let mut options = StatusOptions::new();
-        options
-            .include_untracked(true)
-            .recurse_untracked_dirs(true)
-            .include_ignored(false)
-            .exclude_submodules(true)
-            // Only index → working tree: HEAD does not matter to the working tree's content.
-            .show(git2::StatusShow::Workdir)
-            .renames_index_to_workdir(false)
-            .renames_head_to_index(false);
-        let statuses = repo.statuses(Some(&mut options)).map_err(git("status"))?;
-        let filemode = repo
-            .config()
-            .and_then(|c| c.get_bool("core.filemode"))
-            .unwrap_or(true);
-        let changed =
-            Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED;
-        for s in statuses.iter() {
-            let path = s.path_bytes().to_vec();
-            let status = s.status();
-            if status.contains(Status::WT_DELETED) {
-                content.entries.remove(&path);
-            } else if status.intersects(changed) {
-                let Ok(text) = String::from_utf8(path.clone()) else {
-                    let shown = String::from_utf8_lossy(&path).into_owned();
-                    if !content.skipped.contains(&shown) {
-                        content.skipped.push(shown);
-                    }
-                    continue;
-                };
-                let full = root.join(&text);
-                match hash_worktree_file(&full)? {
-                    Some((mode, oid)) => {
-                        // With core.filemode=false git ignores the execute bit: a file keeps
-                        // the mode the index has, and a new one (or one replacing a link) is
-                        // 100644.
-                        let mode = match content.entries.get(&path) {
-                            _ if filemode || mode == MODE_SYMLINK => mode,
-                            Some(old) if old.mode != MODE_SYMLINK => old.mode,
-                            _ => MODE_FILE,
-                        };
-                        content.entries.insert(
-                            path,
-                            Entry {
-                                path: text,
-                                mode,
-                                oid,
-                            },
-                        );
-                    }
-                    None => {
-                        content.entries.remove(&path);
-                    }
-                }
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |cause| ContentError::Io { path, cause }
+        };
+        // In the git dir: the same file system as the index, never in the working tree.
+        let scratch = tempfile::Builder::new()
+            .prefix("specproof-index-")
+            .tempdir_in(repo.path())
+            .map_err(io(repo.path()))?;
+        let index = scratch.path().join("index");
+        let real = repo.path().join("index");
+        if real.is_file() {
+            std::fs::copy(&real, &index).map_err(|e| ContentError::Git {
+                what: "working tree",
+                message: format!("cannot copy the index to {}: {e}", index.display()),
+            })?;
+        }
+        let mut cmd = std::process::Command::new("git");
+        cmd.arg("--git-dir")
+            .arg(repo.path())
+            .arg("--work-tree")
+            .arg(&root)
+            .args(["add", "-A", "--", "."])
+            .current_dir(&root)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (name, _) in std::env::vars_os() {
+            if name
+                .to_str()
+                .is_some_and(crate::proof::command::is_git_local)
+            {
+                cmd.env_remove(&name);
             }
         }
+        cmd.env("GIT_INDEX_FILE", &index);
+        let out = cmd.output().map_err(|e| ContentError::Git {
+            what: "working tree",
+            message: format!("cannot run `git add -A` into a copy of the index: {e}"),
+        })?;
+        if !out.status.success() {
+            return Err(ContentError::Git {
+                what: "working tree",
+                message: format!(
+                    "`git add -A` into a copy of the index failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        if !index.is_file() {
+            // Nothing tracked and nothing to add: git wrote no index.
+            return Ok(Self {
+                repo,
+                source: Source::WorkTree,
+                entries: BTreeMap::new(),
+                skipped: Vec::new(),
+            });
+        }
+        let mut content = Self::index(repo, Some(&index))?;
+        content.source = Source::WorkTree;
         Ok(content)
     }
 
@@ -295,16 +300,6 @@ impl<'r> Content<'r> {
     /// # Errors
     /// When the file or object cannot be looked at.
     pub fn size(&self, entry: &Entry) -> Result<u64, ContentError> {
-        if self.source == Source::WorkTree {
-            let root = self.repo.workdir().ok_or(ContentError::NoWorkTree)?;
-            let full = root.join(&entry.path);
-            return std::fs::symlink_metadata(&full)
-                .map(|m| m.len())
-                .map_err(|source| ContentError::Io {
-                    path: full,
-                    cause: source,
-                });
-        }
         let odb = self.repo.odb().map_err(git("object store"))?;
         let (size, _) = odb.read_header(entry.oid).map_err(git("object header"))?;
         Ok(size as u64)
@@ -319,65 +314,9 @@ impl<'r> Content<'r> {
         let entry = self
             .get(path)
             .ok_or_else(|| ContentError::NotFound(path.to_owned()))?;
-        if self.source == Source::WorkTree {
-            let root = self.repo.workdir().ok_or(ContentError::NoWorkTree)?;
-            let full = root.join(path);
-            if entry.mode == MODE_SYMLINK {
-                return std::fs::read_link(&full)
-                    .map(|t| t.as_os_str().as_encoded_bytes().to_vec())
-                    .map_err(|source| ContentError::Io {
-                        path: full,
-                        cause: source,
-                    });
-            }
-            return std::fs::read(&full).map_err(|source| ContentError::Io {
-                path: full,
-                cause: source,
-            });
-        }
         let blob = self.repo.find_blob(entry.oid).map_err(git("blob"))?;
         Ok(blob.content().to_vec())
     }
-}
-
-/// Mode and blob id of a working tree file; None when it vanished meanwhile.
-fn hash_worktree_file(full: &Path) -> Result<Option<(u32, Oid)>, ContentError> {
-    let io = |source| ContentError::Io {
-        path: full.to_path_buf(),
-        cause: source,
-    };
-    let meta = match std::fs::symlink_metadata(full) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(e)),
-    };
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(full).map_err(io)?;
-        let oid = Oid::hash_object(ObjectType::Blob, target.as_os_str().as_encoded_bytes())
-            .map_err(git("object hash"))?;
-        return Ok(Some((MODE_SYMLINK, oid)));
-    }
-    if !meta.is_file() {
-        return Ok(None);
-    }
-    let oid = Oid::hash_file(ObjectType::Blob, full).map_err(git("object hash"))?;
-    Ok(Some((file_mode(&meta), oid)))
-}
-
-#[cfg(unix)]
-fn file_mode(meta: &std::fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    // git looks at the owner's execute bit only.
-    if meta.permissions().mode() & 0o100 != 0 {
-        MODE_EXECUTABLE
-    } else {
-        MODE_FILE
-    }
-}
-
-#[cfg(not(unix))]
-fn file_mode(_meta: &std::fs::Metadata) -> u32 {
-    MODE_FILE
 }
 
 #[cfg(test)]
@@ -408,12 +347,16 @@ mod tests {
         let env: Vec<(&str, &Path)> = index
             .map(|i| vec![("GIT_INDEX_FILE", i)])
             .unwrap_or_default();
+        // NUL-separated: names are given as they are, not quoted.
         let out = sh(
             dir,
-            "git ls-files --format='%(objectmode) %(objectname) %(path)'",
+            "git ls-files -z --format='%(objectmode) %(objectname) %(path)'",
             &env,
         );
-        out.lines().map(str::to_owned).collect()
+        out.split('\0')
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     fn lines(content: &Content<'_>) -> Vec<String> {
@@ -460,6 +403,48 @@ mod tests {
         assert_eq!(content.read("link").expect("read link"), b"src/lib.rs");
         // Reading the working tree changed neither the index nor the files.
         assert_eq!(ls_files(dir.path(), None).len(), 7);
+    }
+
+    #[test]
+    fn end_of_line_conversion_filters_and_odd_names_are_as_git_add_stages_them() {
+        let dir = fixture();
+        sh(
+            dir.path(),
+            "printf 'a\\r\\nb\\r\\n' > kept-crlf.txt && git add kept-crlf.txt && \
+             git config core.autocrlf true && printf 'a\\r\\nb\\r\\nc\\r\\n' > kept-crlf.txt && \
+             printf 'x\\r\\ny\\r\\n' > new-crlf.txt && \
+             printf '*.up filter=upper\\n' > .gitattributes && \
+             git config filter.upper.clean 'tr a-z A-Z' && printf 'shout\\n' > x.up && \
+             printf 'q\\n' > '\"a\"' && printf 'plain\\n' > a && printf 'cr\\n' > \"$(printf 'c\\r')\" && \
+             printf 'dash\\n' > ./-n",
+            &[],
+        );
+        let copy = dir.path().join(".git/index.copy");
+        std::fs::copy(dir.path().join(".git/index"), &copy).expect("copy index");
+        sh(dir.path(), "git add -A", &[("GIT_INDEX_FILE", &copy)]);
+        let repo = Repository::open(dir.path()).expect("open");
+        let before = std::fs::read(dir.path().join(".git/index")).expect("index");
+        let content = Content::worktree(&repo).expect("worktree");
+        assert_eq!(lines(&content), ls_files(dir.path(), Some(&copy)));
+        // What proofs read is what git stores: converted, filtered.
+        assert_eq!(content.read("new-crlf.txt").expect("read"), b"x\ny\n");
+        assert_eq!(content.read("x.up").expect("read"), b"SHOUT\n");
+        assert_eq!(content.read("\"a\"").expect("read"), b"q\n");
+        assert_eq!(
+            std::fs::read(dir.path().join(".git/index")).expect("index"),
+            before,
+            "the real index is untouched"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".git"))
+            .expect("git dir")
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("specproof-index-")
+            })
+            .collect();
+        assert!(leftovers.is_empty(), "the scratch index is removed");
     }
 
     #[test]
