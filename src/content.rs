@@ -69,6 +69,8 @@ pub struct Content<'r> {
     /// Files whose names are not UTF-8 (shown lossily): no proof can name them, so they are
     /// left out and reported.
     skipped: Vec<String>,
+    /// What git said about files it could not add to the working tree's content.
+    notes: Vec<String>,
 }
 
 impl std::fmt::Debug for Content<'_> {
@@ -131,6 +133,7 @@ impl<'r> Content<'r> {
             source: Source::Index,
             entries,
             skipped,
+            notes: Vec::new(),
         })
     }
 
@@ -171,6 +174,7 @@ impl<'r> Content<'r> {
             source: Source::Commit(commit),
             entries,
             skipped,
+            notes: Vec::new(),
         })
     }
 
@@ -192,6 +196,7 @@ impl<'r> Content<'r> {
             let path = path.to_path_buf();
             move |cause| ContentError::Io { path, cause }
         };
+        remove_stale_scratch(repo.path());
         // In the git dir: the same file system as the index, never in the working tree.
         let scratch = tempfile::Builder::new()
             .prefix("specproof-index-")
@@ -200,7 +205,18 @@ impl<'r> Content<'r> {
         let index = scratch.path().join("index");
         let real = repo.path().join("index");
         if real.is_file() {
-            std::fs::copy(&real, &index).map_err(|e| ContentError::Git {
+            // The copy keeps the index's modification time: git compares it with each file's to
+            // spot files changed in the same second the index was written ("racy git"); a newer
+            // copy would make git trust stale stat data and keep an old blob.
+            let copied = std::fs::copy(&real, &index)
+                .and_then(|_| std::fs::metadata(&real)?.modified())
+                .and_then(|mtime| {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&index)?
+                        .set_modified(mtime)
+                });
+            copied.map_err(|e| ContentError::Git {
                 what: "working tree",
                 message: format!("cannot copy the index to {}: {e}", index.display()),
             })?;
@@ -210,7 +226,22 @@ impl<'r> Content<'r> {
             .arg(repo.path())
             .arg("--work-tree")
             .arg(&root)
-            .args(["add", "-A", "--", "."])
+            // A plain index libgit2 reads (no split index), no advice text, and files git
+            // cannot add (an embedded repository without a commit, a path outside a sparse
+            // checkout, an unreadable file) reported rather than stopping the whole add.
+            .args([
+                "-c",
+                "core.splitIndex=false",
+                "-c",
+                "advice.addEmbeddedRepo=false",
+                "-c",
+                "advice.updateSparsePath=false",
+                "add",
+                "-A",
+                "--ignore-errors",
+                "--",
+                ".",
+            ])
             .current_dir(&root)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -228,15 +259,26 @@ impl<'r> Content<'r> {
             what: "working tree",
             message: format!("cannot run `git add -A` into a copy of the index: {e}"),
         })?;
-        if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && (said.contains("fatal:") || out.status.code().is_none()) {
             return Err(ContentError::Git {
                 what: "working tree",
                 message: format!(
                     "`git add -A` into a copy of the index failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
+                    said.trim()
                 ),
             });
         }
+        // Files git could not add are left out, and said so.
+        let notes: Vec<String> = if out.status.success() {
+            Vec::new()
+        } else {
+            said.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+                .map(|l| format!("git add -A: {l}"))
+                .collect()
+        };
         if !index.is_file() {
             // Nothing tracked and nothing to add: git wrote no index.
             return Ok(Self {
@@ -244,11 +286,19 @@ impl<'r> Content<'r> {
                 source: Source::WorkTree,
                 entries: BTreeMap::new(),
                 skipped: Vec::new(),
+                notes,
             });
         }
         let mut content = Self::index(repo, Some(&index))?;
         content.source = Source::WorkTree;
+        content.notes = notes;
         Ok(content)
+    }
+
+    /// What `git add -A` said about files it could not add (working tree only).
+    #[must_use]
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Files left out because their names are not UTF-8.
@@ -316,6 +366,28 @@ impl<'r> Content<'r> {
             .ok_or_else(|| ContentError::NotFound(path.to_owned()))?;
         let blob = self.repo.find_blob(entry.oid).map_err(git("blob"))?;
         Ok(blob.content().to_vec())
+    }
+}
+
+/// Removes scratch index folders an interrupted run left in `git_dir` over an hour ago.
+fn remove_stale_scratch(git_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(git_dir) else {
+        return;
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for e in entries.filter_map(Result::ok) {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
+        if old
+            && e.file_name()
+                .to_string_lossy()
+                .starts_with("specproof-index-")
+        {
+            // Best effort: another run's leftovers, not this run's data.
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -445,6 +517,45 @@ mod tests {
             })
             .collect();
         assert!(leftovers.is_empty(), "the scratch index is removed");
+    }
+
+    #[test]
+    fn a_file_changed_in_the_second_the_index_was_written_is_read_as_it_is_now() {
+        let dir = fixture();
+        // Same size, same second: only the index's own time tells git to look again.
+        sh(
+            dir.path(),
+            "printf 'old\\n' > racy.txt && git add racy.txt && printf 'new\\n' > racy.txt",
+            &[],
+        );
+        // Later, when a copy made now would look newer than the file.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let repo = Repository::open(dir.path()).expect("open");
+        let content = Content::worktree(&repo).expect("worktree");
+        assert_eq!(content.read("racy.txt").expect("read"), b"new\n");
+    }
+
+    #[test]
+    fn files_git_cannot_add_are_left_out_with_what_git_said() {
+        let dir = fixture();
+        sh(
+            dir.path(),
+            "git init -q emb && printf 'x' > emb/x && printf 'y' > added.txt && \
+             git update-index --split-index",
+            &[],
+        );
+        let repo = Repository::open(dir.path()).expect("open");
+        let content = Content::worktree(&repo).expect("worktree, also with a split index");
+        assert!(content.get("added.txt").is_some());
+        assert!(content.get("emb/x").is_none());
+        assert!(
+            content
+                .notes()
+                .iter()
+                .any(|n| n.contains("'emb/' does not have a commit checked out")),
+            "{:?}",
+            content.notes()
+        );
     }
 
     #[test]

@@ -231,6 +231,9 @@ pub fn verify(
 ) -> Result<Report, VerifyError> {
     let common_dir = git.commondir().to_path_buf();
     let _lock = state::lock(&common_dir, command_line, |holder| progress.waiting(holder))?;
+    // From here on Ctrl-C is caught: the scratch index is cleaned up, proofs' commands are
+    // stopped, and nothing is half-written.
+    crate::interrupt::install();
 
     // Plans and tasks are read on another thread while git works out the working tree: the two
     // are independent and each takes a good part of a cached run.
@@ -259,7 +262,13 @@ pub fn verify(
     };
     let units = select::select(root, &ws, options, &mut report)?;
 
+    if crate::interrupt::interrupted() {
+        // Ctrl-C while git worked out the working tree: nothing was run or written.
+        report.interrupted = true;
+        return Ok(report);
+    }
     let content = content?;
+    report.warnings.extend(content.notes().iter().cloned());
     if !content.skipped().is_empty() {
         report.warnings.push(format!(
             "{} {} not UTF-8, so no proof can name or read {}: {}; rename {}",
@@ -402,8 +411,6 @@ pub fn verify(
         pending.push(p);
     }
 
-    // From here on Ctrl-C stops the proofs' commands instead of killing specproof outright.
-    crate::interrupt::install();
     progress.start(pending.len() as u64);
     let jobs = match options.jobs.unwrap_or(config.jobs) {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
