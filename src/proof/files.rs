@@ -11,7 +11,6 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::bytes::Regex;
 
 use crate::content::{Content, ContentError, Entry};
-use crate::criterion::compile_pattern;
 use crate::proof::Verdict;
 
 /// File bytes shared between the criteria of one run: each blob is read once, while the bytes
@@ -248,10 +247,10 @@ pub fn pattern_matches(
     cache: &FileCache,
     max_size: u64,
 ) -> Verdict {
-    let (files, regex) = match (matching(content, path), compile_pattern(pattern)) {
+    let (files, regex) = match (matching(content, path), super::pattern(pattern)) {
         (Ok(f), Ok(r)) => (f, r),
         (Err(e), _) => return Verdict::broken(e),
-        (_, Err(e)) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
+        (_, Err(broken)) => return broken,
     };
     if files.is_empty() {
         return Verdict::judged_on(false, format!("no file matches \"{path}\""), Vec::new());
@@ -294,9 +293,9 @@ pub fn no_pattern_exists(
     cache: &FileCache,
     max_size: u64,
 ) -> Verdict {
-    let regex = match compile_pattern(pattern) {
+    let regex = match super::pattern(pattern) {
         Ok(r) => r,
-        Err(e) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
+        Err(broken) => return broken,
     };
     let files = match scope(content, path, excluded) {
         Ok(f) => f,

@@ -5,7 +5,6 @@
 use git2::{Oid, Repository};
 
 use crate::content::{Content, Entry};
-use crate::criterion::compile_pattern;
 use crate::proof::Verdict;
 use crate::proof::files::{FileCache, scope};
 
@@ -55,9 +54,9 @@ pub fn git_diff_contains(
     excluded: &dyn Fn(&str) -> bool,
     cache: &FileCache,
 ) -> Verdict {
-    let regex = match compile_pattern(pattern) {
+    let regex = match crate::proof::pattern(pattern) {
         Ok(r) => r,
-        Err(e) => return Verdict::broken(format!("invalid regex {pattern:?}: {e}")),
+        Err(broken) => return broken,
     };
     let files = match scope(content, path, excluded) {
         Ok(f) => f,

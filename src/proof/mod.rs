@@ -14,6 +14,13 @@ use crate::criterion::{Criterion, Proof};
 use crate::diagnostic::FailureCode;
 use crate::evidence::Outcome;
 
+/// A proof's pattern compiled as proofs run it, or the verdict for one that does not compile
+/// (lint reports it first; verify only checks its syntax when reading the plan).
+pub(crate) fn pattern(pattern: &str) -> Result<regex::bytes::Regex, Verdict> {
+    crate::criterion::compile_pattern(pattern)
+        .map_err(|e| Verdict::broken(format!("invalid regex {pattern:?}: {e}")))
+}
+
 /// The input scope of SPEC §5.2: the files whose content the criterion's evidence is bound to,
 /// sorted by path bytes. File proofs and `semantic_match`: the files their paths match;
 /// `no_pattern_exists` and `git_diff_contains` without a path, and command proofs: the tree, that

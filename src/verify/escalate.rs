@@ -13,7 +13,7 @@ use crate::task::{Ack, Escalation, Status, Task};
 use crate::task_edit;
 use crate::workspace::Workspace;
 
-use super::{Row, RowResult, TaskUpdate, VerifyError, task_id};
+use super::{Row, RowResult, TaskUpdate, VerifyError};
 
 /// SPEC §6.3: a task with a failing criterion gets `attempts` + 1 and its escalation level; at
 /// human it is blocked.
@@ -31,7 +31,7 @@ pub(super) fn escalate(
         .filter_map(|r| r.task.as_deref())
         .collect();
     for id in failed {
-        let Some(task) = ws.tasks.iter().find(|t| task_id(t) == id) else {
+        let Some(task) = ws.tasks.iter().find(|t| t.id() == id) else {
             continue;
         };
         match bump_attempts(root, &task.path) {
@@ -121,9 +121,9 @@ pub fn acknowledge(
     let common_dir = git.commondir().to_path_buf();
     let _lock = state::lock(&common_dir, "specproof escalate", waiting)?;
     let ws = Workspace::load_with(root, true);
-    let ids: Vec<String> = ws.tasks.iter().map(task_id).collect();
-    let Some(task) = ws.tasks.iter().find(|t| task_id(t) == id) else {
-        let hint = did_you_mean(id, ids.iter().map(String::as_str))
+    let ids: Vec<&str> = ws.tasks.iter().map(Task::id).collect();
+    let Some(task) = ws.tasks.iter().find(|t| t.id() == id) else {
+        let hint = did_you_mean(id, ids.iter().copied())
             .map(|s| format!(" (did you mean {s}?)"))
             .unwrap_or_default();
         return Err(VerifyError::Usage(format!(

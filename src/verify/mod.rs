@@ -24,7 +24,7 @@ use crate::digest::{self, Excluded};
 use crate::evidence::{self, Evidence, EvidenceError, Expected, Freshness, Key, Outcome};
 use crate::proof;
 use crate::state::{self, StateError};
-use crate::task::{Escalation, Task};
+use crate::task::Escalation;
 use crate::workspace::Workspace;
 
 pub use escalate::{AckOutcome, acknowledge, level};
@@ -208,13 +208,6 @@ fn error_row(
         evidence: None,
         reason: "not run".into(),
     }
-}
-
-/// The task's ID as the file says it (or its file name when the front matter is broken).
-fn task_id(task: &Task) -> String {
-    task.meta
-        .as_ref()
-        .map_or_else(|| task.stem.clone(), |m| m.task_id.clone())
 }
 
 /// Runs verify on the repository at `root` (`git`: its opened repository).

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::content::Content;
-use crate::criterion::{CommandSpec, Proof, compile_pattern};
+use crate::criterion::{CommandSpec, Proof};
 use crate::proof::command::{self, Finished, Run};
 use crate::proof::files::{self, FileCache};
 use crate::proof::judge::{self, CriterionRef, FileRef, JudgeConfig, Request};
@@ -246,17 +246,14 @@ fn job(
             exit,
         } => {
             let (stream, exit) = (*stream, *exit);
-            match compile_pattern(pattern) {
+            match proof::pattern(pattern) {
                 Ok(regex) => command(
                     run,
                     Box::new(move |f, t| {
                         outcome::command_output_matches(f, t, &regex, stream, exit)
                     }),
                 ),
-                Err(e) => {
-                    let detail = format!("invalid regex {pattern:?}: {e}");
-                    command(run, Box::new(move |_, _| Verdict::broken(detail)))
-                }
+                Err(broken) => Some(Job::Broken(broken.detail)),
             }
         }
         Proof::SemanticMatch { rubric, paths } => {

@@ -11,7 +11,7 @@ use crate::plan::Plan;
 use crate::task::{Escalation, Status, Task, TaskMeta};
 use crate::workspace::{Reader, Workspace};
 
-use super::{Options, Report, Unit, VerifyError, error_row, stem, task_id};
+use super::{Options, Report, Unit, VerifyError, error_row, stem};
 
 /// Loads the authoritative plans: the snapshot where one exists, else the plan file.
 struct Plans<'a> {
@@ -57,10 +57,10 @@ pub(super) fn select(
         ws,
         loaded: BTreeMap::new(),
     };
-    let all_ids: Vec<String> = ws.tasks.iter().map(task_id).collect();
+    let all_ids: Vec<&str> = ws.tasks.iter().map(Task::id).collect();
     for name in &options.tasks {
-        if !all_ids.contains(name) {
-            let hint = did_you_mean(name, all_ids.iter().map(String::as_str))
+        if !all_ids.contains(&name.as_str()) {
+            let hint = did_you_mean(name, all_ids.iter().copied())
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
             return Err(VerifyError::Usage(format!(
@@ -95,7 +95,7 @@ pub(super) fn select(
     let default_run = options.tasks.is_empty() && options.plans.is_empty();
     let mut units = Vec::new();
     for task in &ws.tasks {
-        let id = task_id(task);
+        let id = task.id().to_owned();
         let named = options.tasks.contains(&id);
         let chosen = named || (default_run && (options.criteria.is_empty() || holds_wanted(task)));
         if !chosen {
@@ -115,19 +115,6 @@ pub(super) fn select(
             ));
             continue;
         };
-        if meta.task_id != task.stem {
-            report.rows.push(error_row(
-                Some(&id),
-                Some(&meta.plan_file),
-                "-",
-                Some(FailureCode::F8),
-                format!(
-                    "{}: task_id {:?} differs from the file name: rename the file or fix task_id (`specproof lint` lists every problem)",
-                    task.path, meta.task_id
-                ),
-            ));
-            continue;
-        }
         if meta.status == Status::Complete {
             if named {
                 report.rows.push(error_row(
@@ -140,44 +127,13 @@ pub(super) fn select(
             }
             continue;
         }
-        // A task whose front matter has problems is not verified: its iteration, base and
-        // escalation cannot be trusted, and a failed attempt must be recordable.
-        if let Some(problem) = task.diagnostics.iter().find(|d| d.code == FailureCode::F8) {
+        if let Some((code, why)) = refusal(root, task, meta) {
             report.rows.push(error_row(
                 Some(&id),
                 Some(&meta.plan_file),
                 "-",
-                Some(FailureCode::F8),
-                format!("cannot verify until the task file is fixed: {problem} (`specproof lint {}` lists every problem)", task.path),
-            ));
-            continue;
-        }
-        let editable = std::fs::read_to_string(root.join(&task.path))
-            .map_err(|e| format!("cannot read it: {e}"))
-            .and_then(|src| crate::task_edit::check_editable(&task.path, &src, meta));
-        if let Err(why) = editable {
-            report.rows.push(error_row(
-                Some(&id),
-                Some(&meta.plan_file),
-                "-",
-                Some(FailureCode::F8),
-                format!(
-                    "{}: a failed attempt could not be recorded, so verify does not run: {why}",
-                    task.path
-                ),
-            ));
-            continue;
-        }
-        if meta.escalation == Some(Escalation::Human) || meta.attempts_since_ack() >= 4 {
-            report.rows.push(error_row(
-                Some(&id),
-                Some(&meta.plan_file),
-                "-",
-                Some(FailureCode::F6),
-                format!(
-                    "{id} was escalated to a person after {} failed attempts: verify is refused until `specproof escalate --ack {id} --by NAME --note TEXT` records a decision",
-                    meta.attempts_since_ack()
-                ),
+                Some(code),
+                why,
             ));
             continue;
         }
@@ -265,6 +221,53 @@ pub(super) fn select(
         }
     }
     Ok(units)
+}
+
+/// Why a task that is not complete cannot be verified as it stands, if it cannot: a task lint
+/// rejects (its iteration, base and escalation cannot be trusted), one whose failed attempt could
+/// not be recorded, or one escalated to a person.
+fn refusal(root: &Path, task: &Task, meta: &TaskMeta) -> Option<(FailureCode, String)> {
+    let id = &meta.task_id;
+    if *id != task.stem {
+        return Some((
+            FailureCode::F8,
+            format!(
+                "{}: task_id {id:?} differs from the file name: rename the file or fix task_id (`specproof lint` lists every problem)",
+                task.path
+            ),
+        ));
+    }
+    if let Some(problem) = task.diagnostics.iter().find(|d| d.code == FailureCode::F8) {
+        return Some((
+            FailureCode::F8,
+            format!(
+                "cannot verify until the task file is fixed: {problem} (`specproof lint {}` lists every problem)",
+                task.path
+            ),
+        ));
+    }
+    let editable = std::fs::read_to_string(root.join(&task.path))
+        .map_err(|e| format!("cannot read it: {e}"))
+        .and_then(|src| crate::task_edit::check_editable(&task.path, &src, meta));
+    if let Err(why) = editable {
+        return Some((
+            FailureCode::F8,
+            format!(
+                "{}: a failed attempt could not be recorded, so verify does not run: {why}",
+                task.path
+            ),
+        ));
+    }
+    if meta.escalation == Some(Escalation::Human) || meta.attempts_since_ack() >= 4 {
+        return Some((
+            FailureCode::F6,
+            format!(
+                "{id} was escalated to a person after {} failed attempts: verify is refused until `specproof escalate --ack {id} --by NAME --note TEXT` records a decision",
+                meta.attempts_since_ack()
+            ),
+        ));
+    }
+    None
 }
 
 /// The units of one task, and error rows for criteria it cannot run.
