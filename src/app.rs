@@ -1,18 +1,21 @@
 //! The top level: one function per command, each returning an exit status.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, EscalateArgs, Format, LintArgs, VerifyArgs};
+use crate::cli::{Cli, Command, EscalateArgs, Format, LintArgs, TrustArgs, VerifyArgs};
+use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::init::{self, Outcome};
 use crate::lint;
 use crate::printer::{Printer, styles};
 use crate::repo::{self, Repo};
 use crate::report;
+use crate::snapshot::{self, DriftState, SnapshotError};
+use crate::trust;
 use crate::verify::{self, VerifyError};
 
 /// What the process reads from its environment, read in one place.
@@ -68,6 +71,18 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
         Command::Lint(LintArgs { paths, format }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_lint(&repo.root, &env.cwd, &paths, format, &printer)
+        }
+        Command::Snapshot(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_snapshot(&repo.root, &env.cwd, &args.plan, &printer)
+        }
+        Command::Drift(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_drift(&repo.root, args.format, &printer)
+        }
+        Command::Trust(TrustArgs { yes }) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_trust(&repo, yes, &printer)
         }
     }
 }
@@ -272,4 +287,302 @@ fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<E
         done.file, done.file
     ))?;
     Ok(ExitStatus::Success)
+}
+
+/// The config, or what can be kept of it, with a warning when it has problems.
+fn load_config(root: &Path, printer: &Printer) -> Result<Config> {
+    match Config::load(root) {
+        Ok(config) => Ok(config),
+        Err(problems) => {
+            printer.err(format!(
+                "{}: {} has {} {} (`specproof lint` lists them): its `plans` are used where readable, defaults for the rest",
+                printer.paint_err(&styles::warning(), "warning"),
+                crate::config::FILE,
+                problems.len(),
+                plural(problems.len(), "problem", "problems"),
+            ))?;
+            Ok(Config::salvage(root))
+        }
+    }
+}
+
+fn run_snapshot(root: &Path, cwd: &Path, typed: &Path, printer: &Printer) -> Result<ExitStatus> {
+    let (_, rel) = repo::user_path(root, cwd, typed).map_err(|m| anyhow!(m))?;
+    let done = match snapshot::take(root, &rel) {
+        Ok(done) => done,
+        Err(SnapshotError::Invalid { plan, diagnostics }) => {
+            for d in &diagnostics {
+                printer.err(d)?;
+            }
+            let e = SnapshotError::Invalid { plan, diagnostics };
+            printer.err(format!(
+                "{}: {e}",
+                printer.paint_err(&styles::error(), "error")
+            ))?;
+            return Ok(ExitStatus::Failure);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !done.written {
+        printer.out(format!(
+            "{}: unchanged since its snapshot {} ({}): nothing to do",
+            done.plan, done.snapshot, done.new
+        ))?;
+        return Ok(ExitStatus::Success);
+    }
+    let what = match (&done.old, done.changed.is_empty()) {
+        (None, _) => format!("first snapshot: {}", listed(&done.changed)),
+        (Some(_), false) => format!("changed: {}", done.changed.join(", ")),
+        (Some(_), true) => "no criterion changed, only text outside the criteria".to_owned(),
+    };
+    printer.out(format!(
+        "{}: {} → {} ({what})",
+        printer.paint_out(&styles::ok(), "snapshot"),
+        done.plan,
+        done.snapshot
+    ))?;
+    printer.out(format!(
+        "  logged in {log}; commit both: git add {} {log}",
+        done.snapshot,
+        log = snapshot::CHANGES_LOG
+    ))?;
+    if done.old.is_some() && !done.changed.is_empty() {
+        printer.out(
+            "  task copies of the changed criteria now drift (`specproof lint` shows them), and their evidence is stale where the proof changed (`specproof verify`)",
+        )?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn listed(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "no criteria".to_owned()
+    } else {
+        ids.join(", ")
+    }
+}
+
+fn run_drift(root: &Path, format: Format, printer: &Printer) -> Result<ExitStatus> {
+    let config = load_config(root, printer)?;
+    let plans = snapshot::drift(root, &config)?;
+    let drifted = plans.iter().filter(|p| p.drifted()).count();
+    if format == Format::Json {
+        let doc = serde_json::json!({ "version": 1, "ok": drifted == 0, "plans": plans });
+        printer.out(serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        for p in &plans {
+            let line = match p.state {
+                DriftState::Same => format!("{}: matches its snapshot", p.plan),
+                DriftState::NoSnapshot => {
+                    format!("{}: no snapshot yet (the plan stands in for it)", p.plan)
+                }
+                DriftState::Drifted => {
+                    let where_ = if p.changed.is_empty() {
+                        "outside its criteria (no criterion changed)".to_owned()
+                    } else {
+                        format!("in {}", p.changed.join(", "))
+                    };
+                    format!(
+                        "{}: {}: plan differs from its snapshot {where_} — run `specproof snapshot {}` if the change is intended, then `git add {} {}`",
+                        p.plan,
+                        printer.paint_out(&styles::error(), "F14"),
+                        p.plan,
+                        snapshot::snapshot_path(&p.plan),
+                        snapshot::CHANGES_LOG
+                    )
+                }
+            };
+            printer.out(line)?;
+        }
+        let n = plans.len();
+        let summary = if n == 0 {
+            format!(
+                "{}: no plan files (`plans` in specproof.yml is {:?})",
+                printer.paint_out(&styles::ok(), "ok"),
+                config.plans
+            )
+        } else if drifted == 0 {
+            let without = plans
+                .iter()
+                .filter(|p| p.state == DriftState::NoSnapshot)
+                .count();
+            format!(
+                "{}: no drift ({n} {}, {} with a snapshot, {without} without)",
+                printer.paint_out(&styles::ok(), "ok"),
+                plural(n, "plan", "plans"),
+                n - without
+            )
+        } else {
+            format!(
+                "{}: {drifted} of {n} {} differ{} from {} snapshot{} (F14)",
+                printer.paint_out(&styles::error(), "failed"),
+                plural(n, "plan", "plans"),
+                if drifted == 1 { "s" } else { "" },
+                if drifted == 1 { "its" } else { "their" },
+                if drifted == 1 { "" } else { "s" },
+            )
+        };
+        printer.out(summary)?;
+    }
+    Ok(if drifted == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn run_trust(repo: &Repo, yes: bool, printer: &Printer) -> Result<ExitStatus> {
+    let config = load_config(&repo.root, printer)?;
+    let definitions = snapshot::definitions(&repo.root, &config);
+    for plan in definitions.iter().filter(|p| !p.diagnostics.is_empty()) {
+        printer.err(format!(
+            "{}: {} has problems (`specproof lint` lists them): criteria that do not parse are not listed, and never run",
+            printer.paint_err(&styles::warning(), "warning"),
+            plan.path
+        ))?;
+    }
+    let refs: Vec<&crate::plan::Plan> = definitions.iter().collect();
+    let proofs = trust::command_proofs(&refs);
+    let digest = trust::digest(&proofs);
+    let common_dir = repo.git.commondir();
+    let file = trust::trust_path(common_dir);
+
+    if proofs.is_empty() {
+        printer.out("nothing to trust: no plan has a command proof (builds_clean, test_passes, command_output_matches)")?;
+    } else {
+        printer.out("Command proofs git hooks would run (each plan's snapshot where it has one, else the plan):")?;
+        for p in &proofs {
+            printer.out("")?;
+            show_command_proof(p, config.command_timeout, printer)?;
+        }
+        printer.out("")?;
+        printer.out(format!(
+            "{} command {}, digest {digest}",
+            proofs.len(),
+            plural(proofs.len(), "proof", "proofs")
+        ))?;
+    }
+    if let Some(approval) = trust::approval(common_dir, &digest) {
+        printer.out(format!(
+            "already trusted (approved {}): hooks may run {}",
+            approval.approved_at,
+            if proofs.is_empty() {
+                "nothing"
+            } else {
+                "these commands"
+            }
+        ))?;
+        return Ok(ExitStatus::Success);
+    }
+    if !proofs.is_empty() && !yes {
+        if !io::stdin().is_terminal() {
+            return Err(anyhow!(
+                "stdin is not a terminal, so specproof trust cannot ask: read the list above, then run `specproof trust --yes` to approve it; nothing was recorded"
+            ));
+        }
+        let question = if proofs.len() == 1 {
+            "Let git hooks run this command? [y/N] ".to_owned()
+        } else {
+            format!("Let git hooks run these {} commands? [y/N] ", proofs.len())
+        };
+        if !confirm(&question)? {
+            printer.err("not trusted: nothing was recorded")?;
+            return Ok(ExitStatus::Failure);
+        }
+    }
+    if let Err(e) = trust::approvals(common_dir) {
+        printer.err(format!(
+            "{}: {e}; it is replaced",
+            printer.paint_err(&styles::warning(), "warning")
+        ))?;
+    }
+    trust::record(common_dir, &digest, proofs.len())?;
+    if proofs.is_empty() {
+        printer.out(format!(
+            "recorded the empty set in {}: hooks ask for `specproof trust` again when a command proof is added",
+            file.display()
+        ))?;
+    } else {
+        printer.out(format!(
+            "{}: recorded in {}; hooks may run these commands until one changes (then run `specproof trust` again)",
+            printer.paint_out(&styles::ok(), "trusted"),
+            file.display()
+        ))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn show_command_proof(
+    p: &trust::CommandProof,
+    default_timeout: u64,
+    printer: &Printer,
+) -> io::Result<()> {
+    let source = match p
+        .plan
+        .strip_prefix(snapshot::SNAPSHOT_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        Some(plan) => format!("{plan} (its snapshot)"),
+        None => p.plan.clone(),
+    };
+    printer.out(format!(
+        "{} ({}) in {source}",
+        printer.paint_out(&styles::location(), &p.id),
+        p.proof
+    ))?;
+    let mut lines = p.command.split('\n');
+    printer.out(format!(
+        "  command: {}",
+        visible(lines.next().unwrap_or(""))
+    ))?;
+    for line in lines {
+        printer.out(format!("           {}", visible(line)))?;
+    }
+    printer.out(format!(
+        "  cwd:     {}",
+        p.cwd
+            .as_deref()
+            .map_or_else(|| ". (the repository root)".to_owned(), visible)
+    ))?;
+    let env = if p.env.is_empty() {
+        "none added".to_owned()
+    } else {
+        p.env
+            .iter()
+            .map(|(k, v)| format!("{}={v:?}", visible(k)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    printer.out(format!("  env:     {env}"))?;
+    printer.out(match p.timeout {
+        Some(secs) => format!("  timeout: {secs} s"),
+        None => format!("  timeout: {default_timeout} s (command_timeout)"),
+    })
+}
+
+/// `text` with control characters escaped, so that a command cannot hide part of itself from
+/// the person reading the list (a carriage return, terminal escape sequences).
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Asks `question` on stderr and reads the answer from stdin (a terminal): y or yes is yes.
+fn confirm(question: &str) -> Result<bool> {
+    let mut err = io::stderr().lock();
+    write!(err, "{question}").and_then(|()| err.flush())?;
+    drop(err);
+    let mut answer = String::new();
+    io::stdin()
+        .read_line(&mut answer)
+        .context("cannot read the answer from stdin")?;
+    let answer = answer.trim().to_ascii_lowercase();
+    Ok(answer == "y" || answer == "yes")
 }

@@ -42,6 +42,13 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Record a person's decision about an escalated task, so that it can move again.
     Escalate(EscalateArgs),
+    /// Copy a plan to its snapshot (.specproof/snapshots/<plan>), the definition proofs run
+    /// from, and log which criteria changed in .specproof/plan-changes.log.
+    Snapshot(SnapshotArgs),
+    /// Show which plans differ from their snapshots, and in which criteria (F14).
+    Drift(DriftArgs),
+    /// Show every command proof of the repository and approve them for git hooks.
+    Trust(TrustArgs),
     /// Print shell completions to stdout.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
@@ -104,11 +111,32 @@ pub struct EscalateArgs {
     pub note: String,
 }
 
-/// `--format` of lint and verify.
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// The plan file to snapshot (one of the `plans` of specproof.yml).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DriftArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// Approve without asking (needed when stdin is not a terminal): read the list first.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `--format` of lint, verify and drift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Lines for people (lint: one `file:line:col: CODE: message` per problem; verify: one row
-    /// per criterion), then a summary.
+    /// per criterion; drift: one line per plan), then a summary.
     Table,
     /// The stable JSON document described in the README.
     Json,

@@ -22,11 +22,13 @@ pub mod printer;
 pub mod proof;
 pub mod repo;
 pub mod report;
+pub mod snapshot;
 pub mod state;
 pub mod task;
 pub mod task_edit;
 #[cfg(test)]
 mod testutil;
+pub mod trust;
 pub mod verify;
 pub mod workspace;
 pub mod yaml;

@@ -8,5 +8,6 @@ mod demo;
 mod init;
 mod lint;
 mod props;
+mod snapshot;
 mod verify;
 mod verify_proofs;
