@@ -16,6 +16,7 @@ pub mod init;
 pub mod interrupt;
 pub mod lint;
 pub mod markdown;
+pub mod message;
 pub mod paths;
 pub mod plan;
 pub mod printer;
