@@ -21,6 +21,7 @@ pub mod paths;
 pub mod plan;
 pub mod printer;
 pub mod proof;
+pub mod rationalize;
 pub mod repo;
 pub mod report;
 pub mod state;
