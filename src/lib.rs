@@ -10,6 +10,7 @@ pub mod content;
 pub mod criterion;
 pub mod diagnostic;
 pub mod digest;
+pub mod echo;
 pub mod evidence;
 pub mod exit;
 pub mod init;
