@@ -10,6 +10,7 @@ use serde_yaml::Value;
 use crate::diagnostic::{Diagnostic, FailureCode, Pos, Rule, did_you_mean, nearest};
 use crate::markdown;
 use crate::paths;
+use crate::rationalize;
 use crate::yaml;
 
 /// The config file's name at the repository root.
@@ -89,6 +90,9 @@ pub struct Rationalization {
     pub commit_msg: Mode,
     /// Phrases in a task's Self-Review and Status Update when it enters done: off, warn or block.
     pub worker_report: Mode,
+    /// More phrases, added to the built-in ones (`specproof::rationalize::DEFAULT_PHRASES`):
+    /// literal text, matched as whole words in any case.
+    pub phrases: Vec<String>,
 }
 
 impl Default for Rationalization {
@@ -96,6 +100,7 @@ impl Default for Rationalization {
         Self {
             commit_msg: Mode::Warn,
             worker_report: Mode::Block,
+            phrases: Vec::new(),
         }
     }
 }
@@ -235,7 +240,7 @@ const TOP: [&str; 13] = [
 
 fn nested(key: &str) -> Option<&'static [&'static str]> {
     Some(match key {
-        "rationalization" => &["commit_msg", "worker_report"],
+        "rationalization" => &["commit_msg", "worker_report", "phrases"],
         "echo" => &["parrot_similarity"],
         "judge" => &["command", "min_confidence"],
         "on_commit" | "on_push" => &["rerun"],
@@ -436,6 +441,24 @@ impl Config {
                 );
             }
         }
+        let mut phrases_ok = true;
+        for (i, phrase) in self.rationalization.phrases.iter().enumerate() {
+            if let Some(problem) = rationalize::phrase_problem(phrase) {
+                phrases_ok = false;
+                bad(
+                    "phrases",
+                    format!(
+                        "`rationalization.phrases` entry {} {problem}: remove it or write the phrase",
+                        i + 1
+                    ),
+                );
+            }
+        }
+        // The corpus is compiled once here too, so that a hook never meets a corpus that fails.
+        if phrases_ok && let Err(problem) = rationalize::Corpus::new(&self.rationalization.phrases)
+        {
+            bad("phrases", format!("`rationalization.phrases`: {problem}"));
+        }
         if self.command_timeout == 0 {
             bad(
                 "command_timeout",
@@ -551,10 +574,18 @@ mod tests {
         assert_eq!(c.plans, vec!["specs/*.md"]);
         assert_eq!(c.max_file_size, ByteSize(1 << 20));
         assert_eq!(c.rationalization.commit_msg, Mode::Block);
+        assert!(c.rationalization.phrases.is_empty());
         assert_eq!(c.judge.command.as_deref(), Some("./judge"));
         assert_eq!(c.on_commit.rerun, Rerun::All);
         assert_eq!(c.on_push.rerun, Rerun::None);
         assert_eq!(c.convergence.max_wall_clock_min, 9);
+        let c = Config::parse(
+            b"rationalization:\n  phrases:\n    - ship it\n    - LGTM\n",
+            None,
+        )
+        .expect("valid");
+        assert_eq!(c.rationalization.phrases, ["ship it", "LGTM"]);
+        assert_eq!(c.rationalization.worker_report, Mode::Block);
     }
 
     #[test]
@@ -568,6 +599,11 @@ mod tests {
         assert_eq!(
             errs[0].to_string(),
             "specproof.yml:2:3: F8: unknown key \"echo.parrot_similarty\" (did you mean \"echo.parrot_similarity\"?)"
+        );
+        let errs = Config::parse(b"rationalization: { phrase: [x] }\n", None).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "specproof.yml:1:20: F8: unknown key \"rationalization.phrase\" (did you mean \"rationalization.phrases\"?)"
         );
         let errs = Config::parse(b"zzzzzzzzzzzz: 1\n", None).unwrap_err();
         assert!(
@@ -627,6 +663,18 @@ mod tests {
         let errs = Config::parse(b"jobs: many\n", None).unwrap_err();
         assert_eq!(errs[0].line, 1);
         assert!(errs[0].message.contains("jobs"), "{}", errs[0].message);
+        let errs = Config::parse(
+            b"jobs: 1\nrationalization:\n  commit_msg: block\n  phrases: [\"ship it\", \" \"]\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "specproof.yml:4:3: F8: `rationalization.phrases` entry 2 is empty: remove it or write the phrase"
+        );
+        assert_eq!(errs[0].field.as_deref(), Some("phrases"));
+        let errs = Config::parse(b"rationalization: { phrases: [\"\"] }\n", None).unwrap_err();
+        assert_eq!((errs[0].line, errs[0].column), (1, 20));
         let errs = Config::parse(b"tasks_dir: ../elsewhere\n", None).unwrap_err();
         assert!(errs[0].message.contains("escapes"), "{}", errs[0].message);
         assert!(Config::parse(b"max_file_size: 3 parsecs\n", None).is_err());

@@ -1,0 +1,368 @@
+//! Commit messages as git keeps them (SPEC §7 commit-msg). The commit-msg hook gets the file the
+//! editor saved, with git's comment lines and, after `git commit -v`, the diff below the scissors
+//! line; [`clean`] removes them as `git commit --cleanup=strip` does, so that only the words that
+//! will be in history are judged.
+
+/// The scissors line of `git commit -v`, after the comment prefix and a space.
+pub const SCISSORS: &str = "------------------------ >8 ------------------------";
+
+/// The characters `core.commentChar=auto` picks from, in git's order.
+pub const AUTO_CANDIDATES: [char; 10] = ['#', ';', '@', '!', '$', '%', '^', '&', '|', ':'];
+
+/// `raw` cleaned as `git commit --cleanup=strip` cleans it, with `comment_char` as git's
+/// `core.commentChar` (see [`comment_char`] to resolve it).
+///
+/// Everything from the scissors line (`<comment_char> ------------------------ >8
+/// ------------------------`, exactly; a trailing carriage return is allowed) down is removed,
+/// then lines that start with the comment character (at the first column) are removed, trailing
+/// whitespace is stripped from each line, blank lines at the start and end are removed and runs of
+/// blank lines become one. Lines end with `\n` (also when `raw` has CRLF line ends), the last one
+/// too, as in git; a message with nothing left is empty.
+pub fn clean(raw: &str, comment_char: char) -> String {
+    let mut buf = [0; 4];
+    clean_with_prefix(raw, comment_char.encode_utf8(&mut buf))
+}
+
+/// [`clean`] with a comment prefix of any length: git's `core.commentString` (git 2.45 and
+/// later) may be several characters. An empty prefix removes no lines as comments.
+pub fn clean_with_prefix(raw: &str, prefix: &str) -> String {
+    let scissors = format!("{prefix} {SCISSORS}");
+    let mut out = String::with_capacity(raw.len());
+    let mut blank_before = false;
+    for line in raw.split('\n') {
+        if !prefix.is_empty() && line.strip_suffix('\r').unwrap_or(line) == scissors {
+            break;
+        }
+        if !prefix.is_empty() && line.starts_with(prefix) {
+            continue;
+        }
+        // git's isspace: space, tab, CR (and LF, which split already took).
+        let line = line.trim_end_matches([' ', '\t', '\r']);
+        if line.is_empty() {
+            blank_before = true;
+            continue;
+        }
+        if blank_before && !out.is_empty() {
+            out.push('\n');
+        }
+        blank_before = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The comment character git uses for the message `raw` in `repo`: the first character of
+/// [`comment_prefix`] (a multi-character `core.commentString` is best passed whole to
+/// [`clean_with_prefix`]).
+pub fn comment_char(repo: &git2::Repository, raw: &str) -> char {
+    comment_prefix(repo, raw).chars().next().unwrap_or('#')
+}
+
+/// The comment prefix git uses for the message `raw` in `repo`, from `core.commentChar` and
+/// `core.commentString` (the one set last wins, as in git); `#` when neither is set or the
+/// config cannot be read. For `auto` see [`auto_comment_char`].
+///
+/// libgit2 reads the repository, global and system config files, not `git -c` settings passed
+/// down to hooks in `GIT_CONFIG_PARAMETERS`.
+pub fn comment_prefix(repo: &git2::Repository, raw: &str) -> String {
+    repo.config().map_or_else(
+        |_| "#".to_owned(),
+        |config| prefix_from_config(&config, raw),
+    )
+}
+
+/// [`comment_prefix`] from an opened config.
+pub fn prefix_from_config(config: &git2::Config, raw: &str) -> String {
+    let mut value = None;
+    if let Ok(mut entries) = config.entries(Some(r"^core\.comment(char|string)$")) {
+        // Entries come lowest priority first (system, global, local), each file in order: the
+        // last one is the one git uses.
+        while let Some(Ok(entry)) = entries.next() {
+            if let Ok(v) = entry.value() {
+                value = Some(v.to_owned());
+            }
+        }
+    }
+    match value {
+        Some(v) if v.eq_ignore_ascii_case("auto") => auto_comment_char(raw).to_string(),
+        // git refuses an empty value or one with a newline; it then has no comment prefix to
+        // use, so fall back to its default.
+        Some(v) if !v.is_empty() && !v.contains('\n') => v,
+        _ => "#".to_owned(),
+    }
+}
+
+/// The character `core.commentChar=auto` stands for in the message file `raw`.
+///
+/// git picks the first of `#;@!$%^&|:` that starts no line of the message it started from, then
+/// writes its own comment lines with it; the hook sees the result, where the picked character
+/// does start lines. So the picked character is recognised in this order:
+/// 1. the character of a scissors line (`git commit -v`);
+/// 2. the character starting the last non-blank line (git appends its comments), when each
+///    candidate before it in git's order starts some line, as it must have for git to skip it;
+/// 3. otherwise the first candidate that starts no line: git's own choice for a message without
+///    comments (`git commit -m`). `#` when every candidate starts a line (git gives up then).
+pub fn auto_comment_char(raw: &str) -> char {
+    let mut starts: Vec<char> = Vec::new();
+    let mut at_start = true;
+    for c in raw.chars() {
+        if at_start && AUTO_CANDIDATES.contains(&c) && !starts.contains(&c) {
+            starts.push(c);
+        }
+        // git counts a line start after a CR too.
+        at_start = c == '\n' || c == '\r';
+    }
+    let lines = || raw.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    for line in lines() {
+        if let Some(c) = line.chars().next()
+            && AUTO_CANDIDATES.contains(&c)
+            && line[c.len_utf8()..] == format!(" {SCISSORS}")
+        {
+            return c;
+        }
+    }
+    let last = lines()
+        .map(|l| l.trim_end_matches([' ', '\t', '\r']))
+        .rfind(|l| !l.is_empty())
+        .and_then(|l| l.chars().next());
+    if let Some(c) = last
+        && let Some(rank) = AUTO_CANDIDATES.iter().position(|x| *x == c)
+        && AUTO_CANDIDATES[..rank].iter().all(|x| starts.contains(x))
+    {
+        return c;
+    }
+    AUTO_CANDIDATES
+        .into_iter()
+        .find(|c| !starts.contains(c))
+        .unwrap_or('#')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::sh;
+
+    const VERBOSE: &str = "Add the login endpoint\n\nThe handler checks the password hash.\n\n\
+# Please enter the commit message for your changes. Lines starting\n\
+# with '#' will be ignored, and an empty message aborts the commit.\n\
+#\n# On branch main\n# Changes to be committed:\n#\tmodified:   src/todo.rs\n#\n\
+# ------------------------ >8 ------------------------\n\
+# Do not modify or remove the line above.\n\
+# Everything below it will be ignored.\n\
+diff --git a/src/todo.rs b/src/todo.rs\n\
+index 1234567..89abcde 100644\n\
+--- a/src/todo.rs\n\
++++ b/src/todo.rs\n\
+@@ -1,2 +1,3 @@\n\
++// TODO: this should work for now, fix later\n\
+ fn main() {}\n";
+
+    #[test]
+    fn a_verbose_message_loses_the_diff_and_the_comments() {
+        assert_eq!(
+            clean(VERBOSE, '#'),
+            "Add the login endpoint\n\nThe handler checks the password hash.\n"
+        );
+    }
+
+    #[test]
+    fn the_scissors_line_must_match_exactly() {
+        // With another comment character, `# ----- >8 -----` is an ordinary comment line and the
+        // diff below it stays, as in git.
+        let cleaned = clean(VERBOSE, ';');
+        assert!(cleaned.contains("+// TODO: this should work"), "{cleaned}");
+        assert!(cleaned.contains("# with '#'"), "{cleaned}");
+        // A scissors line with more or fewer dashes, or text after it, does not cut.
+        for almost in [
+            "# ----------------------- >8 ------------------------",
+            "# ------------------------ >8 ------------------------ x",
+            "#------------------------ >8 ------------------------",
+        ] {
+            let raw = format!("subject\n{almost}\nbelow\n");
+            assert_eq!(clean(&raw, '#'), "subject\nbelow\n", "{almost}");
+        }
+        // Not at the first column: neither scissors nor a comment.
+        let raw = format!("subject\n # {SCISSORS}\nbelow\n");
+        assert_eq!(clean(&raw, '#'), raw);
+        // At the very first line it cuts everything.
+        assert_eq!(clean(&format!("# {SCISSORS}\nbelow\n"), '#'), "");
+    }
+
+    #[test]
+    fn comment_lines_go_even_when_they_hold_phrases() {
+        let raw =
+            "Fix the parser\n# TODO: should work for now\n#probably\n  # kept: not at the start\n";
+        assert_eq!(
+            clean(raw, '#'),
+            "Fix the parser\n  # kept: not at the start\n"
+        );
+    }
+
+    #[test]
+    fn a_message_without_comments_keeps_its_text() {
+        assert_eq!(
+            clean(
+                "\n\n  Subject  \n\n\n\nBody line 1\t\nBody line 2\n\n\n",
+                '#'
+            ),
+            "  Subject\n\nBody line 1\nBody line 2\n"
+        );
+        assert_eq!(
+            clean("no newline at the end", '#'),
+            "no newline at the end\n"
+        );
+        assert_eq!(clean("", '#'), "");
+        assert_eq!(clean("# only\n#comments\n\n", '#'), "");
+    }
+
+    #[test]
+    fn a_semicolon_comment_char() {
+        let raw = "Subject\n; a comment\n# not a comment now\n\n; ------------------------ >8 ------------------------\ndiff\n";
+        assert_eq!(clean(raw, ';'), "Subject\n# not a comment now\n");
+    }
+
+    #[test]
+    fn crlf_line_ends() {
+        let raw = "Subject\r\n\r\n\r\nBody\r\n# comment\r\n# ------------------------ >8 ------------------------\r\ndiff TODO\r\n";
+        assert_eq!(clean(raw, '#'), "Subject\n\nBody\n");
+    }
+
+    #[test]
+    fn a_multi_character_comment_string() {
+        assert_eq!(
+            clean_with_prefix(
+                "a\n// gone\n/ kept\n// ------------------------ >8 ------------------------\nb\n",
+                "//"
+            ),
+            "a\n/ kept\n"
+        );
+        assert_eq!(clean_with_prefix("# a\n", ""), "# a\n");
+    }
+
+    #[test]
+    fn the_same_as_git_stripspace() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (raw, c) in [
+            ("\n\n a \t\n\n\n#x\nb  \n\n\n", '#'),
+            ("x\r\n\r\n;y\r\nz\r\n", ';'),
+            ("#\n#\n", '#'),
+            ("t\n\n\n\n@\n@ c\n  u\n", '@'),
+            ("é\u{a0}\n\n\x0b\nend", '#'),
+        ] {
+            std::fs::write(dir.path().join("msg"), raw).expect("write");
+            let git = std::process::Command::new("git")
+                .args(["-c", &format!("core.commentChar={c}"), "stripspace", "-s"])
+                .stdin(std::fs::File::open(dir.path().join("msg")).expect("open"))
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", dir.path())
+                .output()
+                .expect("git stripspace");
+            assert_eq!(
+                clean(raw, c),
+                String::from_utf8_lossy(&git.stdout),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn auto_picks_what_git_picked() {
+        // `git commit -m`: no comments; git picks the first candidate that starts no line.
+        assert_eq!(auto_comment_char("Fix\n\nsee #12\n"), '#');
+        assert_eq!(auto_comment_char("Fix\n#12 closed\n\nBody\n"), ';');
+        assert_eq!(auto_comment_char("Fix\n#12\n;x\nend\n"), '@');
+        // A `-m` message whose last line starts with a candidate git cannot have picked.
+        assert_eq!(auto_comment_char("Fix\n\n; note\n"), '#');
+        // One whose last line could be git's comment is read as such (as with the default `#`).
+        assert_eq!(auto_comment_char("Fix\n#12 closed\n"), '#');
+        // The editor: git's comments, written with the picked character, come last.
+        assert_eq!(
+            auto_comment_char("Fix\n\n#12 closed\n\n; Please enter the commit message\n;\n"),
+            ';'
+        );
+        assert_eq!(
+            auto_comment_char("Fix\n\n# Please enter the commit message\n#\n"),
+            '#'
+        );
+        // `git commit -v`: the scissors line names it.
+        assert_eq!(
+            auto_comment_char(&format!("Fix\n#1\n; x\n\n; {SCISSORS}\ndiff\n+#x\n")),
+            ';'
+        );
+        let all: String = AUTO_CANDIDATES.iter().flat_map(|c| [*c, '\n']).collect();
+        assert_eq!(auto_comment_char(&format!("{all}end\n")), '#');
+    }
+
+    #[test]
+    fn the_comment_char_comes_from_the_repository_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(dir.path(), "git init -q repo", &[]);
+        let repo = git2::Repository::open(dir.path().join("repo")).expect("open");
+        let set = |key: &str, value: &str| {
+            sh(
+                &dir.path().join("repo"),
+                &format!("git config {key} '{value}'"),
+                &[],
+            );
+        };
+        set("core.commentChar", ";");
+        assert_eq!(comment_char(&repo, "x\n"), ';');
+        set("core.commentChar", "auto");
+        assert_eq!(comment_char(&repo, "x\n#1\nbody\n"), ';');
+        assert_eq!(comment_char(&repo, "x\n"), '#');
+        set("core.commentString", "//");
+        assert_eq!(comment_prefix(&repo, "x\n"), "//");
+        assert_eq!(comment_char(&repo, "x\n"), '/');
+        // The key written last wins, whichever of the two it is, as in git.
+        sh(
+            &dir.path().join("repo"),
+            "git config --unset core.commentChar && git config core.commentChar %",
+            &[],
+        );
+        assert_eq!(comment_prefix(&repo, "x\n"), "%");
+        let git = sh(
+            &dir.path().join("repo"),
+            "printf '%% a\\n// b\\n' | git stripspace -s",
+            &[],
+        );
+        assert_eq!(git, "// b");
+    }
+
+    #[test]
+    fn a_local_setting_beats_a_global_one_and_unset_is_hash() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let global = dir.path().join("global");
+        let local = dir.path().join("local");
+        std::fs::write(&global, "[core]\n\tcommentString = //\n").expect("write");
+        std::fs::write(&local, "[core]\n\tcommentChar = \";\"\n").expect("write");
+        let mut config = git2::Config::new().expect("config");
+        config
+            .add_file(&local, git2::ConfigLevel::Local, false)
+            .expect("local");
+        config
+            .add_file(&global, git2::ConfigLevel::Global, false)
+            .expect("global");
+        assert_eq!(prefix_from_config(&config, "x"), ";");
+        let empty = git2::Config::new().expect("config");
+        assert_eq!(prefix_from_config(&empty, "x"), "#");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clean_is_idempotent(
+            raw in "(#|;| |\t|\r|\n|a|b|TODO|# ------------------------ >8 ------------------------\n)*",
+            c in proptest::sample::select(vec!['#', ';', ' ', 'a']),
+        ) {
+            let once = clean(&raw, c);
+            proptest::prop_assert_eq!(clean(&once, c), once.clone());
+            proptest::prop_assert!(once.is_empty() || once.ends_with('\n'));
+        }
+
+        #[test]
+        fn clean_is_idempotent_on_any_text(raw in proptest::prelude::any::<String>(), c in proptest::char::any()) {
+            let once = clean(&raw, c);
+            proptest::prop_assert_eq!(clean(&once, c), once.clone());
+        }
+    }
+}
