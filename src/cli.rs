@@ -42,6 +42,11 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Record a person's decision about an escalated task, so that it can move again.
     Escalate(EscalateArgs),
+    /// Install specproof's git hooks (pre-commit, commit-msg, pre-push) into the hooks folder
+    /// git uses; a hook already there is kept and runs first.
+    Install(InstallArgs),
+    /// Remove specproof's git hooks and put back the hooks they kept.
+    Uninstall(UninstallArgs),
     /// Print shell completions to stdout.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
@@ -102,6 +107,37 @@ pub struct EscalateArgs {
     /// What was decided (for example: "split into T-7 and T-8", "keep going: the flaky test is fixed").
     #[arg(long, value_name = "TEXT")]
     pub note: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Install only this hook (repeatable); default: pre-commit, commit-msg and pre-push.
+    #[arg(long = "hook", value_enum, value_name = "NAME")]
+    pub hooks: Vec<HookName>,
+
+    /// Install even into a hooks folder shared with other repositories: a core.hooksPath
+    /// outside this repository, or one set in the global or system git config.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UninstallArgs {
+    /// Remove only this hook (repeatable); default: pre-commit, commit-msg and pre-push.
+    #[arg(long = "hook", value_enum, value_name = "NAME")]
+    pub hooks: Vec<HookName>,
+
+    /// Remove them even from a hooks folder shared with other repositories.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A client hook specproof installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookName {
+    PreCommit,
+    CommitMsg,
+    PrePush,
 }
 
 /// `--format` of lint and verify.

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod digest;
 pub mod evidence;
 pub mod exit;
+pub mod hooks;
 pub mod init;
 pub mod interrupt;
 pub mod lint;

@@ -17,7 +17,15 @@ fn help_lists_only_the_commands_that_work() {
         .collect();
     assert_eq!(
         commands,
-        vec!["init", "lint", "verify", "escalate", "completions"],
+        vec![
+            "init",
+            "lint",
+            "verify",
+            "escalate",
+            "install",
+            "uninstall",
+            "completions"
+        ],
         "{}",
         run.stdout
     );
