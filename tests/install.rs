@@ -666,3 +666,32 @@ fn a_missing_repository_is_a_clear_error() {
     let out = folder.run(&["uninstall"]);
     out.code(2);
 }
+
+#[test]
+fn a_submodule_gets_hooks_of_its_own() {
+    let inner = Repo::new();
+    inner.write("lib.txt", "lib\n");
+    inner.git(&["add", "lib.txt"]);
+    inner.git(&["commit", "-qm", "lib"]);
+    let repo = Repo::new();
+    let url = inner.path().to_str().expect("utf-8");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        url,
+        "sub",
+    ]);
+    let out = run_program(&repo, &bin(), &repo.path().join("sub"), &["install"], &[]);
+    out.code(0);
+    let own = repo.path().join(".git/modules/sub/hooks");
+    for name in CLIENT_HOOKS {
+        assert!(read(&own.join(name)).contains(MARKER), "{name}");
+        assert!(
+            !hook_path(&repo, name).exists(),
+            "{name} in the superproject"
+        );
+    }
+}
