@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, EscalateArgs, Format, LintArgs, TrustArgs, VerifyArgs};
+use crate::cli::{Cli, Command, EscalateArgs, Format, HookName, LintArgs, TrustArgs, VerifyArgs};
 use crate::config::Config;
 use crate::exit::ExitStatus;
+use crate::hooks::install::{self as hook_install, Action, Hook, Removal};
 use crate::init::{self, Outcome};
 use crate::lint;
 use crate::printer::{Printer, styles};
@@ -67,6 +68,14 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
         Command::Escalate(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_escalate(&repo, &args, &printer)
+        }
+        Command::Install(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_install(&repo, &hooks_of(&args.hooks), args.force, &printer)
+        }
+        Command::Uninstall(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_uninstall(&repo, &hooks_of(&args.hooks), args.force, &printer)
         }
         Command::Lint(LintArgs { paths, format }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
@@ -585,4 +594,123 @@ fn confirm(question: &str) -> Result<bool> {
         .context("cannot read the answer from stdin")?;
     let answer = answer.trim().to_ascii_lowercase();
     Ok(answer == "y" || answer == "yes")
+}
+
+/// The hooks named on the command line, in git's order, each once; none named means all three.
+fn hooks_of(names: &[HookName]) -> Vec<Hook> {
+    let mut hooks: Vec<Hook> = names
+        .iter()
+        .map(|name| match name {
+            HookName::PreCommit => Hook::PreCommit,
+            HookName::CommitMsg => Hook::CommitMsg,
+            HookName::PrePush => Hook::PrePush,
+        })
+        .collect();
+    if hooks.is_empty() {
+        hooks = Hook::CLIENT.to_vec();
+    }
+    hooks.sort_unstable();
+    hooks.dedup();
+    hooks
+}
+
+fn run_install(repo: &Repo, hooks: &[Hook], force: bool, printer: &Printer) -> Result<ExitStatus> {
+    let binary = std::env::current_exe()
+        .context("cannot tell where the specproof binary is, which the hooks must run")?;
+    let plan = hook_install::plan(&repo.git, force, "install")?;
+    let done = hook_install::install(&plan, hooks, &binary)?;
+    let dir = &plan.dir.path;
+    printer.out(format!(
+        "specproof install: {} (the shims run {} hook <name>)",
+        dir.display(),
+        binary.display()
+    ))?;
+    let width = done.iter().map(|d| d.hook.name().len()).max().unwrap_or(0);
+    let mut refused = 0;
+    for d in &done {
+        let name = d.hook.name();
+        let what = match &d.action {
+            Action::Installed => printer.paint_out(&styles::ok(), "installed"),
+            Action::Updated => printer.paint_out(&styles::ok(), "updated"),
+            Action::AlreadyInstalled => "already installed".to_owned(),
+            Action::Refused(reason) => {
+                refused += 1;
+                format!(
+                    "{}: {reason}",
+                    printer.paint_out(&styles::error(), "refused")
+                )
+            }
+        };
+        let kept = match &d.kept {
+            Some(k) if k.now && k.executable => {
+                format!("; kept your existing hook as {} (it runs first)", k.file)
+            }
+            Some(k) if k.now => format!(
+                "; kept your existing hook as {} (it is not executable, so git did not run it and neither will the shim)",
+                k.file
+            ),
+            Some(k) if k.executable => format!("; runs your kept hook {} first", k.file),
+            Some(k) => format!(
+                "; your kept hook {} is not executable, so it does not run",
+                k.file
+            ),
+            None => String::new(),
+        };
+        printer.out(format!("  {name:width$}  {what}{kept}"))?;
+    }
+    if plan.dir.in_work_tree {
+        printer.out(format!(
+            "note: {} is inside the working tree (core.hooksPath); the shims name this machine's specproof binary",
+            dir.display()
+        ))?;
+    }
+    if refused > 0 {
+        return Ok(ExitStatus::Failure);
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn run_uninstall(
+    repo: &Repo,
+    hooks: &[Hook],
+    force: bool,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let plan = hook_install::plan(&repo.git, force, "uninstall")?;
+    let done = hook_install::uninstall(&plan, hooks)?;
+    let dir = &plan.dir.path;
+    let changed = done.iter().any(|(_, r)| {
+        matches!(
+            r,
+            Removal::Removed | Removal::Restored | Removal::RestoredOnly
+        )
+    });
+    let stuck = done
+        .iter()
+        .any(|(_, r)| matches!(r, Removal::Foreign { kept: true }));
+    if !changed && !stuck {
+        printer.out(format!(
+            "No specproof hook is installed in {}: nothing to remove",
+            dir.display()
+        ))?;
+        return Ok(ExitStatus::Success);
+    }
+    printer.out(format!("specproof uninstall: {}", dir.display()))?;
+    let width = done.iter().map(|(h, _)| h.name().len()).max().unwrap_or(0);
+    for (hook, removal) in &done {
+        let name = hook.name();
+        let kept = hook.kept_name();
+        let what = match removal {
+            Removal::Removed => "removed".to_owned(),
+            Removal::Restored => format!("removed; restored your hook from {kept}"),
+            Removal::RestoredOnly => format!("not installed; restored your hook from {kept}"),
+            Removal::NotInstalled => "not installed".to_owned(),
+            Removal::Foreign { kept: false } => "not specproof's hook: left alone".to_owned(),
+            Removal::Foreign { kept: true } => format!(
+                "not specproof's hook: left alone, and {kept} too (move it back yourself if you want it)"
+            ),
+        };
+        printer.out(format!("  {name:width$}  {what}"))?;
+    }
+    Ok(ExitStatus::Success)
 }

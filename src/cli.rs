@@ -49,6 +49,11 @@ pub enum Command {
     Drift(DriftArgs),
     /// Show every command proof of the repository and approve them for git hooks.
     Trust(TrustArgs),
+    /// Install specproof's git hooks (pre-commit, commit-msg, pre-push) into the hooks folder
+    /// git uses; a hook already there is kept and runs first.
+    Install(InstallArgs),
+    /// Remove specproof's git hooks and put back the hooks they kept.
+    Uninstall(UninstallArgs),
     /// Print shell completions to stdout.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
@@ -132,7 +137,38 @@ pub struct TrustArgs {
     pub yes: bool,
 }
 
-/// `--format` of lint, verify and drift.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Install only this hook (repeatable); default: pre-commit, commit-msg and pre-push.
+    #[arg(long = "hook", value_enum, value_name = "NAME")]
+    pub hooks: Vec<HookName>,
+
+    /// Install even into a hooks folder shared with other repositories: a core.hooksPath
+    /// outside this repository, or one set in the global or system git config.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UninstallArgs {
+    /// Remove only this hook (repeatable); default: pre-commit, commit-msg and pre-push.
+    #[arg(long = "hook", value_enum, value_name = "NAME")]
+    pub hooks: Vec<HookName>,
+
+    /// Remove them even from a hooks folder shared with other repositories.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A client hook specproof installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookName {
+    PreCommit,
+    CommitMsg,
+    PrePush,
+}
+
+/// `--format` of lint and verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Lines for people (lint: one `file:line:col: CODE: message` per problem; verify: one row

@@ -25,6 +25,8 @@ fn help_lists_only_the_commands_that_work() {
             "snapshot",
             "drift",
             "trust",
+            "install",
+            "uninstall",
             "completions"
         ],
         "{}",

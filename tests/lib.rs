@@ -6,6 +6,7 @@ mod common;
 mod cli;
 mod demo;
 mod init;
+mod install;
 mod lint;
 mod props;
 mod snapshot;

@@ -114,7 +114,14 @@ impl Repo {
         std::fs::read_to_string(self.path().join(rel)).expect("read")
     }
 
-    fn command(&self, program: &Path, cwd: &Path) -> Command {
+    /// The repository's own `HOME` (also `XDG_CONFIG_HOME`): its `.gitconfig` is the global config.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// `program` in `cwd` with the repository's pinned environment (HOME, identity, no git
+    /// variables from outside).
+    pub fn command(&self, program: &Path, cwd: &Path) -> Command {
         let mut cmd = Command::new(program);
         cmd.current_dir(cwd)
             .stdin(Stdio::null())
