@@ -90,6 +90,20 @@ impl Key {
         common_dir.join("specproof").join("key")
     }
 
+    /// Reads the key if this machine has one (hooks never create it: evidence checked against a
+    /// new key would all be suspect anyway).
+    ///
+    /// # Errors
+    /// When the key exists but cannot be read, is readable by others, or has the wrong size.
+    pub fn load(common_dir: &Path) -> Result<Option<Self>, EvidenceError> {
+        let path = Self::path(common_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => Self::checked(&path, bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(cause) => Err(EvidenceError::Key { path, cause }),
+        }
+    }
+
     /// Reads the key, or creates it (mode 0600, atomically) on first use.
     ///
     /// # Errors

@@ -13,6 +13,7 @@ pub mod digest;
 pub mod echo;
 pub mod evidence;
 pub mod exit;
+pub mod gate;
 pub mod hooks;
 pub mod init;
 pub mod interrupt;

@@ -100,9 +100,20 @@ pub fn lint(root: &Path, targets: &[Target]) -> Result<LintReport, String> {
     problems.extend(duplicate_ids(&ws.plans));
     problems.extend(unverifiable(&ws.plans));
     let mut snapshots = Snapshots::default();
+    for plan in &ws.plans {
+        snapshots.get(root, &plan.path);
+    }
+    let plan_exists = |rel: &str| root.join(rel).is_file();
+    let snapshot_of = |rel: &str| snapshots.loaded.get(rel).and_then(Option::as_ref);
     for task in &ws.tasks {
         problems.extend(task.diagnostics.iter().cloned());
-        problems.extend(check_task(root, &ws, task, &mut snapshots));
+        problems.extend(check_task(
+            task,
+            &ws.plans,
+            &ws.config,
+            &plan_exists,
+            &snapshot_of,
+        ));
     }
     problems.extend(snapshots.diagnostics);
 
@@ -196,11 +207,16 @@ impl Snapshots {
     }
 }
 
-fn check_task(
-    root: &Path,
-    ws: &Workspace,
+/// Gate 1 for one task: its front matter names an existing plan and section, it has criteria,
+/// and each traces to the plan's authoritative definition (the snapshot, else the plan) with an
+/// identical copy. `plans`: every plan file of the content; `plan_exists`: whether a file is
+/// there at all (for the message); `snapshot_of`: a plan's snapshot, when it has one.
+pub fn check_task<'p>(
     task: &Task,
-    snapshots: &mut Snapshots,
+    plans: &'p [Plan],
+    config: &crate::config::Config,
+    plan_exists: &dyn Fn(&str) -> bool,
+    snapshot_of: &dyn Fn(&str) -> Option<&'p Plan>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(meta) = &task.meta else { return out };
@@ -264,12 +280,13 @@ fn check_task(
 
     // The plan the task names, and the definitions its criteria are checked against.
     let plan_pos = field_pos("plan_file");
-    let Some(plan) = ws.plan(&meta.plan_file) else {
-        let exists = root.join(&meta.plan_file).is_file();
+    let wanted = crate::paths::normalize(&meta.plan_file);
+    let Some(plan) = plans.iter().find(|p| p.path == wanted) else {
+        let exists = plan_exists(&meta.plan_file);
         let message = if exists {
             format!(
                 "plan_file \"{}\" is not one of the plan files (`plans:` in specproof.yml is {:?}): move it or widen `plans`",
-                meta.plan_file, ws.config.plans
+                meta.plan_file, config.plans
             )
         } else {
             format!("plan_file \"{}\" does not exist", meta.plan_file)
@@ -277,7 +294,7 @@ fn check_task(
         let hint = if exists {
             None
         } else {
-            did_you_mean(&meta.plan_file, ws.plans.iter().map(|p| p.path.as_str()))
+            did_you_mean(&meta.plan_file, plans.iter().map(|p| p.path.as_str()))
         };
         out.push(
             Diagnostic::new(
@@ -313,14 +330,13 @@ fn check_task(
             .suggest(hint),
         );
     }
-    let (definitions, source) = match snapshots.get(root, &plan.path) {
+    let (definitions, source) = match snapshot_of(&plan.path) {
         Some(snapshot) => (snapshot, snapshot.path.clone()),
         None => (plan, plan.path.clone()),
     };
     for (cid, pos) in &task.criteria_ids {
         if !definitions.defines(cid) {
-            let elsewhere = ws
-                .plans
+            let elsewhere = plans
                 .iter()
                 .find(|p| p.defines(cid))
                 .map(|p| p.path.clone());

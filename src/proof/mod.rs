@@ -68,6 +68,50 @@ pub fn input_scope<'c>(
     }
 }
 
+/// Runs a file or git proof on `content` (`base`: the resolved base commit of a git proof);
+/// None for command proofs and the judge, which run elsewhere.
+#[must_use]
+pub fn run_local(
+    git: &git2::Repository,
+    content: &Content<'_>,
+    criterion: &Criterion,
+    base: Option<git2::Oid>,
+    excluded: &dyn Fn(&str) -> bool,
+    cache: &files::FileCache,
+    max_size: u64,
+) -> Option<Verdict> {
+    let no_base = || Verdict::broken("no base commit".into());
+    Some(match &criterion.proof {
+        Proof::FileExists { path, min } => files::file_exists(content, path, *min),
+        Proof::PatternMatches { path, pattern, min } => {
+            files::pattern_matches(content, path, pattern, *min, cache, max_size)
+        }
+        Proof::NoPatternExists { pattern, path } => {
+            files::no_pattern_exists(content, pattern, path.as_deref(), excluded, cache, max_size)
+        }
+        Proof::GitDiffContains { pattern, path, .. } => match base {
+            Some(base) => git::git_diff_contains(
+                git,
+                content,
+                pattern,
+                path.as_deref(),
+                base,
+                excluded,
+                cache,
+            ),
+            None => no_base(),
+        },
+        Proof::LineCountDelta { path, min, max, .. } => match base {
+            Some(base) => git::line_count_delta(git, content, path, *min, *max, base, cache),
+            None => no_base(),
+        },
+        Proof::BuildsClean { .. }
+        | Proof::TestPasses { .. }
+        | Proof::CommandOutputMatches { .. }
+        | Proof::SemanticMatch { .. } => return None,
+    })
+}
+
 /// What a proof concluded, with what the evidence records about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {

@@ -319,35 +319,23 @@ fn run_local(
     cache: &FileCache,
     max_size: u64,
 ) -> Verdict {
-    match &unit.criterion.proof {
-        Proof::FileExists { path, min } => files::file_exists(content, path, *min),
-        Proof::PatternMatches { path, pattern, min } => {
-            files::pattern_matches(content, path, pattern, *min, cache, max_size)
-        }
-        Proof::NoPatternExists { pattern, path } => {
-            files::no_pattern_exists(content, pattern, path.as_deref(), excluded, cache, max_size)
-        }
-        Proof::GitDiffContains { pattern, path, .. } => match base_of(git, unit) {
-            Ok(Some(base)) => proof::git::git_diff_contains(
-                git,
-                content,
-                pattern,
-                path.as_deref(),
-                base,
-                excluded,
-                cache,
-            ),
-            Ok(None) | Err(_) => Verdict::broken("no base commit".into()),
-        },
-        Proof::LineCountDelta { path, min, max, .. } => match base_of(git, unit) {
-            Ok(Some(base)) => {
-                proof::git::line_count_delta(git, content, path, *min, *max, base, cache)
-            }
-            Ok(None) | Err(_) => Verdict::broken("no base commit".into()),
-        },
-        _ => Verdict::broken(format!(
+    let base = match base_of(git, unit) {
+        Ok(base) => base,
+        Err(e) => return Verdict::broken(e),
+    };
+    proof::run_local(
+        git,
+        content,
+        &unit.criterion,
+        base,
+        excluded,
+        cache,
+        max_size,
+    )
+    .unwrap_or_else(|| {
+        Verdict::broken(format!(
             "{} is not a file or git proof",
             unit.criterion.kind().name()
-        )),
-    }
+        ))
+    })
 }

@@ -1,0 +1,1000 @@
+//! The transitions of one change: what it does to each task, and the gates that judge it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use git2::Oid;
+
+use crate::config::Rerun;
+use crate::content::Content;
+use crate::criterion::{Criterion, Proof, Scope};
+use crate::diagnostic::{Diagnostic, FailureCode};
+use crate::digest::{self, Excluded};
+use crate::evidence::{self, Expected, Freshness, Key};
+use crate::task::{Status, Task, TaskMeta};
+
+use super::rerun::{CommandRunner, Rerunner};
+use super::view::View;
+use super::{Check, Outcome, Problem};
+
+/// One change to judge: from `old` (None: the first commit) to `new`.
+pub struct Change<'a, 'r> {
+    pub git: &'a git2::Repository,
+    pub old: Option<&'a Content<'r>>,
+    pub new: &'a Content<'r>,
+    /// The commit `old` is: what a git proof's default base (HEAD) meant when its evidence was
+    /// made.
+    pub old_commit: Option<Oid>,
+    /// This machine's signing key; None: no evidence can verify here.
+    pub key: Option<&'a Key>,
+    /// Which hook judges: its config key (`on_commit` or `on_push`) says which proofs run again
+    /// for touched criteria of done and complete tasks.
+    pub stage: Stage,
+    /// Whether the command proofs of the new content are approved for hooks (SPEC §7.3); asked
+    /// only when one is to run.
+    pub trusted: &'a dyn Fn(&View<'_, '_>) -> bool,
+    pub commands: &'a dyn CommandRunner,
+}
+
+/// Where a change is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// pre-commit: `on_commit.rerun`.
+    Commit,
+    /// pre-push (each pushed commit): `on_push.rerun`.
+    Push,
+}
+
+/// How far along the lifecycle a state is: the gates entering it requires.
+fn gates_of(status: Status) -> u8 {
+    match status {
+        Status::Created | Status::Blocked | Status::Failed => 0,
+        Status::Ready => 1,
+        Status::InProgress => 2,
+        Status::Done => 3,
+        Status::Complete => 4,
+    }
+}
+
+struct Ctx<'v, 'c, 'r> {
+    change: &'v Change<'c, 'r>,
+    old: Option<View<'c, 'r>>,
+    new: View<'c, 'r>,
+    new_metas: BTreeMap<String, TaskMeta>,
+    out: Outcome,
+}
+
+/// Judges `change`: every problem that rejects it, and the warnings.
+#[must_use]
+pub fn check(change: &Change<'_, '_>) -> Outcome {
+    let new = View::load(change.new);
+    let mut out = Outcome::default();
+    if !new.config_problems.is_empty() {
+        for d in &new.config_problems {
+            out.problems.push(Problem {
+                task: None,
+                file: Some(d.file.clone()),
+                line: Some(d.line),
+                check: Check::Config,
+                criterion: None,
+                code: Some(d.code),
+                reason: d.message.clone(),
+                fix: format!(
+                    "fix {} (`specproof lint` lists its problems), then `git add {}`",
+                    d.file, d.file
+                ),
+            });
+        }
+        return out;
+    }
+    let changed = changed_paths(change.old, change.new);
+    if changed.is_empty() {
+        return out;
+    }
+    let old = change.old.map(View::load);
+    let new_metas = new.task_metas();
+    let mut ctx = Ctx {
+        change,
+        old,
+        new,
+        new_metas,
+        out,
+    };
+    ctx.unreadable(&changed);
+    ctx.plan_drift();
+    ctx.complete_evidence(&changed);
+    let gated = ctx.tasks(&changed);
+    ctx.regressions(&changed, &gated);
+    ctx.out
+}
+
+/// Paths whose mode or blob differs between the two contents, or that only one has.
+fn changed_paths(old: Option<&Content<'_>>, new: &Content<'_>) -> BTreeSet<String> {
+    let Some(old) = old else {
+        return new.files().map(|e| e.path.clone()).collect();
+    };
+    let mut out = BTreeSet::new();
+    let mut a = old.files().peekable();
+    let mut b = new.files().peekable();
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(x), None) => {
+                out.insert(x.path.clone());
+                a.next();
+            }
+            (None, Some(y)) => {
+                out.insert(y.path.clone());
+                b.next();
+            }
+            (Some(x), Some(y)) => match x.path.as_bytes().cmp(y.path.as_bytes()) {
+                std::cmp::Ordering::Less => {
+                    out.insert(x.path.clone());
+                    a.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    out.insert(y.path.clone());
+                    b.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if x.oid != y.oid || x.mode != y.mode {
+                        out.insert(x.path.clone());
+                    }
+                    a.next();
+                    b.next();
+                }
+            },
+        }
+    }
+    out
+}
+
+fn diagnostic_problem(d: &Diagnostic, check: Check, fix: String) -> Problem {
+    Problem {
+        task: d.task.clone(),
+        file: Some(d.file.clone()),
+        line: Some(d.line),
+        check,
+        criterion: d.criterion.clone(),
+        code: Some(d.code),
+        reason: match &d.suggestion {
+            Some(s) => format!("{} (did you mean {s}?)", d.message),
+            None => d.message.clone(),
+        },
+        fix,
+    }
+}
+
+impl Ctx<'_, '_, '_> {
+    fn push(&mut self, problem: Problem) {
+        self.out.problems.push(problem);
+    }
+
+    /// Touched plan, snapshot and task files that do not parse.
+    fn unreadable(&mut self, changed: &BTreeSet<String>) {
+        let mut found = Vec::new();
+        for plan in &self.new.plans {
+            if changed.contains(&plan.path) {
+                found.extend(plan.diagnostics.iter().cloned());
+            }
+        }
+        for snapshot in self.new.snapshots.values() {
+            if changed.contains(&snapshot.path) {
+                found.extend(snapshot.diagnostics.iter().cloned());
+            }
+        }
+        for d in found {
+            let fix = format!(
+                "fix {}:{} (`specproof lint {}` shows every problem), then `git add {}`",
+                d.file, d.line, d.file, d.file
+            );
+            self.push(diagnostic_problem(&d, Check::Unreadable, fix));
+        }
+    }
+
+    /// Plans that differ from their snapshot (SPEC §8).
+    fn plan_drift(&mut self) {
+        let mut found = Vec::new();
+        for plan in &self.new.plans {
+            let snapshot_path = format!("{}/{}", crate::lint::SNAPSHOT_DIR, plan.path);
+            let (Some(p), Some(s)) = (
+                self.new.content.get(&plan.path),
+                self.new.content.get(&snapshot_path),
+            ) else {
+                continue;
+            };
+            if p.oid == s.oid {
+                continue;
+            }
+            let changed = self
+                .new
+                .snapshots
+                .get(&plan.path)
+                .map(|snapshot| crate::snapshot::changed_ids(snapshot, plan))
+                .unwrap_or_default();
+            let which = if changed.is_empty() {
+                "its text differs (no criterion definition changed)".to_owned()
+            } else {
+                format!("criteria changed: {}", changed.join(", "))
+            };
+            found.push(Problem {
+                task: None,
+                file: Some(plan.path.clone()),
+                line: None,
+                check: Check::PlanDrift,
+                criterion: (changed.len() == 1).then(|| changed[0].clone()),
+                code: Some(FailureCode::F14),
+                reason: format!("{} differs from its snapshot {snapshot_path}: {which}", plan.path),
+                fix: format!(
+                    "if the change is intended, `specproof snapshot {}` then `git add {}`; if not, `git checkout HEAD -- {}`",
+                    plan.path,
+                    crate::lint::SNAPSHOT_DIR,
+                    plan.path
+                ),
+            });
+        }
+        self.out.problems.extend(found);
+    }
+
+    /// Committed evidence of a complete task is never deleted or rewritten.
+    fn complete_evidence(&mut self, changed: &BTreeSet<String>) {
+        let Some(old) = &self.old else { return };
+        let dir = crate::paths::normalize(&old.config.evidence_dir);
+        let mut complete: BTreeMap<String, bool> = BTreeMap::new();
+        let mut found = Vec::new();
+        for path in changed {
+            let Some(rest) = path.strip_prefix(&dir).and_then(|r| r.strip_prefix('/')) else {
+                continue;
+            };
+            let Some(owner) = rest.split('/').next() else {
+                continue;
+            };
+            if old.content.get(path).is_none() {
+                continue;
+            }
+            let is_complete = *complete.entry(owner.to_owned()).or_insert_with(|| {
+                old.task(&old.task_path(owner))
+                    .and_then(|t| t.meta)
+                    .is_some_and(|m| m.status == Status::Complete)
+            });
+            if !is_complete {
+                continue;
+            }
+            let what = if self.new.content.get(path).is_some() {
+                "rewrites"
+            } else {
+                "deletes"
+            };
+            found.push(Problem {
+                task: Some(owner.to_owned()),
+                file: Some(path.clone()),
+                line: None,
+                check: Check::Lifecycle,
+                criterion: rest.rsplit('/').next().map(|n| n.trim_end_matches(".json").to_owned()),
+                code: Some(FailureCode::F12),
+                reason: format!("this change {what} committed evidence of complete task {owner}: the evidence of a complete task is the record and never changes"),
+                fix: format!("restore it: `git checkout HEAD -- {path}`"),
+            });
+        }
+        self.out.problems.extend(found);
+    }
+
+    /// Every task file the change adds, edits or deletes, and done tasks whose evidence it
+    /// changes: their transitions and gates. Returns the task IDs gated for done (their proofs
+    /// were judged already).
+    fn tasks(&mut self, changed: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut paths: BTreeSet<String> = changed
+            .iter()
+            .filter(|p| self.new.is_task(p) || self.old.as_ref().is_some_and(|o| o.is_task(p)))
+            .cloned()
+            .collect();
+        // Done tasks whose evidence this change edits are judged again.
+        let evidence_dir = crate::paths::normalize(&self.new.config.evidence_dir);
+        for path in changed {
+            if let Some(owner) = path
+                .strip_prefix(&evidence_dir)
+                .and_then(|r| r.strip_prefix('/'))
+                .and_then(|r| r.split('/').next())
+                && self
+                    .new_metas
+                    .get(owner)
+                    .is_some_and(|m| m.status == Status::Done)
+            {
+                paths.insert(self.new.task_path(owner));
+            }
+        }
+        let mut gated = BTreeSet::new();
+        for path in paths {
+            self.out.tasks_checked += 1;
+            let old = self.old.as_ref().and_then(|o| o.task(&path));
+            let new = self.new.task(&path);
+            if let Some(id) = self.task(&path, old.as_ref(), new.as_ref()) {
+                gated.insert(id);
+            }
+        }
+        gated
+    }
+
+    /// One task's transition. Returns its ID when it was judged by G3.
+    fn task(&mut self, path: &str, old: Option<&Task>, new: Option<&Task>) -> Option<String> {
+        let old_meta = old.and_then(|t| t.meta.as_ref());
+        let Some(new) = new else {
+            // Deleted.
+            if let Some(o) = old_meta
+                && o.status == Status::Complete
+            {
+                self.push(lifecycle(
+                    &o.task_id,
+                    path,
+                    None,
+                    format!(
+                        "deletes complete task {}: a complete task is the record and stays",
+                        o.task_id
+                    ),
+                    format!("restore it: `git checkout HEAD -- {path}`"),
+                ));
+            }
+            return None;
+        };
+        let id = new.id().to_owned();
+        if !new.diagnostics.is_empty() {
+            let found: Vec<Problem> = new
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let fix = format!(
+                        "fix {}:{} (`specproof lint {}` shows every problem), then `git add {}`",
+                        d.file, d.line, d.file, d.file
+                    );
+                    let mut p = diagnostic_problem(d, Check::Unreadable, fix);
+                    p.task.get_or_insert_with(|| id.clone());
+                    p
+                })
+                .collect();
+            self.out.problems.extend(found);
+        }
+        let meta = new.meta.as_ref()?;
+        if let Some(o) = old_meta {
+            if o.status == Status::Complete {
+                self.complete_edit(path, old?, new, o, meta);
+                return None;
+            }
+            self.owned_fields(path, o, meta);
+        }
+        let level = gates_of(meta.status);
+        if level >= 1 {
+            self.g1(new);
+        }
+        if level >= 2 {
+            self.g2(new, meta);
+        }
+        if level >= 3 {
+            let entering = old_meta.is_none_or(|o| o.status != meta.status);
+            if entering {
+                self.tampering(new, meta);
+            }
+            self.g3(new, meta);
+            if level >= 4 {
+                self.g4(new, meta);
+            }
+            return Some(id);
+        }
+        None
+    }
+
+    /// A complete task: no state change, no edit of its front matter or criteria.
+    fn complete_edit(&mut self, path: &str, old: &Task, new: &Task, o: &TaskMeta, n: &TaskMeta) {
+        let id = &o.task_id;
+        let restore = format!("restore it: `git checkout HEAD -- {path}`");
+        if n.status != Status::Complete {
+            self.push(lifecycle(
+                id,
+                path,
+                Some(new.field_pos("status").line),
+                format!(
+                    "moves complete task {id} back to {}: complete is final; open a new task for more work",
+                    n.status.name()
+                ),
+                restore,
+            ));
+            return;
+        }
+        let criteria = |t: &Task| {
+            t.section("acceptance criteria")
+                .map(|s| s.body.clone())
+                .unwrap_or_default()
+        };
+        if o != n {
+            self.push(lifecycle(
+                id,
+                path,
+                Some(1),
+                format!(
+                    "edits the front matter of complete task {id}: a complete task never changes"
+                ),
+                restore,
+            ));
+        } else if criteria(old) != criteria(new) {
+            self.push(lifecycle(
+                id,
+                path,
+                new.criteria_section,
+                format!("edits the Acceptance Criteria of complete task {id}: a complete task never changes"),
+                restore,
+            ));
+        }
+    }
+
+    /// The fields specproof owns are never edited by hand (SPEC §6.2).
+    fn owned_fields(&mut self, path: &str, o: &TaskMeta, n: &TaskMeta) {
+        let id = &n.task_id;
+        let mut found = Vec::new();
+        let restore = |field: &str, value: String| {
+            format!("put `{field}: {value}` back in {path} (only specproof writes {field})")
+        };
+        if n.iteration < o.iteration {
+            found.push((
+                "iteration",
+                format!(
+                    "iteration went down from {} to {}",
+                    o.iteration, n.iteration
+                ),
+                restore("iteration", o.iteration.to_string()),
+            ));
+        } else if n.iteration > o.iteration + 1 {
+            found.push((
+                "iteration",
+                format!(
+                    "iteration rose from {} to {}: it rises one at a time (`specproof converge`)",
+                    o.iteration, n.iteration
+                ),
+                restore("iteration", o.iteration.to_string()),
+            ));
+        }
+        if n.iteration == o.iteration && n.attempts < o.attempts {
+            found.push((
+                "attempts",
+                format!(
+                    "attempts went down from {} to {} within iteration {}",
+                    o.attempts, n.attempts, n.iteration
+                ),
+                restore("attempts", o.attempts.to_string()),
+            ));
+        }
+        let kept_acks = n.acks.len() >= o.acks.len() && n.acks[..o.acks.len()] == o.acks[..];
+        if !kept_acks {
+            found.push(("acks", "recorded acknowledgements were removed or edited".to_owned(), format!("restore `acks` in {path} from HEAD: acknowledgements are only added, by `specproof escalate --ack`")));
+        }
+        let new_ack = kept_acks && n.acks.len() > o.acks.len();
+        if n.iteration == o.iteration && n.escalation < o.escalation && !new_ack {
+            let name = |e: Option<crate::task::Escalation>| e.map_or("null", |e| e.name());
+            found.push(("escalation", format!("escalation went down from {} to {} without an acknowledgement", name(o.escalation), name(n.escalation)), format!("`specproof escalate --ack {id} --by NAME --note TEXT` records a person's decision")));
+        }
+        let started = matches!(
+            o.status,
+            Status::InProgress | Status::Done | Status::Complete
+        );
+        if started && o.base.is_some() && n.base != o.base {
+            found.push((
+                "base",
+                format!(
+                    "base changed from {} to {} after the task started",
+                    o.base.as_deref().unwrap_or("none"),
+                    n.base.as_deref().unwrap_or("none")
+                ),
+                restore("base", o.base.clone().unwrap_or_default()),
+            ));
+        }
+        if o.status == Status::Blocked
+            && o.escalation == Some(crate::task::Escalation::Human)
+            && matches!(n.status, Status::InProgress | Status::Done)
+            && !new_ack
+        {
+            found.push(("status", format!("moves {id}, blocked for a person's decision (escalation: human), to {} without an acknowledgement", n.status.name()), format!("`specproof escalate --ack {id} --by NAME --note TEXT` first")));
+        }
+        for (field, reason, fix) in found {
+            let code = if field == "status" || field == "escalation" {
+                FailureCode::F6
+            } else {
+                FailureCode::F8
+            };
+            self.push(Problem {
+                task: Some(id.clone()),
+                file: Some(path.to_owned()),
+                line: None,
+                check: Check::Lifecycle,
+                criterion: None,
+                code: Some(code),
+                reason: format!("hand edit of `{field}`: {reason}"),
+                fix,
+            });
+        }
+    }
+
+    /// G1: the task's criteria are well-formed and trace to the plan snapshot.
+    fn g1(&mut self, task: &Task) {
+        let found: Vec<Problem> = self
+            .new
+            .lint_task(task)
+            .iter()
+            .map(|d| {
+                let fix = match d.code {
+                    FailureCode::F14 | FailureCode::F2 => format!(
+                        "copy the criterion's definition from the plan snapshot into {} (`specproof lint {}`), then `git add {}`",
+                        task.path, task.path, task.path
+                    ),
+                    FailureCode::F16 => format!(
+                        "remove it from {}; verify it at plan level with `specproof verify --plan PLAN`",
+                        task.path
+                    ),
+                    _ => format!("fix {}:{} (`specproof lint {}`)", d.file, d.line, d.file),
+                };
+                diagnostic_problem(d, Check::G1, fix)
+            })
+            .collect();
+        self.out.problems.extend(found);
+    }
+
+    /// G2: the Echo-Back.
+    fn g2(&mut self, task: &Task, meta: &TaskMeta) {
+        let criteria: Vec<(String, String)> = task
+            .criteria_ids
+            .iter()
+            .filter_map(|(id, _)| {
+                self.new
+                    .criterion(&meta.plan_file, id)
+                    .map(|c| (id.clone(), c.description.clone()))
+            })
+            .collect();
+        let found = echo_problems(task, &criteria, self.new.config.echo.parrot_similarity);
+        for p in found {
+            self.push(Problem {
+                task: Some(meta.task_id.clone()),
+                file: Some(task.path.clone()),
+                line: Some(p.line),
+                check: Check::G2,
+                criterion: p.criterion,
+                code: Some(p.code),
+                reason: p.message,
+                fix: format!(
+                    "rewrite the Echo-Back of {} in your own words, then `git add {}`",
+                    task.path, task.path
+                ),
+            });
+        }
+    }
+
+    /// The definitions a task's criteria run from, with the problems already found by G1 left
+    /// out.
+    fn definitions(&self, task: &Task, meta: &TaskMeta) -> Vec<Criterion> {
+        task.criteria_ids
+            .iter()
+            .filter_map(|(id, _)| self.new.criterion(&meta.plan_file, id))
+            .filter(|c| c.scope == Scope::Task)
+            .cloned()
+            .collect()
+    }
+
+    /// A git proof's base commit as verify resolved it: the criterion's `base`, else the task's,
+    /// else HEAD, which for a change is the commit it starts from.
+    fn base(&self, criterion: &Criterion, meta: &TaskMeta) -> Result<Option<Oid>, String> {
+        let base = match &criterion.proof {
+            Proof::GitDiffContains { base, .. } | Proof::LineCountDelta { base, .. } => {
+                base.clone().or_else(|| meta.base.clone())
+            }
+            _ => return Ok(None),
+        };
+        match base {
+            Some(b) if b != "HEAD" => crate::proof::git::resolve_base(self.change.git, &b).map(Some),
+            _ => self
+                .change
+                .old_commit
+                .map(Some)
+                .ok_or_else(|| "the change has no parent commit, and a git proof compares with one: give the criterion a `base`".to_owned()),
+        }
+    }
+
+    /// G3: fresh pass evidence in the content for every criterion, dependencies done, no
+    /// rationalization in the worker report.
+    fn g3(&mut self, task: &Task, meta: &TaskMeta) {
+        let id = meta.task_id.clone();
+        let excluded = Excluded::new(&self.new.config);
+        let is_excluded = |p: &str| excluded.contains(p);
+        let evidence_dir = self.new.config.evidence_dir.clone();
+        let fix = format!(
+            "`specproof verify --task {id}`, then `git add {}/{id}`",
+            crate::paths::normalize(&evidence_dir)
+        );
+        let mut found = Vec::new();
+        for c in self.definitions(task, meta) {
+            let rel = evidence::path(&evidence_dir, &id, meta.iteration, &c.id);
+            let problem = |code: FailureCode, reason: String, fix: String| Problem {
+                task: Some(id.clone()),
+                file: Some(rel.clone()),
+                line: None,
+                check: Check::G3,
+                criterion: Some(c.id.clone()),
+                code: Some(code),
+                reason,
+                fix,
+            };
+            let scope = self.base(&c, meta).and_then(|base| {
+                crate::proof::input_scope(&c, self.new.content, &is_excluded).map(|s| (base, s))
+            });
+            let (base, scope) = match scope {
+                Ok(found) => found,
+                Err(e) => {
+                    found.push(problem(
+                        FailureCode::F9,
+                        format!("the proof's inputs cannot be found: {e}"),
+                        fix.clone(),
+                    ));
+                    continue;
+                }
+            };
+            let input_digest = digest::scope_digest(c.kind(), scope.iter().copied(), base);
+            let criterion_digest = digest::criterion_digest(&c);
+            let existing = match self.new.content.read(&rel) {
+                Ok(bytes) => Some(evidence::parse(&rel, &bytes)),
+                Err(_) => None,
+            };
+            let expected = Expected {
+                task_id: &id,
+                criterion_id: &c.id,
+                proof: c.kind().name(),
+                iteration: meta.iteration,
+                criterion_digest: &criterion_digest,
+                input_digest: &input_digest,
+            };
+            let verdict = match (self.change.key, &existing) {
+                (None, Some(Ok(_))) => Freshness::Suspect {
+                    reason: "this machine has no signing key (.git/specproof/key), so the evidence was not made here".into(),
+                },
+                (key, _) => evidence::freshness(existing.as_ref(), key, &expected),
+            };
+            let (code, reason, fix) = match verdict {
+                Freshness::Fresh => continue,
+                Freshness::Missing { .. } => (
+                    FailureCode::F11,
+                    format!("no evidence in this commit ({rel} is not in it)"),
+                    fix.clone(),
+                ),
+                Freshness::Stale { reason } => (
+                    FailureCode::F11,
+                    format!("stale evidence: {reason}"),
+                    fix.clone(),
+                ),
+                Freshness::Corrupt { reason } => (FailureCode::F8, reason, fix.clone()),
+                Freshness::Failed { code, reason } => {
+                    (code, reason, format!("make the proof pass, then {fix}"))
+                }
+                Freshness::Suspect { reason } => (
+                    FailureCode::F12,
+                    format!("suspect evidence: {reason}"),
+                    format!(
+                        "`specproof verify --task {id} --force`, then `git add {}/{id}`",
+                        crate::paths::normalize(&evidence_dir)
+                    ),
+                ),
+            };
+            found.push(problem(code, reason, fix));
+        }
+        for dep in &meta.depends_on {
+            let status = self.new_metas.get(dep).map(|m| m.status);
+            if !matches!(status, Some(Status::Done | Status::Complete)) {
+                let state = status.map_or("not in this commit".to_owned(), |s| {
+                    format!("is {}", s.name())
+                });
+                found.push(Problem {
+                    task: Some(id.clone()),
+                    file: Some(task.path.clone()),
+                    line: Some(task.field_pos("depends_on").line),
+                    check: Check::G3,
+                    criterion: None,
+                    code: Some(FailureCode::F7),
+                    reason: format!("depends on {dep}, which {state}: a task is done only after the tasks it depends on"),
+                    fix: format!("finish {dep} first (`specproof verify --task {dep}`), or keep {id} in_progress"),
+                });
+            }
+        }
+        self.out.problems.extend(found);
+        self.worker_report(task, meta);
+    }
+
+    /// Rationalization phrases in the Self-Review and Status Update of a task entering done.
+    fn worker_report(&mut self, task: &Task, meta: &TaskMeta) {
+        let mode = self.new.config.rationalization.worker_report;
+        if mode == crate::config::Mode::Off {
+            return;
+        }
+        for hit in rationalization_hits(task, &self.new.config) {
+            let (line, place, phrase, matched, advice) = hit;
+            let reason = format!(
+                "{place} says \"{matched}\" (the phrase \"{phrase}\"): that is assurance, not evidence"
+            );
+            if mode == crate::config::Mode::Block {
+                self.push(Problem {
+                    task: Some(meta.task_id.clone()),
+                    file: Some(task.path.clone()),
+                    line: Some(line),
+                    check: Check::Rationalization,
+                    criterion: None,
+                    code: None,
+                    reason,
+                    fix: format!("{advice} in {}, then `git add {}`", task.path, task.path),
+                });
+            } else {
+                self.out.warnings.push(format!(
+                    "{}:{line}: {}: {reason}; {advice}",
+                    task.path, meta.task_id
+                ));
+            }
+        }
+    }
+
+    /// G4: every evidence file was committed before (it is in the old content, unchanged).
+    fn g4(&mut self, task: &Task, meta: &TaskMeta) {
+        let id = meta.task_id.clone();
+        let mut found = Vec::new();
+        for c in self.definitions(task, meta) {
+            let rel = evidence::path(&self.new.config.evidence_dir, &id, meta.iteration, &c.id);
+            let before = self.old.as_ref().and_then(|o| o.content.get(&rel));
+            let now = self.new.content.get(&rel);
+            if now.is_some() && before.map(|e| e.oid) == now.map(|e| e.oid) {
+                continue;
+            }
+            found.push(Problem {
+                task: Some(id.clone()),
+                file: Some(rel.clone()),
+                line: None,
+                check: Check::G4,
+                criterion: Some(c.id.clone()),
+                code: Some(FailureCode::F11),
+                reason: "the evidence is not in an earlier commit: complete needs evidence already persisted".into(),
+                fix: format!("commit the task as done with its evidence first, then mark {id} complete in a later commit"),
+            });
+        }
+        self.out.problems.extend(found);
+    }
+
+    /// One change that both changes the snapshot definition of a criterion and claims a task
+    /// holding it done: weakening the bar and claiming it (F14).
+    fn tampering(&mut self, task: &Task, meta: &TaskMeta) {
+        let Some(old) = &self.old else { return };
+        let mut found = Vec::new();
+        for (cid, _) in &task.criteria_ids {
+            let (Some(before), Some(now)) = (
+                old.criterion(&meta.plan_file, cid),
+                self.new.criterion(&meta.plan_file, cid),
+            ) else {
+                continue;
+            };
+            if digest::criterion_json(before) != digest::criterion_json(now) {
+                found.push(Problem {
+                    task: Some(meta.task_id.clone()),
+                    file: Some(task.path.clone()),
+                    line: Some(task.field_pos("status").line),
+                    check: Check::Tampering,
+                    criterion: Some(cid.clone()),
+                    code: Some(FailureCode::F14),
+                    reason: format!("this change redefines {cid} (its proof or args) and claims {} {} in the same commit", meta.task_id, meta.status.name()),
+                    fix: "commit the plan and snapshot change on its own first; then verify against the new definition and claim the task in a later commit".into(),
+                });
+            }
+        }
+        self.out.problems.extend(found);
+    }
+
+    /// Runs again the proofs of done and complete tasks whose inputs the change touches (F10).
+    fn regressions(&mut self, changed: &BTreeSet<String>, gated: &BTreeSet<String>) {
+        let rerun = match self.change.stage {
+            Stage::Commit => self.new.config.on_commit.rerun,
+            Stage::Push => self.new.config.on_push.rerun,
+        };
+        if rerun == Rerun::None {
+            return;
+        }
+        let excluded = Excluded::new(&self.new.config);
+        let is_excluded = |p: &str| excluded.contains(p);
+        if changed.iter().all(|p| is_excluded(p)) {
+            return;
+        }
+        let runner = Rerunner {
+            git: self.change.git,
+            content: self.new.content,
+            config: &self.new.config,
+            excluded: &is_excluded,
+            cache: crate::proof::files::FileCache::default(),
+        };
+        let old_excluded = self.old.as_ref().map(|o| Excluded::new(&o.config));
+        let mut found = Vec::new();
+        let mut warnings = Vec::new();
+        let mut untrusted = Vec::new();
+        let mut trusted: Option<bool> = None;
+        let ids: Vec<String> = self
+            .new_metas
+            .iter()
+            .filter(|(id, m)| {
+                matches!(m.status, Status::Done | Status::Complete) && !gated.contains(*id)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            let path = self.new.task_path(&id);
+            let Some(task) = self.new.task(&path) else {
+                continue;
+            };
+            let Some(meta) = task.meta.clone() else {
+                continue;
+            };
+            for c in self.definitions(&task, &meta) {
+                let command = c.kind().is_command();
+                let judge = matches!(c.proof, Proof::SemanticMatch { .. });
+                if judge || (command && rerun != Rerun::All) {
+                    continue;
+                }
+                let Ok(base) = self.base(&c, &meta) else {
+                    continue;
+                };
+                let Ok(now) = crate::proof::input_scope(&c, self.new.content, &is_excluded) else {
+                    continue;
+                };
+                let touched = match (&self.old, &old_excluded) {
+                    (Some(old), Some(ex)) => {
+                        let old_is_excluded = |p: &str| ex.contains(p);
+                        crate::proof::input_scope(&c, old.content, &old_is_excluded).is_ok_and(
+                            |before| {
+                                digest::scope_digest(c.kind(), before.iter().copied(), base)
+                                    != digest::scope_digest(c.kind(), now.iter().copied(), base)
+                            },
+                        )
+                    }
+                    _ => true,
+                };
+                if !touched {
+                    continue;
+                }
+                if command && !*trusted.get_or_insert_with(|| (self.change.trusted)(&self.new)) {
+                    untrusted.push(format!("{id} {}", c.id));
+                    continue;
+                }
+                self.out.reran += 1;
+                let verdict = if command {
+                    match self
+                        .change
+                        .commands
+                        .run(self.new.content, &self.new.config, &id, &c)
+                    {
+                        Ok(v) => v,
+                        Err(e) => {
+                            warnings
+                                .push(format!("{id} {}: could not run the proof again: {e}", c.id));
+                            continue;
+                        }
+                    }
+                } else {
+                    match runner.local(&c, base) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                };
+                match verdict.outcome {
+                    evidence::Outcome::Pass => {}
+                    evidence::Outcome::Fail => found.push(Problem {
+                        task: Some(id.clone()),
+                        file: Some(path.clone()),
+                        line: None,
+                        check: Check::Regression,
+                        criterion: Some(c.id.clone()),
+                        code: Some(FailureCode::F10),
+                        reason: format!("{} is {}, and its proof fails on this commit: {}", id, meta.status.name(), verdict.detail),
+                        fix: format!("fix the change so {} passes again (`specproof verify --task {id} --criterion {}` shows it on the working tree)", c.id, c.id),
+                    }),
+                    evidence::Outcome::Inconclusive => warnings.push(format!(
+                        "{id} {}: the proof ran again and was inconclusive: {}",
+                        c.id, verdict.detail
+                    )),
+                }
+            }
+        }
+        if !untrusted.is_empty() {
+            found.push(Problem {
+                task: None,
+                file: None,
+                line: None,
+                check: Check::Trust,
+                criterion: None,
+                code: None,
+                reason: format!(
+                    "the change touches the inputs of command proofs ({}), and hooks run this repository's commands only after you approve them",
+                    untrusted.join(", ")
+                ),
+                fix: "`specproof trust` (it shows the commands first), or set `rerun: file-proofs` in specproof.yml".into(),
+            });
+        }
+        self.out.problems.extend(found);
+        self.out.warnings.extend(warnings);
+    }
+}
+
+fn lifecycle(id: &str, path: &str, line: Option<usize>, reason: String, fix: String) -> Problem {
+    Problem {
+        task: Some(id.to_owned()),
+        file: Some(path.to_owned()),
+        line,
+        check: Check::Lifecycle,
+        criterion: None,
+        code: None,
+        reason,
+        fix,
+    }
+}
+
+/// An echo problem in the gate's terms.
+struct EchoFinding {
+    criterion: Option<String>,
+    line: usize,
+    code: FailureCode,
+    message: String,
+}
+
+fn echo_problems(task: &Task, criteria: &[(String, String)], similarity: f64) -> Vec<EchoFinding> {
+    crate::echo::check(task, criteria, similarity)
+        .into_iter()
+        .map(|p| EchoFinding {
+            criterion: p.criterion,
+            line: p.line,
+            code: p.code,
+            message: p.message,
+        })
+        .collect()
+}
+
+/// (line, place, phrase, matched text, advice) for each rationalization phrase in the Self-Review
+/// and Status Update.
+fn rationalization_hits(
+    task: &Task,
+    config: &crate::config::Config,
+) -> Vec<(usize, String, String, String, String)> {
+    let Ok(corpus) = crate::rationalize::Corpus::new(&config.rationalization.phrases) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for title in ["self-review", "status update"] {
+        let Some(section) = task.section(title) else {
+            continue;
+        };
+        for hit in corpus.find(&section.body) {
+            out.push((
+                section.line + hit.line,
+                format!("### {}", section.title),
+                hit.phrase.clone(),
+                hit.matched.clone(),
+                crate::rationalize::advice(&hit.phrase),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gates_of_a_state_include_every_earlier_one() {
+        assert_eq!(gates_of(Status::Created), 0);
+        assert_eq!(gates_of(Status::Ready), 1);
+        assert_eq!(gates_of(Status::InProgress), 2);
+        assert_eq!(gates_of(Status::Done), 3);
+        assert_eq!(gates_of(Status::Complete), 4);
+        assert_eq!(gates_of(Status::Blocked), 0);
+    }
+
+    #[test]
+    fn stem_drops_folder_and_extension() {
+        assert_eq!(
+            super::super::view::stem(".specproof/tasks/T-001.md"),
+            "T-001"
+        );
+    }
+}

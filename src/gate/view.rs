@@ -1,0 +1,196 @@
+//! The specproof files of one content (an index or a commit's tree): config, plans, snapshots
+//! and tasks, read from git's blobs rather than the working tree.
+
+use std::collections::BTreeMap;
+
+use globset::GlobSet;
+
+use crate::config::Config;
+use crate::content::Content;
+use crate::criterion::{Criterion, Ctx};
+use crate::diagnostic::Diagnostic;
+use crate::lint::SNAPSHOT_DIR;
+use crate::plan::Plan;
+use crate::task::{Task, TaskMeta};
+use crate::workspace;
+
+/// How files are parsed here: no file system (the content is git's), patterns checked for
+/// syntax only (a proof compiles its pattern when it runs).
+const CTX: Ctx<'static> = Ctx {
+    root: None,
+    quick_regex: true,
+};
+
+/// The specproof files of one content.
+pub struct View<'c, 'r> {
+    pub content: &'c Content<'r>,
+    pub config: Config,
+    /// Problems of specproof.yml in this content (empty when it is fine or absent).
+    pub config_problems: Vec<Diagnostic>,
+    /// Plan files of this content, by path.
+    pub plans: Vec<Plan>,
+    /// Snapshots, by the path of the plan they stand for.
+    pub snapshots: BTreeMap<String, Plan>,
+    globs: GlobSet,
+}
+
+impl std::fmt::Debug for View<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("View")
+            .field("plans", &self.plans.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c, 'r> View<'c, 'r> {
+    /// Reads the config, the plans and their snapshots of `content`.
+    #[must_use]
+    pub fn load(content: &'c Content<'r>) -> Self {
+        let (config, config_problems) = match content.read(crate::config::FILE) {
+            Err(_) => (Config::default(), Vec::new()),
+            Ok(bytes) => match Config::parse(&bytes, None) {
+                Ok(c) => (c, Vec::new()),
+                Err(d) => (Config::default(), d),
+            },
+        };
+        let globs = workspace::plan_globs(&config);
+        let mut view = Self {
+            content,
+            config,
+            config_problems,
+            plans: Vec::new(),
+            snapshots: BTreeMap::new(),
+            globs,
+        };
+        let plan_paths: Vec<String> = content
+            .files()
+            .filter(|e| workspace::is_plan_path(&view.config, &view.globs, &e.path))
+            .map(|e| e.path.clone())
+            .collect();
+        for path in plan_paths {
+            let plan = view.parse_plan(&path);
+            view.plans.push(plan);
+        }
+        let snapshot_paths: Vec<String> = content
+            .under(SNAPSHOT_DIR)
+            .map(|e| e.path.clone())
+            .collect();
+        for path in snapshot_paths {
+            let plan_path = path[SNAPSHOT_DIR.len() + 1..].to_owned();
+            let snapshot = view.parse_plan(&path);
+            view.snapshots.insert(plan_path, snapshot);
+        }
+        view
+    }
+
+    fn parse_plan(&self, path: &str) -> Plan {
+        match self.content.read(path) {
+            Ok(bytes) => Plan::parse(path, &bytes, CTX),
+            Err(e) => Plan {
+                path: path.to_owned(),
+                diagnostics: vec![unreadable(path, &e.to_string())],
+                ..Plan::default()
+            },
+        }
+    }
+
+    /// Whether `path` is a plan file of this content's config.
+    #[must_use]
+    pub fn is_plan(&self, path: &str) -> bool {
+        workspace::is_plan_path(&self.config, &self.globs, path)
+    }
+
+    /// Whether `path` is a task file of this content's config.
+    #[must_use]
+    pub fn is_task(&self, path: &str) -> bool {
+        workspace::is_task_path(&self.config, path)
+    }
+
+    /// The path of task `id`'s file.
+    #[must_use]
+    pub fn task_path(&self, id: &str) -> String {
+        format!(
+            "{}/{id}.md",
+            crate::paths::normalize(&self.config.tasks_dir)
+        )
+    }
+
+    /// The plan at `path`.
+    #[must_use]
+    pub fn plan(&self, path: &str) -> Option<&Plan> {
+        let path = crate::paths::normalize(path);
+        self.plans.iter().find(|p| p.path == path)
+    }
+
+    /// The authoritative definitions of `plan_file`: its snapshot, else the plan itself.
+    #[must_use]
+    pub fn definitions(&self, plan_file: &str) -> Option<&Plan> {
+        let path = crate::paths::normalize(plan_file);
+        self.snapshots.get(&path).or_else(|| self.plan(&path))
+    }
+
+    /// The authoritative definition of criterion `id` of `plan_file`.
+    #[must_use]
+    pub fn criterion(&self, plan_file: &str, id: &str) -> Option<&Criterion> {
+        self.definitions(plan_file).and_then(|p| p.criterion(id))
+    }
+
+    /// The task file at `path`, parsed; None when the content has no such file.
+    #[must_use]
+    pub fn task(&self, path: &str) -> Option<Task> {
+        let bytes = match self.content.read(path) {
+            Ok(bytes) => bytes,
+            Err(crate::content::ContentError::NotFound(_)) => return None,
+            Err(e) => {
+                return Some(Task {
+                    path: path.to_owned(),
+                    stem: stem(path),
+                    diagnostics: vec![unreadable(path, &e.to_string())],
+                    ..Task::default()
+                });
+            }
+        };
+        Some(Task::parse(path, &bytes, CTX))
+    }
+
+    /// The front matter of every task file of this content that has a readable one, by task ID
+    /// (the file stem).
+    #[must_use]
+    pub fn task_metas(&self) -> BTreeMap<String, TaskMeta> {
+        let dir = crate::paths::normalize(&self.config.tasks_dir);
+        self.content
+            .under(&dir)
+            .filter(|e| self.is_task(&e.path))
+            .filter_map(|e| {
+                let bytes = self.content.read(&e.path).ok()?;
+                let meta = Task::meta_only(&e.path, &bytes)?;
+                Some((stem(&e.path), meta))
+            })
+            .collect()
+    }
+
+    /// Gate 1 for `task` in this content (lint's checks of one task).
+    #[must_use]
+    pub fn lint_task(&self, task: &Task) -> Vec<Diagnostic> {
+        let plan_exists = |rel: &str| self.content.get(rel).is_some();
+        let snapshot_of = |rel: &str| self.snapshots.get(rel);
+        crate::lint::check_task(task, &self.plans, &self.config, &plan_exists, &snapshot_of)
+    }
+}
+
+/// The file name without folder and `.md`.
+#[must_use]
+pub fn stem(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".md").unwrap_or(name).to_owned()
+}
+
+fn unreadable(path: &str, why: &str) -> Diagnostic {
+    Diagnostic::new(
+        path,
+        crate::diagnostic::Pos::line(1),
+        crate::diagnostic::FailureCode::F8,
+        crate::diagnostic::Rule::Unreadable,
+        format!("cannot read: {why}"),
+    )
+}
