@@ -9,6 +9,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command, EscalateArgs, Format, HookName, LintArgs, TrustArgs, VerifyArgs};
 use crate::config::Config;
 use crate::exit::ExitStatus;
+use crate::hooks;
 use crate::hooks::install::{self as hook_install, Action, Hook, Removal};
 use crate::init::{self, Outcome};
 use crate::lint;
@@ -76,6 +77,25 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
         Command::Uninstall(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_uninstall(&repo, &hooks_of(&args.hooks), args.force, &printer)
+        }
+        Command::Hook(args) => {
+            let hook = match args.name {
+                HookName::PreCommit => hooks::Hook::PreCommit,
+                HookName::CommitMsg => hooks::Hook::CommitMsg,
+                HookName::PrePush => hooks::Hook::PrePush,
+            };
+            let hook_env = hooks::HookEnv::from_process(&env.cwd);
+            Ok(hooks::run(
+                hook,
+                &args.args,
+                &mut io::stdin().lock(),
+                &hook_env,
+                &printer,
+            ))
+        }
+        Command::Start(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_start(&repo, &args.task, &printer)
         }
         Command::Lint(LintArgs { paths, format }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
@@ -270,6 +290,41 @@ fn run_verify(repo: &Repo, cwd: &Path, args: VerifyArgs, printer: &Printer) -> R
     } else {
         ExitStatus::Failure
     })
+}
+
+fn run_start(repo: &Repo, id: &str, printer: &Printer) -> Result<ExitStatus> {
+    let started = crate::start::start(&repo.root, &repo.git, id, |holder| {
+        // Best effort: a closed stderr must not stop the start.
+        let _ = printer.err(format!("specproof: waiting for the lock held by {holder}"));
+    });
+    match started {
+        Ok(s) if s.already => {
+            printer.out(format!("{}: already in_progress (base {})", s.task, s.base))?;
+            Ok(ExitStatus::Success)
+        }
+        Ok(s) => {
+            if let Some(snapshot) = &s.snapshot {
+                printer.out(format!("took the first snapshot of the plan: {snapshot}"))?;
+            }
+            printer.out(format!(
+                "{}: ready → in_progress (gates 1 and 2 pass), base {}",
+                s.task, s.base
+            ))?;
+            printer.out(format!("  commit it: git add {} .specproof", s.file))?;
+            Ok(ExitStatus::Success)
+        }
+        Err(crate::start::StartError::Gates { task, problems }) => {
+            printer.err(format!(
+                "{} {task} cannot start: {} {}\n{}",
+                printer.paint_err(&styles::error(), "specproof:"),
+                problems.len(),
+                plural(problems.len(), "problem", "problems"),
+                hooks::render(&problems, printer).trim_end()
+            ))?;
+            Ok(ExitStatus::Failure)
+        }
+        Err(e) => Err(anyhow!(e)),
+    }
 }
 
 fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<ExitStatus> {

@@ -37,6 +37,9 @@ pub enum Command {
     /// Check plans and tasks (gate 1): parse errors, bad proofs and args, duplicate IDs,
     /// unverifiable, fabricated, drifted and misplaced criteria.
     Lint(LintArgs),
+    /// Move a ready task to `in_progress` through gates 1 and 2, recording the commit it starts
+    /// from as `base` (and taking the first snapshot of its plan when there is none).
+    Start(StartArgs),
     /// Run the proofs of every criterion of the chosen tasks (default: every task that is not
     /// complete) and write signed evidence; fresh pass evidence is reused.
     Verify(VerifyArgs),
@@ -54,6 +57,8 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove specproof's git hooks and put back the hooks they kept.
     Uninstall(UninstallArgs),
+    /// Run one of specproof's git hooks; the shims `specproof install` writes call this.
+    Hook(HookArgs),
     /// Print shell completions to stdout.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
@@ -160,15 +165,41 @@ pub struct UninstallArgs {
     pub force: bool,
 }
 
-/// A client hook specproof installs.
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// The task to start (its ID, the file stem).
+    #[arg(value_name = "T")]
+    pub task: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HookArgs {
+    /// The hook git runs.
+    #[arg(value_enum)]
+    pub name: HookName,
+
+    /// What git passes the hook (commit-msg: the message file; pre-push: the remote's name and
+    /// address).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+/// The hooks `specproof hook` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HookName {
+    /// HEAD against the index being committed: transitions, gates, plan drift, regressions.
     PreCommit,
+    /// The commit message: rationalization phrases, and the override trailer.
     CommitMsg,
+    /// Every commit not yet on the remote, against its first parent.
     PrePush,
 }
 
-/// `--format` of lint and verify.
+/// `--format` of lint, verify and drift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Lines for people (lint: one `file:line:col: CODE: message` per problem; verify: one row

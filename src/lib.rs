@@ -28,6 +28,7 @@ pub mod rationalize;
 pub mod repo;
 pub mod report;
 pub mod snapshot;
+pub mod start;
 pub mod state;
 pub mod task;
 pub mod task_edit;

@@ -20,6 +20,7 @@ fn help_lists_only_the_commands_that_work() {
         vec![
             "init",
             "lint",
+            "start",
             "verify",
             "escalate",
             "snapshot",
@@ -27,6 +28,7 @@ fn help_lists_only_the_commands_that_work() {
             "trust",
             "install",
             "uninstall",
+            "hook",
             "completions"
         ],
         "{}",

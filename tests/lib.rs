@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod demo;
+mod hooks;
 mod init;
 mod install;
 mod lint;

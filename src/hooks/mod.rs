@@ -1,3 +1,179 @@
-//! The git hooks (SPEC §7): installing the shims that run `specproof hook <name>`.
+//! The git hooks (SPEC §7): `specproof install` writes shims ([`install`]) that run
+//! `specproof hook <name>`.
+//!
+//! Every hook opens the repository the way git hands it over (`GIT_DIR`, `GIT_INDEX_FILE` and
+//! the other variables, from the current folder), judges what git is about to record with the
+//! gate engine ([`crate::gate`]), prints each problem with the command that fixes it, records
+//! rejections and overrides in the local ledger, and fails closed when it cannot do its work
+//! (`SPECPROOF_FAIL_OPEN=1` makes it warn and pass instead).
 
+mod commit_msg;
 pub mod install;
+mod output;
+mod pre_commit;
+mod pre_push;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::exit::ExitStatus;
+use crate::printer::{Printer, styles};
+
+pub use install::Hook;
+pub use output::render;
+
+/// What a hook reads from its environment, read in one place.
+#[derive(Debug, Clone, Default)]
+pub struct HookEnv {
+    pub cwd: PathBuf,
+    /// `SPECPROOF_FAIL_OPEN=1`: a hook that cannot run warns and passes.
+    pub fail_open: bool,
+    /// `SPECPROOF_OVERRIDE`: the reason for overriding the rejections, on the record.
+    pub override_reason: Option<String>,
+    /// `GIT_INDEX_FILE`, made absolute against `cwd`.
+    pub index_file: Option<PathBuf>,
+    /// The pre-commit framework's `PRE_COMMIT_FROM_REF`, `PRE_COMMIT_TO_REF` and
+    /// `PRE_COMMIT_REMOTE_NAME` (its pre-push stage has no stdin).
+    pub framework_from: Option<String>,
+    pub framework_to: Option<String>,
+    pub framework_remote: Option<String>,
+}
+
+impl HookEnv {
+    /// Reads the process environment.
+    #[must_use]
+    pub fn from_process(cwd: &Path) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            cwd: cwd.to_path_buf(),
+            fail_open: std::env::var("SPECPROOF_FAIL_OPEN").is_ok_and(|v| v == "1"),
+            override_reason: var("SPECPROOF_OVERRIDE").map(|v| v.trim().to_owned()),
+            index_file: std::env::var_os("GIT_INDEX_FILE")
+                .filter(|v| !v.is_empty())
+                .map(|v| cwd.join(v)),
+            framework_from: var("PRE_COMMIT_FROM_REF"),
+            framework_to: var("PRE_COMMIT_TO_REF"),
+            framework_remote: var("PRE_COMMIT_REMOTE_NAME"),
+        }
+    }
+}
+
+/// Runs hook `hook` with git's `args`, reading `stdin` (pre-push's ref lines).
+#[must_use]
+pub fn run(
+    hook: Hook,
+    args: &[String],
+    stdin: &mut dyn std::io::Read,
+    env: &HookEnv,
+    printer: &Printer,
+) -> ExitStatus {
+    let result = match hook {
+        Hook::PreCommit => pre_commit::run(env, printer),
+        Hook::CommitMsg => commit_msg::run(args, env, printer),
+        Hook::PrePush => pre_push::run(args, stdin, env, printer),
+        Hook::PreReceive => Err(anyhow::anyhow!(
+            "this version of specproof has no server-side pre-receive check; run it on the client hooks only"
+        )),
+    };
+    match result {
+        Ok(status) => status,
+        Err(e) => {
+            let message = format!("{e:#}");
+            if env.fail_open {
+                let _ = printer.err(format!(
+                    "{} specproof {} could not run, and SPECPROOF_FAIL_OPEN=1 lets it pass: {message}",
+                    printer.paint_err(&styles::warning(), "warning:"),
+                    hook.name()
+                ));
+                ExitStatus::Success
+            } else {
+                let _ = printer.err(format!(
+                    "{} specproof {} could not run, so it fails closed: {message}\n{}",
+                    printer.paint_err(&styles::error(), "error:"),
+                    hook.name(),
+                    printer.paint_err(
+                        &styles::hint(),
+                        "  fix the cause above; to let this hook pass while it cannot run, set SPECPROOF_FAIL_OPEN=1 for one command"
+                    )
+                ));
+                ExitStatus::Error
+            }
+        }
+    }
+}
+
+/// Opens the repository as git hands it to a hook: from the environment (`GIT_DIR`,
+/// `GIT_OBJECT_DIRECTORY`…) and the current folder. `Repository::open` would ignore them.
+fn open_repository(env: &HookEnv) -> Result<git2::Repository> {
+    // git runs hooks from the top of the working tree (or the git dir of a bare repository),
+    // with GIT_DIR set; open_from_env reads GIT_DIR relative to the current folder, which this
+    // process never changes.
+    let _ = &env.cwd;
+    git2::Repository::open_from_env().context("cannot open the git repository this hook runs for")
+}
+
+/// The commit HEAD names, None before the first commit.
+pub(crate) fn head_commit(git: &git2::Repository) -> Result<Option<git2::Oid>> {
+    match git.head() {
+        Ok(head) => Ok(Some(
+            head.peel_to_commit()
+                .context("cannot read the commit HEAD names")?
+                .id(),
+        )),
+        Err(e)
+            if e.code() == git2::ErrorCode::UnbornBranch
+                || e.code() == git2::ErrorCode::NotFound =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot read HEAD: {}", e.message())),
+    }
+}
+
+/// A config that cannot be used means the hook cannot run: an error (fail closed, or open with
+/// `SPECPROOF_FAIL_OPEN=1`), not a rejection to override.
+fn config_error(outcome: &crate::gate::Outcome) -> Result<()> {
+    let broken: Vec<String> = outcome
+        .problems
+        .iter()
+        .filter(|p| p.check == crate::gate::Check::Config)
+        .map(|p| {
+            format!(
+                "{}:{}: {}",
+                p.file.as_deref().unwrap_or(crate::config::FILE),
+                p.line.unwrap_or(1),
+                p.reason
+            )
+        })
+        .collect();
+    if broken.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "{} being committed has problems (fix them, then `git add {}`):\n  {}",
+        crate::config::FILE,
+        crate::config::FILE,
+        broken.join("\n  ")
+    ))
+}
+
+/// Whether the command proofs of `view` are approved for hooks (SPEC §7.3).
+fn trusted(common_dir: &Path, view: &crate::gate::view::View<'_, '_>) -> bool {
+    let plans: Vec<&crate::plan::Plan> = view
+        .plans
+        .iter()
+        .map(|p| view.definitions(&p.path).unwrap_or(p))
+        .collect();
+    crate::trust::is_trusted(common_dir, &crate::trust::command_set_digest(&plans))
+}
+
+/// Appends `records` to the ledger; a ledger that cannot be written is said, never hidden.
+fn record(git: &git2::Repository, printer: &Printer, records: &[serde_json::Value]) {
+    if let Err(e) = crate::state::append_ledger(git.commondir(), records) {
+        let _ = printer.err(format!(
+            "{} cannot record this in the ledger: {e}",
+            printer.paint_err(&styles::warning(), "warning:")
+        ));
+    }
+}

@@ -163,6 +163,27 @@ impl Repo {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs git in folder `sub` of the repository with extra variables, without asserting
+    /// success (hooks may reject).
+    pub fn git_in(&self, sub: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(Path::new("git"), &self.path().join(sub));
+        cmd.args(["-c", "commit.gpgsign=false"]).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(&cmd.output().expect("run git"))
+    }
+
+    /// Runs git at the root with extra variables, without asserting success.
+    pub fn git_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.git_in(".", args, env)
+    }
+
+    /// The commit id HEAD names.
+    pub fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
     /// Runs `specproof args…` at the repository root.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_in(".", args, &[])

@@ -1,0 +1,152 @@
+//! `specproof hook commit-msg FILE`: rationalization phrases in the message, and the override
+//! trailer.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::config::{Config, Mode};
+use crate::content::Content;
+use crate::exit::ExitStatus;
+use crate::printer::{Printer, styles};
+
+use super::pre_push::OVERRIDE_TRAILER;
+use super::{HookEnv, head_commit, open_repository, record};
+
+pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
+    let file = args
+        .first()
+        .ok_or_else(|| anyhow!("git passes commit-msg the message file; none was given"))?;
+    let path = env.cwd.join(file);
+    let git = open_repository(env)?;
+    let raw = std::fs::read(&path)
+        .with_context(|| format!("cannot read the commit message {}", path.display()))?;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let config = committed_config(&git, env)?;
+    let comment = crate::message::comment_prefix(&git, &raw);
+    let message = crate::message::clean_with_prefix(&raw, &comment);
+
+    let mut blocked = Vec::new();
+    if config.rationalization.commit_msg != Mode::Off {
+        let corpus = crate::rationalize::Corpus::new(&config.rationalization.phrases)
+            .map_err(|e| anyhow!("specproof.yml `rationalization.phrases`: {e}"))?;
+        for hit in corpus.find(&message) {
+            let line = format!(
+                "commit message line {}: \"{}\" (the phrase \"{}\") is assurance, not evidence: {}",
+                hit.line,
+                hit.matched,
+                hit.phrase,
+                crate::rationalize::advice(&hit.phrase)
+            );
+            if config.rationalization.commit_msg == Mode::Block {
+                blocked.push(line);
+            } else {
+                printer.err(format!(
+                    "{} {line}",
+                    printer.paint_err(&styles::warning(), "specproof warning:")
+                ))?;
+            }
+        }
+    }
+    if let Some(reason) = &env.override_reason {
+        add_trailer(&path, reason)?;
+        printer.err(format!(
+            "{} the message records the override: `{OVERRIDE_TRAILER}: {reason}`",
+            printer.paint_err(&styles::warning(), "specproof:")
+        ))?;
+        let head = head_commit(&git)?;
+        record(
+            &git,
+            printer,
+            &[serde_json::json!({
+                "event": "override",
+                "hook": "commit-msg",
+                "at": crate::state::now(),
+                "head": head.map(|h| h.to_string()),
+                "reason": reason,
+                "problems": blocked,
+            })],
+        );
+        for line in &blocked {
+            printer.err(format!(
+                "{} overridden: {line}",
+                printer.paint_err(&styles::warning(), "specproof:")
+            ))?;
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if blocked.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    printer.err(format!(
+        "{} commit rejected: the message rationalizes instead of showing evidence (rationalization.commit_msg is block)\n{}\n  {}",
+        printer.paint_err(&styles::error(), "specproof:"),
+        blocked
+            .iter()
+            .map(|l| format!("  ✗ {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        printer.paint_err(
+            &styles::hint(),
+            &format!(
+                "Nothing was committed; your message is kept in {}: `git commit -e -F {}` to edit it.",
+                path.display(),
+                path.display()
+            )
+        ),
+    ))?;
+    record(
+        &git,
+        printer,
+        &[serde_json::json!({
+            "event": "rejected",
+            "hook": "commit-msg",
+            "at": crate::state::now(),
+            "problems": blocked,
+        })],
+    );
+    Ok(ExitStatus::Failure)
+}
+
+/// specproof.yml as it is being committed (the index), else the defaults.
+fn committed_config(git: &git2::Repository, env: &HookEnv) -> Result<Config> {
+    let index = Content::index(git, env.index_file.as_deref())
+        .context("cannot read the index git is committing")?;
+    match index.read(crate::config::FILE) {
+        Err(_) => Ok(Config::default()),
+        Ok(bytes) => Config::parse(&bytes, None).map_err(|d| {
+            anyhow!(
+                "{} has problems; fix them first:\n{}",
+                crate::config::FILE,
+                d.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }),
+    }
+}
+
+/// Adds `Specproof-Override: <reason>` to the message file as git adds trailers.
+fn add_trailer(path: &Path, reason: &str) -> Result<()> {
+    let reason = reason.replace(['\n', '\r'], " ");
+    let status = std::process::Command::new("git")
+        .args([
+            "interpret-trailers",
+            "--in-place",
+            "--if-exists",
+            "addIfDifferent",
+            "--trailer",
+        ])
+        .arg(format!("{OVERRIDE_TRAILER}: {reason}"))
+        .arg(path)
+        .status()
+        .context("cannot run `git interpret-trailers` to record the override")?;
+    if !status.success() {
+        return Err(anyhow!(
+            "`git interpret-trailers` could not add the override trailer to {} ({status})",
+            path.display()
+        ));
+    }
+    Ok(())
+}

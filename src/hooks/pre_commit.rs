@@ -1,0 +1,134 @@
+//! `specproof hook pre-commit`: HEAD against the index git is committing.
+
+use anyhow::{Context, Result};
+
+use crate::content::Content;
+use crate::evidence::Key;
+use crate::exit::ExitStatus;
+use crate::gate::{self, Change, ExportRunner, Stage};
+use crate::printer::{Printer, styles};
+
+use super::{HookEnv, head_commit, open_repository, output, record};
+
+pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
+    let git = open_repository(env)?;
+    // `git commit -a` and `git commit <path>` commit a temporary index named by GIT_INDEX_FILE.
+    let new = Content::index(&git, env.index_file.as_deref())
+        .context("cannot read the index git is committing")?;
+    // During a merge HEAD is the first parent. `git commit --amend` replaces HEAD: the commit it
+    // makes has HEAD's first parent as its parent, so that is what it is judged against (as
+    // pre-push will judge it).
+    let head = match head_commit(&git)? {
+        Some(h) if amending() => git
+            .find_commit(h)
+            .context("cannot read HEAD")?
+            .parent_ids()
+            .next(),
+        head => head,
+    };
+    let old = head
+        .map(|h| Content::commit(&git, h))
+        .transpose()
+        .context("cannot read HEAD's tree")?;
+    let key = Key::load(git.commondir())?;
+    let commands = ExportRunner::default();
+    let common_dir = git.commondir().to_path_buf();
+    let trusted = |view: &gate::view::View<'_, '_>| super::trusted(&common_dir, view);
+    let change = Change {
+        git: &git,
+        old: old.as_ref(),
+        new: &new,
+        old_commit: head,
+        key: key.as_ref(),
+        stage: Stage::Commit,
+        trusted: &trusted,
+        commands: &commands,
+    };
+    let outcome = gate::check(&change);
+    super::config_error(&outcome)?;
+    for w in &outcome.warnings {
+        printer.err(format!(
+            "{} {w}",
+            printer.paint_err(&styles::warning(), "specproof warning:")
+        ))?;
+    }
+    if outcome.ok() {
+        return Ok(ExitStatus::Success);
+    }
+    let n = outcome.problems.len();
+    let problems = output::render(&outcome.problems, printer);
+    if let Some(reason) = &env.override_reason {
+        if !crate::hooks::install::is_installed(&git, "commit-msg").unwrap_or(false) {
+            printer.err(format!(
+                "{} commit rejected: {n} {}\n{problems}  SPECPROOF_OVERRIDE is set, but an override must be on the record and the commit-msg hook that writes the `Specproof-Override:` trailer is not installed: run `specproof install` first",
+                printer.paint_err(&styles::error(), "specproof:"),
+                if n == 1 { "problem" } else { "problems" },
+            ))?;
+            record(
+                &git,
+                printer,
+                &[ledger("rejected", head, &outcome.problems, None)],
+            );
+            return Ok(ExitStatus::Failure);
+        }
+        printer.err(format!(
+            "{} {n} {} overridden on the record (SPECPROOF_OVERRIDE: {reason}); the commit message gets the trailer `Specproof-Override: {reason}`, and this is never counted as a pass:\n{problems}",
+            printer.paint_err(&styles::warning(), "specproof:"),
+            if n == 1 { "problem" } else { "problems" },
+        ))?;
+        record(
+            &git,
+            printer,
+            &[ledger("override", head, &outcome.problems, Some(reason))],
+        );
+        return Ok(ExitStatus::Success);
+    }
+    printer.err(format!(
+        "{} commit rejected: {n} {}\n{problems}\n  {}",
+        printer.paint_err(&styles::error(), "specproof:"),
+        if n == 1 { "problem" } else { "problems" },
+        printer.paint_err(
+            &styles::hint(),
+            "Nothing was committed. Fix the problems above and commit again; to override on the record: SPECPROOF_OVERRIDE='<reason>' git commit …"
+        ),
+    ))?;
+    record(
+        &git,
+        printer,
+        &[ledger("rejected", head, &outcome.problems, None)],
+    );
+    Ok(ExitStatus::Failure)
+}
+
+fn ledger(
+    event: &str,
+    head: Option<git2::Oid>,
+    problems: &[gate::Problem],
+    reason: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "event": event,
+        "hook": "pre-commit",
+        "at": crate::state::now(),
+        "head": head.map(|h| h.to_string()),
+        "reason": reason,
+        "problems": output::to_json(problems),
+    })
+}
+
+/// Whether the git that runs this hook is `git commit --amend`. git does not tell a hook; its
+/// command line does (Linux: /proc). Elsewhere, or under a hook framework that runs in between,
+/// this is false and the change is judged against HEAD; pre-push judges it again either way.
+fn amending() -> bool {
+    let parent = std::os::unix::process::parent_id();
+    let Ok(cmdline) = std::fs::read(format!("/proc/{parent}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let is_commit = args.iter().skip(1).any(|a| *a == b"commit");
+    // git accepts any unambiguous prefix of a long option: `--am` is already `--amend`.
+    is_commit
+        && args
+            .iter()
+            .any(|a| a.len() >= 4 && b"--amend".starts_with(a))
+}

@@ -1,0 +1,1016 @@
+//! The git hooks, driven by real `git commit` and `git push` with the hooks installed: gates,
+//! transitions, regressions, drift, overrides, fail-closed, temporary indexes, worktrees.
+
+use crate::common::{Repo, Run, bin};
+
+/// Two file-proof criteria of plans/p.md, section "Work".
+pub const CRITERIA: &str = "- id: W-1\n  description: the module file exists\n  proof: file_exists\n  args: { path: src/a.rs }\n- id: W-2\n  description: the module defines the function a\n  proof: pattern_matches\n  args: { path: src/a.rs, pattern: \"fn a\" }\n";
+
+pub fn plan(criteria: &str) -> String {
+    format!("# Plan\n\n## Work\n\nThe work.\n\n```criteria\n{criteria}```\n")
+}
+
+/// Task `id` of plans/p.md with `criteria`, in `status`, with a good Echo-Back of W-1 and W-2.
+pub fn task(id: &str, status: &str, criteria: &str, extra: &str) -> String {
+    format!(
+        "---\ntask_id: {id}\nplan_file: plans/p.md\nplan_section: Work\nstatus: {status}\nassigned_to: worker-1\ntier: 1\niteration: 1\nattempts: 0\nescalation: null\n{extra}---\n## Source\n\nThe work.\n\n## Acceptance Criteria\n\n```criteria\n{criteria}```\n\n## Worker Report\n### Echo-Back\n- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\nAssumptions:\n- the crate layout is standard\n### Self-Review\nverify ran both proofs and they passed\n### Status Update\n"
+    )
+}
+
+pub const TASK: &str = ".specproof/tasks/T-1.md";
+
+/// Writes a shim for each hook, as `specproof install` does.
+pub fn install(repo: &Repo) {
+    repo.run(&["install"]).code(0);
+}
+
+/// A repository with plans/p.md and task T-1 in progress committed, and the hooks installed.
+pub fn hooked() -> Repo {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan(CRITERIA));
+    repo.write(TASK, task("T-1", "in_progress", CRITERIA, ""));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan and task"]);
+    install(&repo);
+    repo
+}
+
+pub fn set_status(repo: &Repo, rel: &str, from: &str, to: &str) {
+    let text = repo.read(rel);
+    let old = format!("status: {from}\n");
+    assert!(text.contains(&old), "{rel} has no `{old}`");
+    repo.write(rel, text.replacen(&old, &format!("status: {to}\n"), 1));
+}
+
+/// Does T-1's work and proves it: src/a.rs, then verify.
+pub fn work_and_verify(repo: &Repo) {
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+}
+
+/// Commits everything with message `msg`.
+pub fn commit_all(repo: &Repo, msg: &str) -> Run {
+    repo.git(&["add", "-A"]);
+    repo.git_env(&["commit", "-m", msg], &[])
+}
+
+/// Asserts that git refused the commit: non-zero, HEAD unchanged, and the rejection names
+/// each of `parts`.
+#[track_caller]
+pub fn rejected(repo: &Repo, head: &str, run: &Run, parts: &[&str]) {
+    assert_ne!(run.code, 0, "the commit was accepted:\n{}", run.stderr);
+    assert_eq!(repo.head(), head, "HEAD moved although the hook rejected");
+    for p in parts {
+        assert!(
+            run.stderr.contains(p),
+            "the rejection does not name {p:?}:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[track_caller]
+pub fn accepted(repo: &Repo, head: &str, run: &Run) {
+    assert_eq!(run.code, 0, "the commit was rejected:\n{}", run.stderr);
+    assert_ne!(repo.head(), head, "HEAD did not move");
+}
+
+#[test]
+fn a_done_claim_without_evidence_is_rejected_and_nothing_is_committed() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.write("src/a.rs", "fn a() {}\n");
+    set_status(&repo, TASK, "in_progress", "done");
+    let run = commit_all(&repo, "T-1 done");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "commit rejected",
+            "T-1",
+            "G3 proofs pass",
+            "W-1",
+            "W-2",
+            "F11",
+            "specproof verify --task T-1",
+        ],
+    );
+    // The work is still there, staged as it was.
+    assert_eq!(repo.read("src/a.rs"), "fn a() {}\n");
+    assert!(
+        repo.git(&["diff", "--cached", "--name-only"])
+            .contains("src/a.rs")
+    );
+}
+
+#[test]
+fn a_done_claim_with_fresh_evidence_is_accepted() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &head, &commit_all(&repo, "T-1 done"));
+}
+
+#[test]
+fn evidence_left_out_of_the_commit_does_not_count() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "src/a.rs", TASK]);
+    let run = repo.git_env(&["commit", "-m", "done, evidence not added"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["W-1", "F11", "no evidence in this commit"],
+    );
+}
+
+#[test]
+fn stale_evidence_is_rejected_with_the_reason() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    // Changed after verify: the evidence is bound to the old content.
+    repo.write("src/a.rs", "fn a() { /* changed */ }\n");
+    set_status(&repo, TASK, "in_progress", "done");
+    let run = commit_all(&repo, "done");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["W-2", "F11", "stale evidence", "changed"],
+    );
+}
+
+#[test]
+fn a_forged_result_fails_the_signature() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(1);
+    let rel = ".specproof/evidence/T-1/iter-1/W-2.json";
+    let forged = repo
+        .read(rel)
+        .replace("\"result\": \"fail\"", "\"result\": \"pass\"");
+    assert!(forged.contains("\"result\": \"pass\""), "{forged}");
+    repo.write(rel, forged);
+    // The failed attempt moved the task on; put it in the state the claim starts from.
+    let text = repo.read(TASK);
+    repo.write(TASK, text.replace("status: in_progress", "status: done"));
+    let run = commit_all(&repo, "done");
+    rejected(&repo, &head, &run, &["W-2", "F12"]);
+}
+
+#[test]
+fn a_new_task_committed_straight_as_done_passes_every_gate_first() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "T-1 evidence", "--no-verify"]);
+    let head = {
+        let _ = head;
+        repo.head()
+    };
+    // T-2: no echo at all, no evidence: G2 and G3 both report.
+    let bare = task("T-2", "done", CRITERIA, "").replace(
+        "- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n",
+        "",
+    );
+    repo.write(".specproof/tasks/T-2.md", bare);
+    let run = commit_all(&repo, "T-2 done");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["T-2", "G2 echo verified", "F2", "G3 proofs pass"],
+    );
+}
+
+#[test]
+fn the_first_commit_of_a_repository_is_checked() {
+    let repo = Repo::new();
+    install(&repo);
+    repo.write("plans/p.md", plan(CRITERIA));
+    repo.write(TASK, task("T-1", "done", CRITERIA, ""));
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(&["commit", "-m", "first"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("F11"), "{}", run.stderr);
+    assert!(
+        repo.git_env(&["rev-parse", "--verify", "-q", "HEAD"], &[])
+            .stdout
+            .is_empty()
+    );
+    // Created tasks need no proof: the first commit goes in.
+    repo.write(TASK, task("T-1", "created", CRITERIA, ""));
+    let run = commit_all(&repo, "first");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_commit_breaking_a_done_criterion_is_a_regression() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let head = repo.head();
+    repo.write("src/a.rs", "fn b() {}\n");
+    let run = commit_all(&repo, "rename");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["T-1", "regression", "W-2", "F10", "no match"],
+    );
+    // A change that keeps the criterion true is fine, though it makes the evidence stale.
+    repo.write("src/a.rs", "fn a() {}\nfn b() {}\n");
+    accepted(&repo, &head, &commit_all(&repo, "add b"));
+}
+
+#[test]
+fn rerun_none_skips_the_regression_check() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.write("specproof.yml", "on_commit: { rerun: none }\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let head = repo.head();
+    repo.write("src/a.rs", "fn b() {}\n");
+    accepted(&repo, &head, &commit_all(&repo, "rename"));
+}
+
+#[test]
+fn git_commit_dash_a_and_commit_path_judge_the_index_git_commits() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let head = repo.head();
+    // Staged: broken. Working tree: fixed. `git commit` commits the index: rejected.
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.git(&["add", "src/a.rs"]);
+    repo.write("src/a.rs", "fn a() {}\nfn c() {}\n");
+    let run = repo.git_env(&["commit", "-m", "staged broken"], &[]);
+    rejected(&repo, &head, &run, &["F10", "W-2"]);
+    // `git commit -a` commits the working tree (a temporary index): accepted.
+    let run = repo.git_env(&["commit", "-a", "-m", "fixed copy"], &[]);
+    accepted(&repo, &head, &run);
+    let head = repo.head();
+    // The other way round: staged fixed, working tree broken.
+    repo.write("src/a.rs", "fn a() {}\nfn d() {}\n");
+    repo.git(&["add", "src/a.rs"]);
+    repo.write("src/a.rs", "fn broken() {}\n");
+    let run = repo.git_env(&["commit", "-a", "-m", "broken copy"], &[]);
+    rejected(&repo, &head, &run, &["F10"]);
+    let run = repo.git_env(&["commit", "src/a.rs", "-m", "broken path"], &[]);
+    rejected(&repo, &head, &run, &["F10"]);
+    let run = repo.git_env(&["commit", "-m", "staged fixed"], &[]);
+    accepted(&repo, &head, &run);
+}
+
+#[test]
+fn a_complete_task_is_never_reopened_edited_or_deleted() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    set_status(&repo, TASK, "done", "complete");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "complete"));
+    let head = repo.head();
+
+    set_status(&repo, TASK, "complete", "in_progress");
+    let run = commit_all(&repo, "reopen");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["T-1", "lifecycle", "complete is final"],
+    );
+    repo.git(&["checkout", "HEAD", "--", TASK]);
+
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace("assigned_to: worker-1", "assigned_to: worker-2"),
+    );
+    let run = commit_all(&repo, "edit");
+    rejected(&repo, &head, &run, &["front matter of complete task T-1"]);
+    repo.git(&["checkout", "HEAD", "--", TASK]);
+
+    repo.git(&["rm", "-q", TASK]);
+    let run = repo.git_env(&["commit", "-m", "delete"], &[]);
+    rejected(&repo, &head, &run, &["deletes complete task T-1"]);
+    repo.git(&["reset", "-q", "--hard", "HEAD"]);
+
+    repo.git(&["rm", "-q", ".specproof/evidence/T-1/iter-1/W-1.json"]);
+    let run = repo.git_env(&["commit", "-m", "drop evidence"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["deletes committed evidence of complete task T-1"],
+    );
+}
+
+#[test]
+fn complete_needs_evidence_committed_before() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "complete");
+    let run = commit_all(&repo, "straight to complete");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["G4 evidence persisted", "W-1", "later commit"],
+    );
+}
+
+#[test]
+fn hand_edits_of_owned_fields_are_rejected() {
+    let repo = hooked();
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(1);
+    // One failed attempt: attempts 1, escalation retry.
+    accepted(&repo, &repo.head(), &commit_all(&repo, "attempt"));
+    let head = repo.head();
+    let text = repo.read(TASK);
+    assert!(text.contains("attempts: 1"), "{text}");
+    repo.write(TASK, text.replace("attempts: 1", "attempts: 0"));
+    let run = commit_all(&repo, "reset attempts");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["hand edit of `attempts`", "went down from 1 to 0"],
+    );
+    repo.write(TASK, text.replace("escalation: retry", "escalation: null"));
+    let run = commit_all(&repo, "clear escalation");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["hand edit of `escalation`", "specproof escalate --ack T-1"],
+    );
+    repo.write(TASK, text.replace("iteration: 1", "iteration: 3"));
+    let run = commit_all(&repo, "jump iteration");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["hand edit of `iteration`", "one at a time"],
+    );
+}
+
+#[test]
+fn a_plan_that_differs_from_its_snapshot_is_drift() {
+    let repo = hooked();
+    repo.write(".specproof/snapshots/plans/p.md", plan(CRITERIA));
+    accepted(&repo, &repo.head(), &commit_all(&repo, "snapshot"));
+    let head = repo.head();
+    let weaker = CRITERIA.replace("fn a", "fn");
+    repo.write("plans/p.md", plan(&weaker));
+    let run = commit_all(&repo, "edit plan");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "plan drift",
+            "F14",
+            "plans/p.md",
+            "W-2",
+            "specproof snapshot plans/p.md",
+        ],
+    );
+    // Updating the snapshot in the same commit is the intended way.
+    repo.write(".specproof/snapshots/plans/p.md", plan(&weaker));
+    repo.write(TASK, task("T-1", "in_progress", &weaker, ""));
+    accepted(&repo, &head, &commit_all(&repo, "edit plan and snapshot"));
+}
+
+#[test]
+fn weakening_a_criterion_and_claiming_it_in_one_commit_is_tampering() {
+    let repo = hooked();
+    repo.write(".specproof/snapshots/plans/p.md", plan(CRITERIA));
+    accepted(&repo, &repo.head(), &commit_all(&repo, "snapshot"));
+    let head = repo.head();
+    let weaker = CRITERIA.replace("fn a", "fn");
+    repo.write("plans/p.md", plan(&weaker));
+    repo.write(".specproof/snapshots/plans/p.md", plan(&weaker));
+    repo.write(TASK, task("T-1", "in_progress", &weaker, ""));
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    let run = commit_all(&repo, "weaken and claim");
+    rejected(&repo, &head, &run, &["tampering", "W-2", "F14"]);
+}
+
+#[test]
+fn a_touched_task_file_that_does_not_parse_is_rejected() {
+    let repo = hooked();
+    let head = repo.head();
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace("status: in_progress", "status: finished"),
+    );
+    let run = commit_all(&repo, "bad status");
+    rejected(&repo, &head, &run, &["unreadable file", TASK, "finished"]);
+}
+
+#[test]
+fn a_dependency_not_done_blocks_done() {
+    let repo = hooked();
+    repo.write(
+        ".specproof/tasks/T-0.md",
+        task("T-0", "in_progress", CRITERIA, ""),
+    );
+    work_and_verify(&repo);
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace(
+            "escalation: null\n",
+            "escalation: null\ndepends_on: [T-0]\n",
+        ),
+    );
+    set_status(&repo, TASK, "in_progress", "done");
+    let head = repo.head();
+    let run = commit_all(&repo, "done before T-0");
+    rejected(&repo, &head, &run, &["depends on T-0", "F7"]);
+}
+
+#[test]
+fn rationalization_in_the_worker_report_blocks_done() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace(
+            "verify ran both proofs and they passed",
+            "It should work for now.",
+        ),
+    );
+    set_status(&repo, TASK, "in_progress", "done");
+    let run = commit_all(&repo, "done");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["rationalization", "Self-Review", "should work"],
+    );
+}
+
+#[test]
+fn a_commit_outside_specproof_files_with_no_done_task_passes_quietly() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.write("README.md", "hello\n");
+    let run = commit_all(&repo, "readme");
+    accepted(&repo, &head, &run);
+    assert!(!run.stderr.contains("specproof"), "{}", run.stderr);
+}
+
+#[test]
+fn a_broken_config_fails_closed_and_fail_open_lets_it_pass() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.write("specproof.yml", "jobz: 3\n");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(&["commit", "-m", "bad config"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "fails closed",
+            "specproof.yml",
+            "jobz",
+            "SPECPROOF_FAIL_OPEN=1",
+        ],
+    );
+    let run = repo.git_env(
+        &["commit", "-m", "bad config"],
+        &[("SPECPROOF_FAIL_OPEN", "1")],
+    );
+    accepted(&repo, &head, &run);
+    assert!(
+        run.stderr.contains("SPECPROOF_FAIL_OPEN=1 lets it pass"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_override_is_recorded_in_the_message_and_the_ledger() {
+    let repo = hooked();
+    let head = repo.head();
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(
+        &["commit", "-m", "ship it"],
+        &[("SPECPROOF_OVERRIDE", "prod is down, proofs follow in T-9")],
+    );
+    accepted(&repo, &head, &run);
+    assert!(
+        run.stderr.contains("overridden on the record"),
+        "{}",
+        run.stderr
+    );
+    let message = repo.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        message.contains("Specproof-Override: prod is down, proofs follow in T-9"),
+        "{message}"
+    );
+    let ledger =
+        std::fs::read_to_string(repo.path().join(".git/specproof/ledger.jsonl")).expect("ledger");
+    let overrides: Vec<serde_json::Value> = ledger
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["event"] == "override")
+        .collect();
+    assert!(
+        overrides.iter().any(|v| v["hook"] == "pre-commit"
+            && v["reason"] == "prod is down, proofs follow in T-9"
+            && v["problems"][0]["code"] == "F11"),
+        "{ledger}"
+    );
+}
+
+#[test]
+fn no_override_without_the_commit_msg_hook() {
+    let repo = hooked();
+    std::fs::remove_file(repo.path().join(".git/hooks/commit-msg")).expect("rm commit-msg");
+    let head = repo.head();
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(
+        &["commit", "-m", "ship it"],
+        &[("SPECPROOF_OVERRIDE", "because")],
+    );
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["commit-msg hook", "not installed", "specproof install"],
+    );
+}
+
+#[test]
+fn commit_msg_blocks_phrases_only_in_the_message_git_keeps() {
+    let repo = hooked();
+    repo.write("specproof.yml", "rationalization: { commit_msg: block }\n");
+    repo.git(&["add", "-A"]);
+    let head = repo.head();
+    let run = repo.git_env(&["commit", "-m", "Add the parser, should work"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["should work", "line 1", "commit rejected"],
+    );
+    // Comment lines and the diff below `git commit -v`'s scissors line are not the message.
+    let editor = repo.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'Add the config parser\\n\\nProofs: verify passed.\\n' > \"$1.new\"\ncat \"$1\" >> \"$1.new\"\nmv \"$1.new\" \"$1\"\n",
+    )
+    .expect("editor");
+    repo.write("notes.txt", "TODO: should work, probably\n");
+    repo.git(&["add", "notes.txt"]);
+    let run = repo.git_env(
+        &[
+            "-c",
+            &format!("core.editor=sh {}", editor.display()),
+            "commit",
+            "-v",
+        ],
+        &[],
+    );
+    accepted(&repo, &head, &run);
+}
+
+#[test]
+fn commit_msg_warns_by_default() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.write("x.txt", "x\n");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(&["commit", "-m", "quick fix for now"], &[]);
+    accepted(&repo, &head, &run);
+    assert!(run.stderr.contains("specproof warning"), "{}", run.stderr);
+    assert!(run.stderr.contains("quick fix"), "{}", run.stderr);
+}
+
+#[test]
+fn amending_in_a_done_claim_is_checked() {
+    let repo = hooked();
+    repo.write("x.txt", "x\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "x"));
+    let head = repo.head();
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(&["commit", "--amend", "-m", "x and done"], &[]);
+    rejected(&repo, &head, &run, &["F11", "T-1"]);
+}
+
+#[test]
+fn an_amend_is_judged_against_the_parent_of_the_commit_it_replaces() {
+    let repo = hooked();
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "sneaky", "--no-verify"]);
+    let head = repo.head();
+    // Rewording the claim makes a new commit with the same claim: it is checked again.
+    let run = repo.git_env(&["commit", "--amend", "-m", "reworded"], &[]);
+    rejected(&repo, &head, &run, &["T-1", "F11"]);
+}
+
+#[test]
+fn a_merge_is_checked_against_its_first_parent() {
+    let repo = hooked();
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "claim on side", "--no-verify"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("x.txt", "x\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "main moves"));
+    let head = repo.head();
+    // git runs pre-commit for a merge when the merge is committed with `git commit`.
+    repo.git(&["merge", "--no-ff", "--no-commit", "side"]);
+    let run = repo.git_env(&["commit", "-m", "merge side"], &[]);
+    rejected(&repo, &head, &run, &["T-1", "F11"]);
+    // Against the first parent: the side branch's own history does not excuse the claim.
+    repo.git(&["merge", "--abort"]);
+}
+
+#[test]
+fn hooks_work_from_a_linked_worktree() {
+    let repo = hooked();
+    let wt = repo.path().join("wt");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "wt",
+        wt.to_str().expect("utf-8"),
+    ]);
+    let text = std::fs::read_to_string(wt.join(TASK)).expect("task");
+    std::fs::write(
+        wt.join(TASK),
+        text.replace("status: in_progress", "status: done"),
+    )
+    .expect("write");
+    let run = repo.git_in("wt", &["commit", "-am", "claim in worktree"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("F11"), "{}", run.stderr);
+    assert!(run.stderr.contains("T-1"), "{}", run.stderr);
+}
+
+/// A bare remote next to `repo`, with main pushed.
+fn remote(repo: &Repo) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("remote");
+    repo.git(&["init", "-q", "--bare", dir.path().to_str().expect("utf-8")]);
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    let run = repo.git_env(&["push", "-q", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    dir
+}
+
+fn remote_head(remote: &tempfile::TempDir, branch: &str) -> String {
+    let out = std::process::Command::new("git")
+        .args([
+            "--git-dir",
+            remote.path().to_str().expect("utf-8"),
+            "rev-parse",
+            "-q",
+            "--verify",
+        ])
+        .arg(format!("refs/heads/{branch}"))
+        .output()
+        .expect("git");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn pre_push_catches_a_no_verify_commit_and_leaves_the_remote_unchanged() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    let before = remote_head(&origin, "main");
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "sneaky done", "--no-verify"]);
+    repo.write("y.txt", "y\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "after"]);
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    for part in [
+        "push rejected",
+        "sneaky done",
+        "T-1",
+        "G3 proofs pass",
+        "W-1",
+        "F11",
+    ] {
+        assert!(run.stderr.contains(part), "no {part:?} in:\n{}", run.stderr);
+    }
+    assert_eq!(remote_head(&origin, "main"), before);
+}
+
+#[test]
+fn pre_push_passes_honest_work_new_branches_and_deletions() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(remote_head(&origin, "main"), repo.head());
+    // A new branch whose commits are all on the remote already: nothing new to check.
+    repo.git(&["branch", "feature"]);
+    let run = repo.git_env(&["push", "origin", "feature"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(remote_head(&origin, "feature"), repo.head());
+    // A deletion checks nothing.
+    let run = repo.git_env(&["push", "origin", "--delete", "feature"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(remote_head(&origin, "feature"), "");
+}
+
+#[test]
+fn pre_push_checks_a_new_branch_against_every_remote_ref() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "claim", "--no-verify"]);
+    let run = repo.git_env(&["push", "origin", "feature"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("F11"), "{}", run.stderr);
+    assert_eq!(remote_head(&origin, "feature"), "");
+}
+
+#[test]
+fn pre_push_catches_done_claims_that_arrived_without_pre_commit() {
+    // cherry-pick, rebase and fast-forward merges run no pre-commit hook.
+    for how in ["cherry-pick", "rebase", "ff-merge", "am"] {
+        let repo = hooked();
+        let origin = remote(&repo);
+        repo.git(&["checkout", "-q", "-b", "side"]);
+        set_status(&repo, TASK, "in_progress", "done");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-qm", "claim", "--no-verify"]);
+        let claim = repo.head();
+        repo.git(&["checkout", "-q", "main"]);
+        match how {
+            "cherry-pick" => {
+                repo.git(&["cherry-pick", &claim]);
+            }
+            "rebase" => {
+                repo.write("z.txt", "z\n");
+                repo.git(&["add", "-A"]);
+                repo.git(&["commit", "-qm", "z"]);
+                repo.git(&["checkout", "-q", "side"]);
+                repo.git(&["rebase", "-q", "main"]);
+                repo.git(&["checkout", "-q", "main"]);
+                repo.git(&["merge", "-q", "--ff-only", "side"]);
+            }
+            "ff-merge" => {
+                repo.git(&["merge", "-q", "--ff-only", "side"]);
+            }
+            _ => {
+                let patch = repo.git(&["format-patch", "-1", "--stdout", &claim]);
+                repo.write("claim.patch", patch);
+                repo.git(&["am", "-q", "claim.patch"]);
+                std::fs::remove_file(repo.path().join("claim.patch")).expect("rm");
+            }
+        }
+        let before = remote_head(&origin, "main");
+        let run = repo.git_env(&["push", "origin", "main"], &[]);
+        assert_ne!(run.code, 0, "{how}: {}", run.stderr);
+        assert!(run.stderr.contains("F11"), "{how}: {}", run.stderr);
+        assert_eq!(remote_head(&origin, "main"), before, "{how}");
+    }
+}
+
+#[test]
+fn pre_push_lets_an_overridden_commit_pass_with_a_warning() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(
+        &["commit", "-m", "ship"],
+        &[("SPECPROOF_OVERRIDE", "incident 42")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Specproof-Override: incident 42"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(remote_head(&origin, "main"), repo.head());
+}
+
+#[test]
+fn pre_push_peels_annotated_tags() {
+    let repo = hooked();
+    let _origin = remote(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "claim", "--no-verify"]);
+    repo.git(&["tag", "-a", "v1", "-m", "release"]);
+    let run = repo.git_env(&["push", "origin", "v1"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("F11"), "{}", run.stderr);
+}
+
+/// Runs `specproof hook ARGS…` in `repo` with `stdin`, as git would.
+fn hook_with_stdin(repo: &Repo, args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin())
+        .current_dir(repo.path())
+        .arg("hook")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_hook_binary_reads_git_s_stdin_lines_itself() {
+    // Driven directly, as git would: one line per ref, zero oids of either length.
+    let repo = hooked();
+    let _origin = remote(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "claim", "--no-verify"]);
+    let head = repo.head();
+    for zeros in [40, 64] {
+        let zero = "0".repeat(zeros);
+        let new_branch = format!("refs/heads/main {head} refs/heads/new {zero}\n");
+        let (code, err) = hook_with_stdin(&repo, &["pre-push", "origin", "url"], &new_branch);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("F11"), "{err}");
+        let deletion = format!("(delete) {zero} refs/heads/main {head}\n");
+        let (code, err) = hook_with_stdin(&repo, &["pre-push", "origin", "url"], &deletion);
+        assert_eq!(code, 0, "a deletion pushes no commit: {err}");
+    }
+    let (code, err) = hook_with_stdin(&repo, &["pre-push", "origin", "url"], "garbage\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("fails closed"), "{err}");
+}
+
+/// A command proof that builds its own fixture repository, as test suites do.
+const FIXTURE_CRITERION: &str = "- id: C-1\n  description: the suite passes\n  proof: test_passes\n  args: { command: \"d=$(mktemp -d) && cd $d && git init -q fx && cd fx && echo x > f && git add f && git -c user.name=a -c user.email=a@a -c commit.gpgsign=false commit -q -m inner && rm -rf $d && echo '1 passed, 0 failed'\" }\n";
+
+/// A repository whose done task T-1 holds `FIXTURE_CRITERION`, with `on_commit.rerun: all`.
+fn command_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan(FIXTURE_CRITERION));
+    repo.write(
+        "specproof.yml",
+        "on_commit: { rerun: all }\non_push: { rerun: all }\n",
+    );
+    let text = task("T-1", "in_progress", FIXTURE_CRITERION, "").replace(
+        "- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n",
+        "- C-1: the test suite runs green, counted by its summary line\n",
+    );
+    repo.write(TASK, text);
+    repo.write("x.txt", "x\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan"]);
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "done"]);
+    install(&repo);
+    repo
+}
+
+#[test]
+fn hooks_run_no_repository_command_without_trust() {
+    let repo = command_repo();
+    let head = repo.head();
+    repo.write("x.txt", "changed\n");
+    let run = repo.git_env(&["commit", "-a", "-m", "touch"], &[]);
+    rejected(&repo, &head, &run, &["trust", "T-1 C-1", "specproof trust"]);
+    repo.run(&["trust", "--yes"]).code(0);
+    let run = repo.git_env(&["commit", "-a", "-m", "touch"], &[]);
+    accepted(&repo, &head, &run);
+}
+
+#[test]
+fn git_variables_do_not_leak_into_proof_commands() {
+    let repo = command_repo();
+    repo.run(&["trust", "--yes"]).code(0);
+    let head = repo.head();
+    // `git commit -a`: git sets GIT_INDEX_FILE to a temporary index for the hook.
+    repo.write("x.txt", "changed\n");
+    let run = repo.git_env(&["commit", "-a", "-m", "touch"], &[]);
+    accepted(&repo, &head, &run);
+    assert!(
+        repo.git(&["status", "--porcelain"]).is_empty(),
+        "{}",
+        repo.git(&["status"])
+    );
+    let log = repo.git(&["log", "--format=%s"]);
+    assert!(
+        !log.contains("inner"),
+        "the fixture's commit landed in the outer repository:\n{log}"
+    );
+    assert_eq!(
+        repo.git(&["ls-files"])
+            .lines()
+            .filter(|l| l.contains("fx"))
+            .count(),
+        0
+    );
+    // The same from a linked worktree (GIT_DIR points into the common dir's worktrees/).
+    let wt = repo.path().join("wt");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "wt",
+        wt.to_str().expect("utf-8"),
+    ]);
+    std::fs::write(wt.join("x.txt"), "from the worktree\n").expect("write");
+    let run = repo.git_in("wt", &["commit", "-a", "-m", "touch in wt"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log = repo.git_in("wt", &["log", "--format=%s"], &[]).stdout;
+    assert!(!log.contains("inner"), "{log}");
+    assert!(
+        repo.git_in("wt", &["status", "--porcelain"], &[])
+            .stdout
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_command_proof_rerun_judges_the_committed_content_not_the_working_tree() {
+    let repo = Repo::new();
+    let criterion = "- id: C-2\n  description: the flag file says yes\n  proof: command_output_matches\n  args: { command: \"cat flag.txt\", pattern: \"^yes$\" }\n";
+    repo.write("plans/p.md", plan(criterion));
+    repo.write("specproof.yml", "on_commit: { rerun: all }\n");
+    repo.write(
+        TASK,
+        task("T-1", "in_progress", criterion, "").replace(
+            "- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n",
+            "- C-2: the flag file holds the word yes; cat shows it\n",
+        ),
+    );
+    repo.write("flag.txt", "yes\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan"]);
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "done"]);
+    install(&repo);
+    repo.run(&["trust", "--yes"]).code(0);
+    let head = repo.head();
+    // Staged: no. Working tree: yes. The commit records "no": rejected.
+    repo.write("flag.txt", "no\n");
+    repo.git(&["add", "flag.txt"]);
+    repo.write("flag.txt", "yes\n");
+    let run = repo.git_env(&["commit", "-m", "flip"], &[]);
+    rejected(&repo, &head, &run, &["F10", "C-2"]);
+}
