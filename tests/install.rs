@@ -58,10 +58,24 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).expect("stat").permissions().mode() & 0o7777
 }
 
+/// Writes an executable file through a child process: a file this (multi-threaded) process
+/// held open for writing could be inherited by a child another test forks at that moment, and
+/// running it would then fail with "Text file busy".
 fn write_hook(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write hook");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sh");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), text.as_bytes())
+        .expect("write hook");
+    assert!(
+        child.wait().expect("wait").success(),
+        "cannot write {}",
+        path.display()
+    );
 }
 
 /// A copy of the built binary in a folder whose name needs quoting in a shell.
@@ -76,7 +90,13 @@ impl Copy {
         let folder = dir.path().join("it's a bin");
         std::fs::create_dir(&folder).expect("mkdir");
         let path = folder.join("specproof");
-        std::fs::copy(bin(), &path).expect("copy the binary");
+        // `cp`, not std::fs::copy: see write_hook.
+        let copied = std::process::Command::new("cp")
+            .arg(bin())
+            .arg(&path)
+            .status()
+            .expect("run cp");
+        assert!(copied.success(), "cannot copy the binary");
         Self { _dir: dir, path }
     }
 
