@@ -655,7 +655,7 @@ impl Ctx<'_, '_, '_> {
                 Freshness::Fresh => continue,
                 Freshness::Missing { .. } => (
                     FailureCode::F11,
-                    format!("no evidence in this commit ({rel} is not in it)"),
+                    "no evidence in this commit".to_owned(),
                     fix.clone(),
                 ),
                 Freshness::Stale { reason } => (
