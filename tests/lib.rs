@@ -11,5 +11,6 @@ mod install;
 mod lint;
 mod props;
 mod snapshot;
+mod start;
 mod verify;
 mod verify_proofs;
