@@ -122,7 +122,7 @@ pub fn start(
         });
     }
     let snapshot = if view
-        .snapshots
+        .snapshots()
         .contains_key(&crate::paths::normalize(&meta.plan_file))
     {
         None

@@ -1,5 +1,6 @@
 //! The transitions of one change: what it does to each task, and the gates that judge it.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use git2::Oid;
@@ -59,7 +60,7 @@ struct Ctx<'v, 'c, 'r> {
     change: &'v Change<'c, 'r>,
     old: Option<View<'c, 'r>>,
     new: View<'c, 'r>,
-    new_metas: BTreeMap<String, TaskMeta>,
+    new_metas: OnceCell<BTreeMap<String, TaskMeta>>,
     out: Outcome,
 }
 
@@ -91,12 +92,11 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         return out;
     }
     let old = change.old.map(View::load);
-    let new_metas = new.task_metas();
     let mut ctx = Ctx {
         change,
         old,
         new,
-        new_metas,
+        new_metas: OnceCell::new(),
         out,
     };
     ctx.unreadable(&changed);
@@ -165,6 +165,11 @@ fn diagnostic_problem(d: &Diagnostic, check: Check, fix: String) -> Problem {
 }
 
 impl Ctx<'_, '_, '_> {
+    /// The front matter of every task of the new content, read once when first needed.
+    fn metas(&self) -> &BTreeMap<String, TaskMeta> {
+        self.new_metas.get_or_init(|| self.new.task_metas())
+    }
+
     fn push(&mut self, problem: Problem) {
         self.out.problems.push(problem);
     }
@@ -172,12 +177,12 @@ impl Ctx<'_, '_, '_> {
     /// Touched plan, snapshot and task files that do not parse.
     fn unreadable(&mut self, changed: &BTreeSet<String>) {
         let mut found = Vec::new();
-        for plan in &self.new.plans {
+        for plan in self.new.plans() {
             if changed.contains(&plan.path) {
                 found.extend(plan.diagnostics.iter().cloned());
             }
         }
-        for snapshot in self.new.snapshots.values() {
+        for snapshot in self.new.snapshots().values() {
             if changed.contains(&snapshot.path) {
                 found.extend(snapshot.diagnostics.iter().cloned());
             }
@@ -194,7 +199,7 @@ impl Ctx<'_, '_, '_> {
     /// Plans that differ from their snapshot (SPEC §8).
     fn plan_drift(&mut self) {
         let mut found = Vec::new();
-        for plan in &self.new.plans {
+        for plan in self.new.plans() {
             let snapshot_path = format!("{}/{}", crate::lint::SNAPSHOT_DIR, plan.path);
             let (Some(p), Some(s)) = (
                 self.new.content.get(&plan.path),
@@ -207,7 +212,7 @@ impl Ctx<'_, '_, '_> {
             }
             let changed = self
                 .new
-                .snapshots
+                .snapshots()
                 .get(&plan.path)
                 .map(|snapshot| crate::snapshot::changed_ids(snapshot, plan))
                 .unwrap_or_default();
@@ -295,7 +300,7 @@ impl Ctx<'_, '_, '_> {
                 .and_then(|r| r.strip_prefix('/'))
                 .and_then(|r| r.split('/').next())
                 && self
-                    .new_metas
+                    .metas()
                     .get(owner)
                     .is_some_and(|m| m.status == Status::Done)
             {
@@ -679,7 +684,7 @@ impl Ctx<'_, '_, '_> {
             found.push(problem(code, reason, fix));
         }
         for dep in &meta.depends_on {
-            let status = self.new_metas.get(dep).map(|m| m.status);
+            let status = self.metas().get(dep).map(|m| m.status);
             if !matches!(status, Some(Status::Done | Status::Complete)) {
                 let state = status.map_or("not in this commit".to_owned(), |s| {
                     format!("is {}", s.name())
@@ -811,7 +816,7 @@ impl Ctx<'_, '_, '_> {
         let mut untrusted = Vec::new();
         let mut trusted: Option<bool> = None;
         let ids: Vec<String> = self
-            .new_metas
+            .metas()
             .iter()
             .filter(|(id, m)| {
                 matches!(m.status, Status::Done | Status::Complete) && !gated.contains(*id)

@@ -1,6 +1,7 @@
 //! The specproof files of one content (an index or a commit's tree): config, plans, snapshots
 //! and tasks, read from git's blobs rather than the working tree.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use globset::GlobSet;
@@ -21,23 +22,28 @@ const CTX: Ctx<'static> = Ctx {
     quick_regex: true,
 };
 
-/// The specproof files of one content.
+/// The specproof files of one content. Plans and snapshots are parsed on first use.
 pub struct View<'c, 'r> {
     pub content: &'c Content<'r>,
     pub config: Config,
     /// Problems of specproof.yml in this content (empty when it is fine or absent).
     pub config_problems: Vec<Diagnostic>,
-    /// Plan files of this content, by path.
-    pub plans: Vec<Plan>,
-    /// Snapshots, by the path of the plan they stand for.
-    pub snapshots: BTreeMap<String, Plan>,
     globs: GlobSet,
+    parsed: OnceCell<Parsed>,
+}
+
+/// The plan files of a content, by path, and the snapshots, by the path of the plan they stand
+/// for.
+#[derive(Default)]
+struct Parsed {
+    plans: Vec<Plan>,
+    snapshots: BTreeMap<String, Plan>,
 }
 
 impl std::fmt::Debug for View<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("View")
-            .field("plans", &self.plans.len())
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
@@ -54,33 +60,41 @@ impl<'c, 'r> View<'c, 'r> {
             },
         };
         let globs = workspace::plan_globs(&config);
-        let mut view = Self {
+        Self {
             content,
             config,
             config_problems,
-            plans: Vec::new(),
-            snapshots: BTreeMap::new(),
             globs,
-        };
-        let plan_paths: Vec<String> = content
-            .files()
-            .filter(|e| workspace::is_plan_path(&view.config, &view.globs, &e.path))
-            .map(|e| e.path.clone())
-            .collect();
-        for path in plan_paths {
-            let plan = view.parse_plan(&path);
-            view.plans.push(plan);
+            parsed: OnceCell::new(),
         }
-        let snapshot_paths: Vec<String> = content
-            .under(SNAPSHOT_DIR)
-            .map(|e| e.path.clone())
-            .collect();
-        for path in snapshot_paths {
-            let plan_path = path[SNAPSHOT_DIR.len() + 1..].to_owned();
-            let snapshot = view.parse_plan(&path);
-            view.snapshots.insert(plan_path, snapshot);
-        }
-        view
+    }
+
+    fn parsed(&self) -> &Parsed {
+        self.parsed.get_or_init(|| {
+            let mut parsed = Parsed::default();
+            for e in self.content.files() {
+                if workspace::is_plan_path(&self.config, &self.globs, &e.path) {
+                    parsed.plans.push(self.parse_plan(&e.path));
+                }
+            }
+            for e in self.content.under(SNAPSHOT_DIR) {
+                let plan_path = e.path[SNAPSHOT_DIR.len() + 1..].to_owned();
+                parsed.snapshots.insert(plan_path, self.parse_plan(&e.path));
+            }
+            parsed
+        })
+    }
+
+    /// The plan files of this content, sorted by path.
+    #[must_use]
+    pub fn plans(&self) -> &[Plan] {
+        &self.parsed().plans
+    }
+
+    /// The snapshots of this content, by the path of the plan each stands for.
+    #[must_use]
+    pub fn snapshots(&self) -> &BTreeMap<String, Plan> {
+        &self.parsed().snapshots
     }
 
     fn parse_plan(&self, path: &str) -> Plan {
@@ -119,14 +133,14 @@ impl<'c, 'r> View<'c, 'r> {
     #[must_use]
     pub fn plan(&self, path: &str) -> Option<&Plan> {
         let path = crate::paths::normalize(path);
-        self.plans.iter().find(|p| p.path == path)
+        self.plans().iter().find(|p| p.path == path)
     }
 
     /// The authoritative definitions of `plan_file`: its snapshot, else the plan itself.
     #[must_use]
     pub fn definitions(&self, plan_file: &str) -> Option<&Plan> {
         let path = crate::paths::normalize(plan_file);
-        self.snapshots.get(&path).or_else(|| self.plan(&path))
+        self.snapshots().get(&path).or_else(|| self.plan(&path))
     }
 
     /// The authoritative definition of criterion `id` of `plan_file`.
@@ -173,8 +187,8 @@ impl<'c, 'r> View<'c, 'r> {
     #[must_use]
     pub fn lint_task(&self, task: &Task) -> Vec<Diagnostic> {
         let plan_exists = |rel: &str| self.content.get(rel).is_some();
-        let snapshot_of = |rel: &str| self.snapshots.get(rel);
-        crate::lint::check_task(task, &self.plans, &self.config, &plan_exists, &snapshot_of)
+        let snapshot_of = |rel: &str| self.snapshots().get(rel);
+        crate::lint::check_task(task, self.plans(), &self.config, &plan_exists, &snapshot_of)
     }
 }
 

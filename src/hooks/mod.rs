@@ -161,7 +161,7 @@ fn config_error(outcome: &crate::gate::Outcome) -> Result<()> {
 /// Whether the command proofs of `view` are approved for hooks (SPEC §7.3).
 fn trusted(common_dir: &Path, view: &crate::gate::view::View<'_, '_>) -> bool {
     let plans: Vec<&crate::plan::Plan> = view
-        .plans
+        .plans()
         .iter()
         .map(|p| view.definitions(&p.path).unwrap_or(p))
         .collect();
