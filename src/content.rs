@@ -295,6 +295,27 @@ impl<'r> Content<'r> {
         Ok(content)
     }
 
+    /// The files of this content among `paths` (a content of its own, read from the same
+    /// repository): what a change touched, for matching globs against only those.
+    #[must_use]
+    pub fn subset<'p>(&self, paths: impl IntoIterator<Item = &'p String>) -> Self {
+        let entries = paths
+            .into_iter()
+            .filter_map(|p| {
+                self.entries
+                    .get(p.as_bytes())
+                    .map(|e| (p.as_bytes().to_vec(), e.clone()))
+            })
+            .collect();
+        Self {
+            repo: self.repo,
+            source: self.source.clone(),
+            entries,
+            skipped: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     /// What `git add -A` said about files it could not add (working tree only).
     #[must_use]
     pub fn notes(&self) -> &[String] {

@@ -790,6 +790,9 @@ impl Ctx<'_, '_, '_> {
     }
 
     /// Runs again the proofs of done and complete tasks whose inputs the change touches (F10).
+    /// A criterion is touched when a path the change adds, edits or deletes is in its input
+    /// scope, before or after: the globs are matched against the changed paths only, and only
+    /// the task files that hold a touched criterion are read in full.
     fn regressions(&mut self, changed: &BTreeSet<String>, gated: &BTreeSet<String>) {
         let rerun = match self.change.stage {
             Stage::Commit => self.new.config.on_commit.rerun,
@@ -803,6 +806,36 @@ impl Ctx<'_, '_, '_> {
         if changed.iter().all(|p| is_excluded(p)) {
             return;
         }
+        let touched_now = self.new.content.subset(changed);
+        let touched_before = self.old.as_ref().map(|o| o.content.subset(changed));
+        let reruns = |c: &Criterion| {
+            let command = c.kind().is_command();
+            let judge = matches!(c.proof, Proof::SemanticMatch { .. });
+            !judge && (!command || rerun == Rerun::All)
+        };
+        // Every task-scope criterion of the definitions whose inputs the change touches.
+        let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
+        for plan in self.new.plans() {
+            let Some(defs) = self.new.definitions(&plan.path) else {
+                continue;
+            };
+            for c in defs
+                .criteria
+                .iter()
+                .filter(|c| c.scope == Scope::Task && reruns(c))
+            {
+                let hit = |content: &Content<'_>| {
+                    crate::proof::input_scope(c, content, &is_excluded)
+                        .is_ok_and(|scope| !scope.is_empty())
+                };
+                if hit(&touched_now) || touched_before.as_ref().is_some_and(hit) {
+                    touched.insert((plan.path.clone(), c.id.clone()));
+                }
+            }
+        }
+        if touched.is_empty() {
+            return;
+        }
         let runner = Rerunner {
             git: self.change.git,
             content: self.new.content,
@@ -810,7 +843,6 @@ impl Ctx<'_, '_, '_> {
             excluded: &is_excluded,
             cache: crate::proof::files::FileCache::default(),
         };
-        let old_excluded = self.old.as_ref().map(|o| Excluded::new(&o.config));
         let mut found = Vec::new();
         let mut warnings = Vec::new();
         let mut untrusted = Vec::new();
@@ -819,49 +851,44 @@ impl Ctx<'_, '_, '_> {
             .metas()
             .iter()
             .filter(|(id, m)| {
-                matches!(m.status, Status::Done | Status::Complete) && !gated.contains(*id)
+                matches!(m.status, Status::Done | Status::Complete)
+                    && !gated.contains(*id)
+                    && touched
+                        .iter()
+                        .any(|(plan, _)| crate::paths::normalize(&m.plan_file) == *plan)
             })
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
             let path = self.new.task_path(&id);
+            // Only a task file that names a touched criterion is read in full.
+            let names_one = self.new.content.read(&path).is_ok_and(|bytes| {
+                touched
+                    .iter()
+                    .any(|(_, cid)| memchr::memmem::find(&bytes, cid.as_bytes()).is_some())
+            });
+            if !names_one {
+                continue;
+            }
             let Some(task) = self.new.task(&path) else {
                 continue;
             };
             let Some(meta) = task.meta.clone() else {
                 continue;
             };
+            let plan_file = crate::paths::normalize(&meta.plan_file);
             for c in self.definitions(&task, &meta) {
+                if !touched.contains(&(plan_file.clone(), c.id.clone())) {
+                    continue;
+                }
                 let command = c.kind().is_command();
-                let judge = matches!(c.proof, Proof::SemanticMatch { .. });
-                if judge || (command && rerun != Rerun::All) {
+                if command && !*trusted.get_or_insert_with(|| (self.change.trusted)(&self.new)) {
+                    untrusted.push(format!("{id} {}", c.id));
                     continue;
                 }
                 let Ok(base) = self.base(&c, &meta) else {
                     continue;
                 };
-                let Ok(now) = crate::proof::input_scope(&c, self.new.content, &is_excluded) else {
-                    continue;
-                };
-                let touched = match (&self.old, &old_excluded) {
-                    (Some(old), Some(ex)) => {
-                        let old_is_excluded = |p: &str| ex.contains(p);
-                        crate::proof::input_scope(&c, old.content, &old_is_excluded).is_ok_and(
-                            |before| {
-                                digest::scope_digest(c.kind(), before.iter().copied(), base)
-                                    != digest::scope_digest(c.kind(), now.iter().copied(), base)
-                            },
-                        )
-                    }
-                    _ => true,
-                };
-                if !touched {
-                    continue;
-                }
-                if command && !*trusted.get_or_insert_with(|| (self.change.trusted)(&self.new)) {
-                    untrusted.push(format!("{id} {}", c.id));
-                    continue;
-                }
                 self.out.reran += 1;
                 let verdict = if command {
                     match self
