@@ -1014,3 +1014,27 @@ fn a_command_proof_rerun_judges_the_committed_content_not_the_working_tree() {
     let run = repo.git_env(&["commit", "-m", "flip"], &[]);
     rejected(&repo, &head, &run, &["F10", "C-2"]);
 }
+
+#[test]
+fn only_criteria_whose_inputs_the_commit_touches_run_again() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    // Broken behind the hook's back.
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.git(&["commit", "-qam", "broken", "--no-verify"]);
+    let head = repo.head();
+    // A commit that touches nothing W-2 reads is not judged on W-2.
+    repo.write("docs/notes.md", "notes\n");
+    accepted(&repo, &head, &commit_all(&repo, "notes"));
+    let head = repo.head();
+    // One that touches src/a.rs is, even when it does not fix it.
+    repo.write("src/a.rs", "fn b() {}\nfn c() {}\n");
+    let run = commit_all(&repo, "still broken");
+    rejected(&repo, &head, &run, &["F10", "W-2"]);
+    // Deleting the file W-1 needs touches W-1 too.
+    repo.git(&["rm", "-q", "-f", "src/a.rs"]);
+    let run = repo.git_env(&["commit", "-m", "delete"], &[]);
+    rejected(&repo, &head, &run, &["F10", "W-1"]);
+}
