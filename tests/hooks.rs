@@ -1038,3 +1038,47 @@ fn only_criteria_whose_inputs_the_commit_touches_run_again() {
     let run = repo.git_env(&["commit", "-m", "delete"], &[]);
     rejected(&repo, &head, &run, &["F10", "W-1"]);
 }
+
+#[test]
+fn pre_push_treats_an_unknown_remote_oid_as_everything_not_on_the_remote() {
+    let repo = hooked();
+    let _origin = remote(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "claim", "--no-verify"]);
+    let head = repo.head();
+    // A remote ref at a commit this clone never fetched.
+    let unknown = "1234567890abcdef1234567890abcdef12345678";
+    let line = format!("refs/heads/main {head} refs/heads/main {unknown}\n");
+    let (code, err) = hook_with_stdin(&repo, &["pre-push", "origin", "url"], &line);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("claim"), "{err}");
+    // The remote already has the commit: nothing new leaves.
+    let line = format!("refs/heads/main {head} refs/heads/main {head}\n");
+    let (code, err) = hook_with_stdin(&repo, &["pre-push", "origin", "url"], &line);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_hook_started_from_a_subfolder_with_relative_git_variables_reads_the_real_index() {
+    let repo = hooked();
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    std::fs::create_dir_all(repo.path().join("sub")).expect("mkdir");
+    // An empty index here would look like "nothing to check" and pass.
+    let run = repo.run_in(
+        "sub",
+        &["hook", "pre-commit"],
+        &[("GIT_DIR", "../.git"), ("GIT_INDEX_FILE", "../.git/index")],
+    );
+    run.code(1);
+    assert!(run.stderr.contains("F11"), "{}", run.stderr);
+    // A GIT_INDEX_FILE that does not exist is an error, not an empty index.
+    let run = repo.run_in(
+        "sub",
+        &["hook", "pre-commit"],
+        &[("GIT_DIR", "../.git"), ("GIT_INDEX_FILE", "no-such-index")],
+    );
+    run.code(2);
+    assert!(run.stderr.contains("no-such-index"), "{}", run.stderr);
+}
