@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, EscalateArgs, Format, HookName, LintArgs, TrustArgs, VerifyArgs};
+use crate::cli::{
+    Cli, Command, DemoArgs, EscalateArgs, Format, HookName, LintArgs, TrustArgs, VerifyArgs,
+};
 use crate::config::Config;
+use crate::demo;
 use crate::exit::ExitStatus;
 use crate::hooks;
 use crate::hooks::install::{self as hook_install, Action, Hook, Removal};
@@ -92,6 +95,11 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
                 &hook_env,
                 &printer,
             ))
+        }
+        Command::Demo(DemoArgs { keep }) => {
+            let binary = std::env::current_exe()
+                .context("cannot tell where the specproof binary is, which the demo runs")?;
+            demo::run(&binary, keep, &printer)
         }
         Command::Start(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;

@@ -59,6 +59,14 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Run one of specproof's git hooks; the shims `specproof install` writes call this.
     Hook(HookArgs),
+    /// Show the whole story in a temporary git repository, with the real output of every command.
+    ///
+    /// In a new temporary repository: `specproof init` and `install`, a task claiming done
+    /// without evidence rejected by the pre-commit hook, `specproof verify`, the same claim
+    /// accepted, and a later commit that breaks a criterion rejected as a regression (F10).
+    /// Needs `git`, and no terminal; `--repo` does not apply (the demo never touches another
+    /// repository). Exit 1 when a step behaves differently from the story.
+    Demo(DemoArgs),
     /// Print shell completions to stdout.
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.
@@ -170,6 +178,13 @@ pub struct StartArgs {
     /// The task to start (its ID, the file stem).
     #[arg(value_name = "T")]
     pub task: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the temporary repository at the end, and print where it is.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod criterion;
+pub mod demo;
 pub mod diagnostic;
 pub mod digest;
 pub mod echo;

@@ -29,6 +29,7 @@ fn help_lists_only_the_commands_that_work() {
             "install",
             "uninstall",
             "hook",
+            "demo",
             "completions"
         ],
         "{}",
