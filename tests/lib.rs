@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod demo;
+mod framework;
 mod hooks;
 mod init;
 mod install;

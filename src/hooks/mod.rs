@@ -33,10 +33,13 @@ pub struct HookEnv {
     pub override_reason: Option<String>,
     /// `GIT_INDEX_FILE`, made absolute against `cwd`.
     pub index_file: Option<PathBuf>,
-    /// The pre-commit framework's `PRE_COMMIT_FROM_REF`, `PRE_COMMIT_TO_REF` and
-    /// `PRE_COMMIT_REMOTE_NAME` (its pre-push stage has no stdin).
+    /// The pre-commit framework's (and prek's) `PRE_COMMIT_FROM_REF`, `PRE_COMMIT_TO_REF`,
+    /// `PRE_COMMIT_LOCAL_BRANCH` and `PRE_COMMIT_REMOTE_NAME`: its pre-push stage has no stdin.
+    /// pre-commit leaves FROM and TO unset when the push holds a root commit, and then names
+    /// only the local branch.
     pub framework_from: Option<String>,
     pub framework_to: Option<String>,
+    pub framework_local: Option<String>,
     pub framework_remote: Option<String>,
 }
 
@@ -54,6 +57,7 @@ impl HookEnv {
                 .map(|v| cwd.join(v)),
             framework_from: var("PRE_COMMIT_FROM_REF"),
             framework_to: var("PRE_COMMIT_TO_REF"),
+            framework_local: var("PRE_COMMIT_LOCAL_BRANCH"),
             framework_remote: var("PRE_COMMIT_REMOTE_NAME"),
         }
     }

@@ -81,9 +81,21 @@ pub(super) fn run(
     let lines = parse_lines(&text).map_err(|e| anyhow!(e))?;
     let mut commits: Vec<Oid> = Vec::new();
     if lines.is_empty() {
-        // The pre-commit framework gives no stdin: its variables name the range instead.
-        if let Some(to) = &env.framework_to {
-            let to = resolve(&git, to)?;
+        // The pre-commit framework (and prek) gives no stdin: its variables name what is pushed
+        // instead. TO is the pushed commit; without it (pre-commit, for a push that holds a root
+        // commit) the local branch; without either, and without git's arguments (run by hand or
+        // by the framework outside a push), HEAD. With git's arguments and no line, git pushes
+        // nothing.
+        let named = env
+            .framework_to
+            .as_deref()
+            .or(env.framework_local.as_deref());
+        let target = match named {
+            Some(name) => Some(resolve(&git, name)?),
+            None if args.is_empty() => super::head_commit(&git)?,
+            None => None,
+        };
+        if let Some(to) = target {
             let from = env
                 .framework_from
                 .as_deref()

@@ -15,7 +15,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: &Output) -> Self {
+    pub fn from(output: &Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -140,6 +140,17 @@ impl Repo {
             "GIT_INDEX_FILE",
             "GIT_OBJECT_DIRECTORY",
             "GIT_CEILING_DIRECTORIES",
+            // What the pre-commit framework and prek set for their hooks, which would leak in
+            // when the suite itself runs from such a hook (a pre-push that runs the tests).
+            "PRE_COMMIT",
+            "PRE_COMMIT_FROM_REF",
+            "PRE_COMMIT_TO_REF",
+            "PRE_COMMIT_ORIGIN",
+            "PRE_COMMIT_SOURCE",
+            "PRE_COMMIT_LOCAL_BRANCH",
+            "PRE_COMMIT_REMOTE_BRANCH",
+            "PRE_COMMIT_REMOTE_NAME",
+            "PRE_COMMIT_REMOTE_URL",
         ] {
             cmd.env_remove(var);
         }
