@@ -17,7 +17,7 @@ use crate::yaml;
 pub const FILE: &str = "specproof.yml";
 
 /// How a rationalization phrase is treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Off,
@@ -26,7 +26,7 @@ pub enum Mode {
 }
 
 /// Which proofs a hook re-runs for touched criteria of done and complete tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rerun {
     None,

@@ -143,12 +143,15 @@ pub fn start(
             task_edit::BLOCK_STYLE
         ))
     };
-    let base = head.to_string();
+    // A task that was started before keeps its base: it never changes once set.
+    let base = meta.base.clone().unwrap_or_else(|| head.to_string());
     let mut want = meta.clone();
     want.status = Status::InProgress;
     want.base = Some(base.clone());
     let mut text = task_edit::set_field(&src, "status", "in_progress").map_err(edit)?;
-    text = task_edit::set_field(&text, "base", &base).map_err(edit)?;
+    if meta.base.is_none() {
+        text = task_edit::set_field(&text, "base", &base).map_err(edit)?;
+    }
     task_edit::check(&path, &text, &want).map_err(edit)?;
     task_edit::write(root, &path, &text)
         .map_err(|e| usage(format!("{path}: cannot write: {e}")))?;

@@ -1082,3 +1082,183 @@ fn a_hook_started_from_a_subfolder_with_relative_git_variables_reads_the_real_in
     run.code(2);
     assert!(run.stderr.contains("no-such-index"), "{}", run.stderr);
 }
+
+#[test]
+fn moving_tasks_dir_does_not_hide_a_claim() {
+    let repo = hooked();
+    repo.write("specproof.yml", "tasks_dir: elsewhere\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "move tasks_dir"));
+    // Under this config the file is no task: the claim is not judged here...
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "claim"));
+    // ...but moving tasks_dir back judges every task again.
+    let head = repo.head();
+    std::fs::remove_file(repo.path().join("specproof.yml")).expect("rm");
+    let run = commit_all(&repo, "restore tasks_dir");
+    rejected(&repo, &head, &run, &["T-1", "G3 proofs pass", "F11"]);
+}
+
+#[test]
+fn moving_evidence_dir_away_from_a_complete_task_is_rejected() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    set_status(&repo, TASK, "done", "complete");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "complete"));
+    let head = repo.head();
+    repo.write("specproof.yml", "evidence_dir: ev2\n");
+    let run = commit_all(&repo, "move evidence");
+    rejected(&repo, &head, &run, &["T-1", "G4 evidence persisted"]);
+}
+
+#[test]
+fn a_symlinked_tasks_folder_is_rejected() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.git(&["mv", ".specproof/tasks", "realtasks"]);
+    std::os::unix::fs::symlink("../realtasks", repo.path().join(".specproof/tasks"))
+        .expect("symlink");
+    let run = commit_all(&repo, "link the tasks");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[".specproof/tasks is a symbolic link", "F8"],
+    );
+}
+
+#[test]
+fn dropping_a_criterion_while_claiming_done_is_rejected() {
+    let repo = hooked();
+    let head = repo.head();
+    // W-2 fails on this content; the claim drops it from the task.
+    repo.write("src/a.rs", "fn b() {}\n");
+    let w1_only = "- id: W-1\n  description: the module file exists\n  proof: file_exists\n  args: { path: src/a.rs }\n";
+    repo.write(
+        TASK,
+        task("T-1", "in_progress", w1_only, "").replace(
+            "- W-2: I write a function called a in it; a regex looks for it\n",
+            "",
+        ),
+    );
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    let run = commit_all(&repo, "done without W-2");
+    rejected(&repo, &head, &run, &["tampering", "removes W-2", "F14"]);
+}
+
+#[test]
+fn a_commit_cannot_loosen_the_settings_it_is_judged_by() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace(
+            "verify ran both proofs and they passed",
+            "It should work for now.",
+        ),
+    );
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.write("specproof.yml", "rationalization: { worker_report: off }\n");
+    let run = commit_all(&repo, "done, rules off");
+    rejected(&repo, &head, &run, &["rationalization", "should work"]);
+    // The same for the regression check.
+    repo.write(TASK, text);
+    set_status(&repo, TASK, "in_progress", "done");
+    std::fs::remove_file(repo.path().join("specproof.yml")).expect("rm");
+    accepted(&repo, &head, &commit_all(&repo, "done"));
+    let head = repo.head();
+    repo.write("specproof.yml", "on_commit: { rerun: none }\n");
+    repo.write("src/a.rs", "fn b() {}\n");
+    let run = commit_all(&repo, "break it, rerun off");
+    rejected(&repo, &head, &run, &["F10", "W-2"]);
+}
+
+#[test]
+fn escalation_and_base_cannot_be_reset_in_two_steps() {
+    let repo = hooked();
+    // Four failed attempts: escalation human, blocked.
+    repo.write("src/a.rs", "fn b() {}\n");
+    for _ in 0..4 {
+        repo.run(&["verify", "--task", "T-1"]).code(1);
+    }
+    let text = repo.read(TASK);
+    assert!(
+        text.contains("escalation: human") && text.contains("status: blocked"),
+        "{text}"
+    );
+    accepted(&repo, &repo.head(), &commit_all(&repo, "blocked"));
+    set_status(&repo, TASK, "blocked", "ready");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "to ready"));
+    let head = repo.head();
+    set_status(&repo, TASK, "ready", "in_progress");
+    let run = commit_all(&repo, "back to work");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "waits for a person's decision",
+            "F6",
+            "specproof escalate --ack T-1",
+        ],
+    );
+    // Deleting the task does not escape the decision either.
+    repo.git(&["rm", "-q", "-f", TASK]);
+    let run = repo.git_env(&["commit", "-m", "delete"], &[]);
+    rejected(&repo, &head, &run, &["deletes task T-1", "F6"]);
+}
+
+#[test]
+fn base_never_changes_once_set_even_through_ready() {
+    let repo = hooked();
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace("escalation: null\n", "escalation: null\nbase: abc123\n"),
+    );
+    accepted(&repo, &repo.head(), &commit_all(&repo, "base"));
+    set_status(&repo, TASK, "in_progress", "ready");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "ready"));
+    // start keeps it.
+    repo.run(&["start", "T-1"]).code(0);
+    assert!(
+        repo.read(TASK).contains("base: abc123\n"),
+        "{}",
+        repo.read(TASK)
+    );
+    let head = repo.head();
+    let text = repo.read(TASK);
+    repo.write(TASK, text.replace("base: abc123", "base: def456"));
+    let run = commit_all(&repo, "new base");
+    rejected(&repo, &head, &run, &["hand edit of `base`"]);
+}
+
+#[test]
+fn a_git_proof_without_a_base_is_not_rerun_against_a_moved_head() {
+    let repo = Repo::new();
+    let criterion = "- id: G-1\n  description: a function a is added\n  proof: git_diff_contains\n  args: { pattern: \"fn a\" }\n";
+    repo.write("plans/p.md", plan(criterion));
+    repo.write(
+        TASK,
+        task("T-1", "in_progress", criterion, "").replace(
+            "- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n",
+            "- G-1: my diff adds the function called a; the diff is searched for it\n",
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan"]);
+    install(&repo);
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let head = repo.head();
+    repo.write("src/a.rs", "fn a() {}\nfn c() {}\n");
+    let run = commit_all(&repo, "add c");
+    accepted(&repo, &head, &run);
+    assert!(run.stderr.contains("not run again"), "{}", run.stderr);
+}

@@ -14,7 +14,7 @@ use crate::evidence::{self, Expected, Freshness, Key};
 use crate::task::{Status, Task, TaskMeta};
 
 use super::rerun::{CommandRunner, Rerunner};
-use super::view::View;
+use super::view::{View, stem};
 use super::{Check, Outcome, Problem};
 
 /// One change to judge: from `old` (None: the first commit) to `new`.
@@ -61,7 +61,47 @@ struct Ctx<'v, 'c, 'r> {
     old: Option<View<'c, 'r>>,
     new: View<'c, 'r>,
     new_metas: OnceCell<BTreeMap<String, TaskMeta>>,
+    /// The settings the change is judged by: the stricter of the old and the new specproof.yml,
+    /// so that a commit cannot loosen the rules it is judged by.
+    strict: Strict,
+    /// The change moves `tasks_dir` or `evidence_dir`: every task is judged again.
+    moved: bool,
     out: Outcome,
+}
+
+/// The settings of specproof.yml the gates apply, the stricter of two contents' values.
+#[derive(Debug, Clone)]
+struct Strict {
+    worker_report: crate::config::Mode,
+    parrot_similarity: f64,
+    phrases: Vec<String>,
+    rerun: Rerun,
+}
+
+impl Strict {
+    fn of(new: &crate::config::Config, old: Option<&crate::config::Config>, stage: Stage) -> Self {
+        let rerun = |c: &crate::config::Config| match stage {
+            Stage::Commit => c.on_commit.rerun,
+            Stage::Push => c.on_push.rerun,
+        };
+        let mut strict = Self {
+            worker_report: new.rationalization.worker_report,
+            parrot_similarity: new.echo.parrot_similarity,
+            phrases: new.rationalization.phrases.clone(),
+            rerun: rerun(new),
+        };
+        if let Some(old) = old {
+            strict.worker_report = strict.worker_report.max(old.rationalization.worker_report);
+            strict.parrot_similarity = strict.parrot_similarity.min(old.echo.parrot_similarity);
+            for p in &old.rationalization.phrases {
+                if !strict.phrases.contains(p) {
+                    strict.phrases.push(p.clone());
+                }
+            }
+            strict.rerun = strict.rerun.max(rerun(old));
+        }
+        strict
+    }
 }
 
 /// Judges `change`: every problem that rejects it, and the warnings.
@@ -92,13 +132,22 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         return out;
     }
     let old = change.old.map(View::load);
+    let strict = Strict::of(&new.config, old.as_ref().map(|o| &o.config), change.stage);
+    let moved = old.as_ref().is_some_and(|o| {
+        let dir = |d: &str| crate::paths::normalize(d);
+        dir(&o.config.tasks_dir) != dir(&new.config.tasks_dir)
+            || dir(&o.config.evidence_dir) != dir(&new.config.evidence_dir)
+    });
     let mut ctx = Ctx {
         change,
         old,
         new,
         new_metas: OnceCell::new(),
+        strict,
+        moved,
         out,
     };
+    ctx.links(&changed);
     ctx.unreadable(&changed);
     ctx.plan_drift();
     ctx.complete_evidence(&changed);
@@ -172,6 +221,48 @@ impl Ctx<'_, '_, '_> {
 
     fn push(&mut self, problem: Problem) {
         self.out.problems.push(problem);
+    }
+
+    /// specproof's files are regular files in git: a link in their place (the tasks or evidence
+    /// folder, a snapshot, a plan, or a folder above them) would hide them from the hooks while
+    /// `lint` and `verify` follow it.
+    fn links(&mut self, changed: &BTreeSet<String>) {
+        let dirs = [
+            crate::paths::normalize(&self.new.config.tasks_dir),
+            crate::paths::normalize(&self.new.config.evidence_dir),
+            crate::lint::SNAPSHOT_DIR.to_owned(),
+        ];
+        let mut found = Vec::new();
+        for path in changed {
+            let Some(entry) = self.new.content.get(path) else {
+                continue;
+            };
+            if entry.mode != crate::content::MODE_SYMLINK {
+                continue;
+            }
+            let related = |dir: &String| {
+                path == dir
+                    || path
+                        .strip_prefix(dir.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+                    || dir
+                        .strip_prefix(path.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            };
+            if dirs.iter().any(related) || self.new.is_plan(path) || path == crate::config::FILE {
+                found.push(Problem {
+                    task: None,
+                    file: Some(path.clone()),
+                    line: None,
+                    check: Check::Unreadable,
+                    criterion: None,
+                    code: Some(FailureCode::F8),
+                    reason: format!("{path} is a symbolic link: specproof's files and folders must be real files in git, or the hooks could not see what a link hides"),
+                    fix: format!("replace the link with the files themselves (`git rm --cached {path}`, then add the real files)"),
+                });
+            }
+        }
+        self.out.problems.extend(found);
     }
 
     /// Touched plan, snapshot and task files that do not parse.
@@ -287,10 +378,11 @@ impl Ctx<'_, '_, '_> {
     /// changes: their transitions and gates. Returns the task IDs gated for done (their proofs
     /// were judged already).
     fn tasks(&mut self, changed: &BTreeSet<String>) -> BTreeSet<String> {
-        let mut paths: BTreeSet<String> = changed
+        // Tasks are matched by ID (the file stem), each content reading its own tasks_dir.
+        let mut ids: BTreeSet<String> = changed
             .iter()
             .filter(|p| self.new.is_task(p) || self.old.as_ref().is_some_and(|o| o.is_task(p)))
-            .cloned()
+            .map(|p| stem(p))
             .collect();
         // Done tasks whose evidence this change edits are judged again.
         let evidence_dir = crate::paths::normalize(&self.new.config.evidence_dir);
@@ -304,14 +396,32 @@ impl Ctx<'_, '_, '_> {
                     .get(owner)
                     .is_some_and(|m| m.status == Status::Done)
             {
-                paths.insert(self.new.task_path(owner));
+                ids.insert(owner.to_owned());
+            }
+        }
+        // Moving tasks_dir or evidence_dir moves the record: every task is judged again.
+        if self.moved {
+            ids.extend(self.metas().keys().cloned());
+            if let Some(old) = &self.old {
+                ids.extend(old.task_metas().into_keys());
             }
         }
         let mut gated = BTreeSet::new();
-        for path in paths {
+        for id in ids {
             self.out.tasks_checked += 1;
-            let old = self.old.as_ref().and_then(|o| o.task(&path));
-            let new = self.new.task(&path);
+            let old_path = self.old.as_ref().map(|o| o.task_path(&id));
+            let old = self
+                .old
+                .as_ref()
+                .zip(old_path.as_ref())
+                .and_then(|(o, p)| o.task(p));
+            let new_path = self.new.task_path(&id);
+            let new = self.new.task(&new_path);
+            let path = if new.is_some() {
+                new_path
+            } else {
+                old_path.unwrap_or(new_path)
+            };
             if let Some(id) = self.task(&path, old.as_ref(), new.as_ref()) {
                 gated.insert(id);
             }
@@ -324,6 +434,21 @@ impl Ctx<'_, '_, '_> {
         let old_meta = old.and_then(|t| t.meta.as_ref());
         let Some(new) = new else {
             // Deleted.
+            if let Some(o) = old_meta
+                && o.escalation == Some(crate::task::Escalation::Human)
+                && o.status != Status::Complete
+            {
+                self.push(Problem {
+                    task: Some(o.task_id.clone()),
+                    file: Some(path.to_owned()),
+                    line: None,
+                    check: Check::Lifecycle,
+                    criterion: None,
+                    code: Some(FailureCode::F6),
+                    reason: format!("deletes task {}, which waits for a person's decision (escalation: human)", o.task_id),
+                    fix: format!("`specproof escalate --ack {} --by NAME --note TEXT` records the decision first (for example: split into new tasks)", o.task_id),
+                });
+            }
             if let Some(o) = old_meta
                 && o.status == Status::Complete
             {
@@ -361,6 +486,10 @@ impl Ctx<'_, '_, '_> {
         if let Some(o) = old_meta {
             if o.status == Status::Complete {
                 self.complete_edit(path, old?, new, o, meta);
+                if self.moved && meta.status == Status::Complete {
+                    // The record moved: its evidence must still be the committed evidence.
+                    self.g4(new, meta);
+                }
                 return None;
             }
             self.owned_fields(path, o, meta);
@@ -376,6 +505,9 @@ impl Ctx<'_, '_, '_> {
             let entering = old_meta.is_none_or(|o| o.status != meta.status);
             if entering {
                 self.tampering(new, meta);
+            }
+            if let (Some(old), Some(o)) = (old, old_meta) {
+                self.lowered_bar(new, meta, old, o);
             }
             self.g3(new, meta);
             if level >= 4 {
@@ -474,11 +606,7 @@ impl Ctx<'_, '_, '_> {
             let name = |e: Option<crate::task::Escalation>| e.map_or("null", |e| e.name());
             found.push(("escalation", format!("escalation went down from {} to {} without an acknowledgement", name(o.escalation), name(n.escalation)), format!("`specproof escalate --ack {id} --by NAME --note TEXT` records a person's decision")));
         }
-        let started = matches!(
-            o.status,
-            Status::InProgress | Status::Done | Status::Complete
-        );
-        if started && o.base.is_some() && n.base != o.base {
+        if o.base.is_some() && n.base != o.base {
             found.push((
                 "base",
                 format!(
@@ -489,7 +617,22 @@ impl Ctx<'_, '_, '_> {
                 restore("base", o.base.clone().unwrap_or_default()),
             ));
         }
-        if o.status == Status::Blocked
+        if n.escalation == Some(crate::task::Escalation::Human)
+            && matches!(
+                n.status,
+                Status::InProgress | Status::Done | Status::Complete
+            )
+            && o.status != n.status
+        {
+            found.push((
+                "status",
+                format!(
+                    "moves {id} to {} while it waits for a person's decision (escalation: human)",
+                    n.status.name()
+                ),
+                format!("`specproof escalate --ack {id} --by NAME --note TEXT` first"),
+            ));
+        } else if o.status == Status::Blocked
             && o.escalation == Some(crate::task::Escalation::Human)
             && matches!(n.status, Status::InProgress | Status::Done)
             && !new_ack
@@ -550,7 +693,7 @@ impl Ctx<'_, '_, '_> {
                     .map(|c| (id.clone(), c.description.clone()))
             })
             .collect();
-        let found = echo_problems(task, &criteria, self.new.config.echo.parrot_similarity);
+        let found = echo_problems(task, &criteria, self.strict.parrot_similarity);
         for p in found {
             self.push(Problem {
                 task: Some(meta.task_id.clone()),
@@ -707,11 +850,11 @@ impl Ctx<'_, '_, '_> {
 
     /// Rationalization phrases in the Self-Review and Status Update of a task entering done.
     fn worker_report(&mut self, task: &Task, meta: &TaskMeta) {
-        let mode = self.new.config.rationalization.worker_report;
+        let mode = self.strict.worker_report;
         if mode == crate::config::Mode::Off {
             return;
         }
-        for hit in rationalization_hits(task, &self.new.config) {
+        for hit in rationalization_hits(task, &self.strict.phrases) {
             let (line, place, phrase, matched, advice) = hit;
             let reason = format!(
                 "{place} says \"{matched}\" (the phrase \"{phrase}\"): that is assurance, not evidence"
@@ -733,6 +876,58 @@ impl Ctx<'_, '_, '_> {
                     task.path, meta.task_id
                 ));
             }
+        }
+    }
+
+    /// A task judged for done may not lower its own bar in the same change: drop a criterion,
+    /// a dependency, its tier, or switch plans.
+    fn lowered_bar(&mut self, task: &Task, meta: &TaskMeta, old: &Task, o: &TaskMeta) {
+        let mut found = Vec::new();
+        let now: BTreeSet<&str> = task
+            .criteria_ids
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        for (cid, _) in &old.criteria_ids {
+            if !now.contains(cid.as_str()) {
+                found.push((
+                    Some(cid.clone()),
+                    format!("removes {cid} from its Acceptance Criteria"),
+                ));
+            }
+        }
+        for dep in &o.depends_on {
+            if !meta.depends_on.contains(dep) {
+                found.push((None, format!("drops its dependency on {dep}")));
+            }
+        }
+        if meta.tier < o.tier {
+            found.push((
+                None,
+                format!("lowers its tier from {} to {}", o.tier, meta.tier),
+            ));
+        }
+        if crate::paths::normalize(&meta.plan_file) != crate::paths::normalize(&o.plan_file) {
+            found.push((
+                None,
+                format!("moves from plan {} to {}", o.plan_file, meta.plan_file),
+            ));
+        }
+        for (criterion, what) in found {
+            self.push(Problem {
+                task: Some(meta.task_id.clone()),
+                file: Some(task.path.clone()),
+                line: None,
+                check: Check::Tampering,
+                criterion,
+                code: Some(FailureCode::F14),
+                reason: format!(
+                    "{} {what} in the same commit that has it {}: lowering the bar and claiming it",
+                    meta.task_id,
+                    meta.status.name()
+                ),
+                fix: "change the task's criteria, dependencies or tier in a commit of their own (where review sees them), then claim it".into(),
+            });
         }
     }
 
@@ -794,10 +989,7 @@ impl Ctx<'_, '_, '_> {
     /// scope, before or after: the globs are matched against the changed paths only, and only
     /// the task files that hold a touched criterion are read in full.
     fn regressions(&mut self, changed: &BTreeSet<String>, gated: &BTreeSet<String>) {
-        let rerun = match self.change.stage {
-            Stage::Commit => self.new.config.on_commit.rerun,
-            Stage::Push => self.new.config.on_push.rerun,
-        };
+        let rerun = self.strict.rerun;
         if rerun == Rerun::None {
             return;
         }
@@ -828,6 +1020,13 @@ impl Ctx<'_, '_, '_> {
                     crate::proof::input_scope(c, content, &is_excluded)
                         .is_ok_and(|scope| !scope.is_empty())
                 };
+                if let Err(e) = crate::proof::input_scope(c, &touched_now, &is_excluded) {
+                    self.out.warnings.push(format!(
+                        "{}: {}: its inputs cannot be matched, so it is not run again: {e}",
+                        plan.path, c.id
+                    ));
+                    continue;
+                }
                 if hit(&touched_now) || touched_before.as_ref().is_some_and(hit) {
                     touched.insert((plan.path.clone(), c.id.clone()));
                 }
@@ -886,8 +1085,26 @@ impl Ctx<'_, '_, '_> {
                     untrusted.push(format!("{id} {}", c.id));
                     continue;
                 }
-                let Ok(base) = self.base(&c, &meta) else {
+                let relative = matches!(
+                    &c.proof,
+                    Proof::GitDiffContains { base: None, .. }
+                        | Proof::LineCountDelta { base: None, .. }
+                ) && meta.base.is_none();
+                if relative {
+                    // Its base is "HEAD when verified": a later commit has another HEAD, so
+                    // running it again would judge a different diff.
+                    warnings.push(format!(
+                        "{id} {}: not run again: a git proof without a `base` (criterion or task) compares with HEAD, which moved since it was verified",
+                        c.id
+                    ));
                     continue;
+                }
+                let base = match self.base(&c, &meta) {
+                    Ok(base) => base,
+                    Err(e) => {
+                        warnings.push(format!("{id} {}: not run again: {e}", c.id));
+                        continue;
+                    }
                 };
                 self.out.reran += 1;
                 let verdict = if command {
@@ -985,9 +1202,12 @@ fn echo_problems(task: &Task, criteria: &[(String, String)], similarity: f64) ->
 /// and Status Update.
 fn rationalization_hits(
     task: &Task,
-    config: &crate::config::Config,
+    phrases: &[String],
 ) -> Vec<(usize, String, String, String, String)> {
-    let Ok(corpus) = crate::rationalize::Corpus::new(&config.rationalization.phrases) else {
+    // The phrases were checked when the config loaded; the defaults alone always compile.
+    let corpus =
+        crate::rationalize::Corpus::new(phrases).or_else(|_| crate::rationalize::Corpus::new(&[]));
+    let Ok(corpus) = corpus else {
         return Vec::new();
     };
     let mut out = Vec::new();
