@@ -146,6 +146,17 @@ impl<'r> Content<'r> {
             .find_commit(commit)
             .and_then(|c| c.tree())
             .map_err(git("commit"))?;
+        let mut content = Self::tree(repo, tree.id())?;
+        content.source = Source::Commit(commit);
+        Ok(content)
+    }
+
+    /// The files of tree `tree` (as the index's content: what `git write-tree` made of it).
+    ///
+    /// # Errors
+    /// When the tree cannot be read.
+    pub fn tree(repo: &'r Repository, tree: Oid) -> Result<Self, ContentError> {
+        let tree = repo.find_tree(tree).map_err(git("tree"))?;
         let mut entries = BTreeMap::new();
         let mut skipped = Vec::new();
         tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
@@ -171,7 +182,7 @@ impl<'r> Content<'r> {
         .map_err(git("tree"))?;
         Ok(Self {
             repo,
-            source: Source::Commit(commit),
+            source: Source::Index,
             entries,
             skipped,
             notes: Vec::new(),

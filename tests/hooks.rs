@@ -1262,3 +1262,69 @@ fn a_git_proof_without_a_base_is_not_rerun_against_a_moved_head() {
     accepted(&repo, &head, &run);
     assert!(run.stderr.contains("not run again"), "{}", run.stderr);
 }
+
+#[test]
+fn a_split_index_is_read_through_git() {
+    let repo = hooked();
+    repo.git(&["config", "core.splitIndex", "true"]);
+    repo.git(&["update-index", "--split-index"]);
+    let head = repo.head();
+    set_status(&repo, TASK, "in_progress", "done");
+    let run = commit_all(&repo, "claim");
+    rejected(&repo, &head, &run, &["T-1", "F11"]);
+    work_and_verify(&repo);
+    accepted(&repo, &head, &commit_all(&repo, "claim with evidence"));
+}
+
+#[test]
+fn an_override_message_with_a_divider_line_still_passes_pre_push() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(
+        &["commit", "-m", "ship", "-m", "notes:\n---\nrow"],
+        &[("SPECPROOF_OVERRIDE", "incident 7")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(remote_head(&origin, "main"), repo.head());
+}
+
+#[test]
+fn a_rejection_stays_a_rejection_when_stderr_is_closed() {
+    let repo = hooked();
+    let head = repo.head();
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    let out = std::process::Command::new("sh")
+        .current_dir(repo.path())
+        .args([
+            "-c",
+            "SPECPROOF_FAIL_OPEN=1 git -c commit.gpgsign=false commit -qm claim 2>&-",
+        ])
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .status()
+        .expect("sh");
+    assert!(!out.success());
+    assert_eq!(repo.head(), head);
+}
+
+#[test]
+fn pre_push_rejects_a_commit_whose_config_does_not_parse_and_names_it() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    let before = remote_head(&origin, "main");
+    repo.write("specproof.yml", "jobz: 3\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "bad config", "--no-verify"]);
+    let run = repo.git_env(&["push", "origin", "main"], &[("SPECPROOF_FAIL_OPEN", "1")]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("bad config"), "{}", run.stderr);
+    assert!(run.stderr.contains("jobz"), "{}", run.stderr);
+    assert_eq!(remote_head(&origin, "main"), before);
+}

@@ -119,10 +119,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
                 criterion: None,
                 code: Some(d.code),
                 reason: d.message.clone(),
-                fix: format!(
-                    "fix {} (`specproof lint` lists its problems), then `git add {}`",
-                    d.file, d.file
-                ),
+                fix: format!("fix {} (`specproof lint` lists its problems)", d.file),
             });
         }
         return out;
@@ -321,9 +318,10 @@ impl Ctx<'_, '_, '_> {
                 code: Some(FailureCode::F14),
                 reason: format!("{} differs from its snapshot {snapshot_path}: {which}", plan.path),
                 fix: format!(
-                    "if the change is intended, `specproof snapshot {}` then `git add {}`; if not, `git checkout HEAD -- {}`",
+                    "if the change is intended, `specproof snapshot {}` then `git add {} {}`; if not, `git checkout HEAD -- {}`",
                     plan.path,
-                    crate::lint::SNAPSHOT_DIR,
+                    crate::snapshot::snapshot_path(&plan.path),
+                    crate::snapshot::CHANGES_LOG,
                     plan.path
                 ),
             });

@@ -53,7 +53,11 @@ impl<'c, 'r> View<'c, 'r> {
     #[must_use]
     pub fn load(content: &'c Content<'r>) -> Self {
         let (config, config_problems) = match content.read(crate::config::FILE) {
-            Err(_) => (Config::default(), Vec::new()),
+            Err(crate::content::ContentError::NotFound(_)) => (Config::default(), Vec::new()),
+            Err(e) => (
+                Config::default(),
+                vec![unreadable(crate::config::FILE, &e.to_string())],
+            ),
             Ok(bytes) => match Config::parse(&bytes, None) {
                 Ok(c) => (c, Vec::new()),
                 Err(d) => (Config::default(), d),

@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 
 use crate::config::{Config, Mode};
-use crate::content::Content;
 use crate::exit::ExitStatus;
 use crate::printer::{Printer, styles};
 
@@ -41,19 +40,25 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
             if config.rationalization.commit_msg == Mode::Block {
                 blocked.push(line);
             } else {
-                printer.err(format!(
-                    "{} {line}",
-                    printer.paint_err(&styles::warning(), "specproof warning:")
-                ))?;
+                super::say(
+                    printer,
+                    format!(
+                        "{} {line}",
+                        printer.paint_err(&styles::warning(), "specproof warning:")
+                    ),
+                );
             }
         }
     }
     if let Some(reason) = &env.override_reason {
         add_trailer(&path, reason)?;
-        printer.err(format!(
-            "{} the message records the override: `{OVERRIDE_TRAILER}: {reason}`",
-            printer.paint_err(&styles::warning(), "specproof:")
-        ))?;
+        super::say(
+            printer,
+            format!(
+                "{} the message records the override: `{OVERRIDE_TRAILER}: {reason}`",
+                printer.paint_err(&styles::warning(), "specproof:")
+            ),
+        );
         let head = head_commit(&git)?;
         record(
             &git,
@@ -68,17 +73,20 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
             })],
         );
         for line in &blocked {
-            printer.err(format!(
-                "{} overridden: {line}",
-                printer.paint_err(&styles::warning(), "specproof:")
-            ))?;
+            super::say(
+                printer,
+                format!(
+                    "{} overridden: {line}",
+                    printer.paint_err(&styles::warning(), "specproof:")
+                ),
+            );
         }
         return Ok(ExitStatus::Success);
     }
     if blocked.is_empty() {
         return Ok(ExitStatus::Success);
     }
-    printer.err(format!(
+    super::say(printer, format!(
         "{} commit rejected: the message rationalizes instead of showing evidence (rationalization.commit_msg is block)\n{}\n  {}",
         printer.paint_err(&styles::error(), "specproof:"),
         blocked
@@ -94,7 +102,7 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
                 path.display()
             )
         ),
-    ))?;
+    ));
     record(
         &git,
         printer,
@@ -110,8 +118,7 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
 
 /// specproof.yml as it is being committed (the index), else the defaults.
 fn committed_config(git: &git2::Repository, env: &HookEnv) -> Result<Config> {
-    let index = Content::index(git, env.index_file.as_deref())
-        .context("cannot read the index git is committing")?;
+    let index = super::index_content(git, env)?;
     match index.read(crate::config::FILE) {
         Err(_) => Ok(Config::default()),
         Ok(bytes) => Config::parse(&bytes, None).map_err(|d| {

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::content::Content;
+
 use crate::exit::ExitStatus;
 use crate::printer::{Printer, styles};
 
@@ -117,6 +119,42 @@ fn open_repository(env: &HookEnv) -> Result<git2::Repository> {
     git2::Repository::open_from_env().context("cannot open the git repository this hook runs for")
 }
 
+/// The index git is committing (`GIT_INDEX_FILE` when set). An index libgit2 cannot read (a
+/// split index, a sparse index) is read through git instead: `git write-tree` turns it into a
+/// tree object (the index itself is not changed), and that tree is the content.
+fn index_content<'r>(git: &'r git2::Repository, env: &HookEnv) -> Result<Content<'r>> {
+    let e = match Content::index(git, env.index_file.as_deref()) {
+        Ok(content) => return Ok(content),
+        // A missing file must stay an error: git would read it as an empty index.
+        Err(e @ crate::content::ContentError::Io { .. }) => {
+            return Err(e).context("cannot read the index git is committing");
+        }
+        Err(e) => e,
+    };
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("write-tree").stdin(std::process::Stdio::null());
+    if let Some(index) = &env.index_file {
+        cmd.env("GIT_INDEX_FILE", index);
+    }
+    let written = cmd.output();
+    let tree = match &written {
+        Ok(out) if out.status.success() => {
+            git2::Oid::from_str(String::from_utf8_lossy(&out.stdout).trim()).ok()
+        }
+        _ => None,
+    };
+    let Some(tree) = tree else {
+        let why = match written {
+            Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            Err(spawn) => spawn.to_string(),
+        };
+        return Err(anyhow::anyhow!(
+            "cannot read the index git is committing: {e}; `git write-tree` could not read it either: {why}"
+        ));
+    };
+    Content::tree(git, tree).context("cannot read the tree of the index git is committing")
+}
+
 /// The commit HEAD names, None before the first commit.
 pub(crate) fn head_commit(git: &git2::Repository) -> Result<Option<git2::Oid>> {
     match git.head() {
@@ -170,6 +208,13 @@ fn trusted(common_dir: &Path, view: &crate::gate::view::View<'_, '_>) -> bool {
         .map(|p| view.definitions(&p.path).unwrap_or(p))
         .collect();
     crate::trust::is_trusted(common_dir, &crate::trust::command_set_digest(&plans))
+}
+
+/// Prints to stderr. A hook's verdict never depends on whether its words could be printed: a
+/// closed or full stderr must not turn a rejection into an internal error (which
+/// `SPECPROOF_FAIL_OPEN=1` would let pass).
+fn say(printer: &Printer, text: impl std::fmt::Display) {
+    let _ = printer.err(text);
 }
 
 /// Appends `records` to the ledger; a ledger that cannot be written is said, never hidden.

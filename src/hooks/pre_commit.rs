@@ -13,8 +13,7 @@ use super::{HookEnv, head_commit, open_repository, output, record};
 pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let git = open_repository(env)?;
     // `git commit -a` and `git commit <path>` commit a temporary index named by GIT_INDEX_FILE.
-    let new = Content::index(&git, env.index_file.as_deref())
-        .context("cannot read the index git is committing")?;
+    let new = super::index_content(&git, env)?;
     // During a merge HEAD is the first parent. `git commit --amend` replaces HEAD: the commit it
     // makes has HEAD's first parent as its parent, so that is what it is judged against (as
     // pre-push will judge it).
@@ -47,10 +46,13 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let outcome = gate::check(&change);
     super::config_error(&outcome)?;
     for w in &outcome.warnings {
-        printer.err(format!(
-            "{} {w}",
-            printer.paint_err(&styles::warning(), "specproof warning:")
-        ))?;
+        super::say(
+            printer,
+            format!(
+                "{} {w}",
+                printer.paint_err(&styles::warning(), "specproof warning:")
+            ),
+        );
     }
     if outcome.ok() {
         return Ok(ExitStatus::Success);
@@ -59,11 +61,14 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let problems = output::render(&outcome.problems, printer);
     if let Some(reason) = &env.override_reason {
         if !crate::hooks::install::is_installed(&git, "commit-msg").unwrap_or(false) {
-            printer.err(format!(
-                "{} commit rejected: {n} {}\n{problems}  SPECPROOF_OVERRIDE is set, but an override must be on the record and the commit-msg hook that writes the `Specproof-Override:` trailer is not installed: run `specproof install` first",
-                printer.paint_err(&styles::error(), "specproof:"),
-                if n == 1 { "problem" } else { "problems" },
-            ))?;
+            super::say(
+                printer,
+                format!(
+                    "{} commit rejected: {n} {}\n{problems}  SPECPROOF_OVERRIDE is set, but an override must be on the record and the commit-msg hook that writes the `Specproof-Override:` trailer is not installed: run `specproof install` first",
+                    printer.paint_err(&styles::error(), "specproof:"),
+                    if n == 1 { "problem" } else { "problems" },
+                ),
+            );
             record(
                 &git,
                 printer,
@@ -71,11 +76,14 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
             );
             return Ok(ExitStatus::Failure);
         }
-        printer.err(format!(
-            "{} {n} {} overridden on the record (SPECPROOF_OVERRIDE: {reason}); the commit message gets the trailer `Specproof-Override: {reason}`, and this is never counted as a pass:\n{problems}",
-            printer.paint_err(&styles::warning(), "specproof:"),
-            if n == 1 { "problem" } else { "problems" },
-        ))?;
+        super::say(
+            printer,
+            format!(
+                "{} {n} {} overridden on the record (SPECPROOF_OVERRIDE: {reason}); the commit message gets the trailer `Specproof-Override: {reason}`, and this is never counted as a pass:\n{problems}",
+                printer.paint_err(&styles::warning(), "specproof:"),
+                if n == 1 { "problem" } else { "problems" },
+            ),
+        );
         record(
             &git,
             printer,
@@ -83,7 +91,7 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
         );
         return Ok(ExitStatus::Success);
     }
-    printer.err(format!(
+    super::say(printer, format!(
         "{} commit rejected: {n} {}\n{problems}\n  {}",
         printer.paint_err(&styles::error(), "specproof:"),
         if n == 1 { "problem" } else { "problems" },
@@ -91,7 +99,7 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
             &styles::hint(),
             "Nothing was committed. Fix the problems above and commit again; to override on the record: SPECPROOF_OVERRIDE='<reason>' git commit …"
         ),
-    ))?;
+    ));
     record(
         &git,
         printer,

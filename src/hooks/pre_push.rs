@@ -74,10 +74,16 @@ pub(super) fn run(
         .first()
         .cloned()
         .or_else(|| env.framework_remote.clone());
+    // Under the pre-commit framework (or prek) the refs come in variables and stdin is not
+    // git's: it may be a terminal, which must not be waited on.
+    let framework =
+        env.framework_to.is_some() || env.framework_from.is_some() || env.framework_local.is_some();
     let mut text = String::new();
-    stdin
-        .read_to_string(&mut text)
-        .context("cannot read the ref lines git sends on stdin")?;
+    if !framework {
+        stdin
+            .read_to_string(&mut text)
+            .context("cannot read the ref lines git sends on stdin")?;
+    }
     let lines = parse_lines(&text).map_err(|e| anyhow!(e))?;
     let mut commits: Vec<Oid> = Vec::new();
     if lines.is_empty() {
@@ -192,18 +198,22 @@ fn check_commits(
             trusted: &trusted,
             commands: &commands,
         };
+        // A commit whose specproof.yml does not parse is rejected like any other problem: it
+        // is already made, so it is a problem of that commit, not a hook that cannot run.
         let outcome = gate::check(&change);
-        super::config_error(&outcome).with_context(|| format!("commit {oid}"))?;
         let short = &oid.to_string()[..10];
         let subject: String = commit
             .summary_bytes()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default();
         for w in &outcome.warnings {
-            printer.err(format!(
-                "{} {short} {w}",
-                printer.paint_err(&styles::warning(), "specproof warning:")
-            ))?;
+            super::say(
+                printer,
+                format!(
+                    "{} {short} {w}",
+                    printer.paint_err(&styles::warning(), "specproof warning:")
+                ),
+            );
         }
         if outcome.ok() {
             continue;
@@ -220,10 +230,13 @@ fn check_commits(
             })
         };
         if let Some(reason) = override_reason(commit.message().unwrap_or("")) {
-            printer.err(format!(
-                "{} commit {short} \"{subject}\" carries `{OVERRIDE_TRAILER}: {reason}`: its problems pass as warnings, on the record:\n{problems}",
-                printer.paint_err(&styles::warning(), "specproof:"),
-            ))?;
+            super::say(
+                printer,
+                format!(
+                    "{} commit {short} \"{subject}\" carries `{OVERRIDE_TRAILER}: {reason}`: its problems pass as warnings, on the record:\n{problems}",
+                    printer.paint_err(&styles::warning(), "specproof:"),
+                ),
+            );
             records.push(record_of("override", Some(&reason)));
             continue;
         }
@@ -235,7 +248,7 @@ fn check_commits(
     if rejected == 0 {
         return Ok(ExitStatus::Success);
     }
-    printer.err(format!(
+    super::say(printer, format!(
         "{} push rejected: {rejected} of {} {} fail the gates\n{report}\n  {}",
         printer.paint_err(&styles::error(), "specproof:"),
         commits.len(),
@@ -244,19 +257,26 @@ fn check_commits(
             &styles::hint(),
             "Nothing was pushed. Fix the commits (for example `git commit --amend`, or `git rebase -i` to edit an older one) and push again."
         ),
-    ))?;
+    ));
     Ok(ExitStatus::Failure)
 }
 
-/// The reason of a `Specproof-Override:` trailer in a commit message, if it has one.
+/// The reason of a `Specproof-Override:` line in a commit message, if it has one (the last
+/// one). commit-msg writes it as a trailer; where git put it (before a `---` line, say) does
+/// not matter: the line declares an override, which is never counted as a pass.
 #[must_use]
 pub fn override_reason(message: &str) -> Option<String> {
-    let trailers = git2::message_trailers_strs(message).ok()?;
-    trailers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(OVERRIDE_TRAILER))
-        .map(|(_, v)| v.trim().to_owned())
-        .next_back()
+    let prefix = format!("{}:", OVERRIDE_TRAILER.to_ascii_lowercase());
+    message
+        .lines()
+        .rev()
+        .filter_map(|l| {
+            let lower = l.trim_start().to_ascii_lowercase();
+            lower
+                .starts_with(&prefix)
+                .then(|| l.trim_start()[prefix.len()..].trim().to_owned())
+        })
+        .find(|reason| !reason.is_empty())
 }
 
 #[cfg(test)]
@@ -292,10 +312,11 @@ mod tests {
             Some("x")
         );
         assert_eq!(override_reason("subject"), None);
-        // In the body, not a trailer: not an override.
+        // Wherever git put the trailer (above a `---` line, for one), it declares an override.
         assert_eq!(
-            override_reason("subject\n\nSpecproof-Override: x\n\nmore text\n"),
-            None
+            override_reason("subject\n\nnotes:\nSpecproof-Override: x\n---\nrow\n").as_deref(),
+            Some("x")
         );
+        assert_eq!(override_reason("subject\n\nSpecproof-Override:   \n"), None);
     }
 }
