@@ -420,3 +420,49 @@ fn pre_push_reads_the_framework_variables_when_stdin_is_empty() {
         2,
     );
 }
+
+fn an_override_goes_on_the_record(tool: Tool) {
+    let fw = Framework::new(tool);
+    let head = fw.repo.head();
+    set_status(&fw.repo, TASK, "in_progress", "done");
+    fw.repo.git(&["add", "-A"]);
+    let mut cmd = fw.command(Path::new("git"));
+    cmd.args(["-c", "commit.gpgsign=false", "commit", "-m", "ship"])
+        .env("SPECPROOF_OVERRIDE", "release freeze");
+    let run = Run::from(&cmd.output().expect("git"));
+    accepted(&fw.repo, &head, &run);
+    let message = fw.repo.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        message.contains("Specproof-Override: release freeze"),
+        "{message}\n{}",
+        run.stderr
+    );
+}
+
+fn an_amend_is_judged_against_the_parent(tool: Tool) {
+    let fw = Framework::new(tool);
+    set_status(&fw.repo, TASK, "in_progress", "done");
+    let head = fw.commit_unchecked("sneaky claim");
+    let run = fw.git(&["commit", "--amend", "-m", "reworded claim"]);
+    rejected(&fw.repo, &head, &run, &["T-1", "F11"]);
+}
+
+#[test]
+fn pre_commit_records_an_override() {
+    an_override_goes_on_the_record(Tool::PreCommit);
+}
+
+#[test]
+fn prek_records_an_override() {
+    an_override_goes_on_the_record(Tool::Prek);
+}
+
+#[test]
+fn pre_commit_judges_an_amend_against_the_parent() {
+    an_amend_is_judged_against_the_parent(Tool::PreCommit);
+}
+
+#[test]
+fn prek_judges_an_amend_against_the_parent() {
+    an_amend_is_judged_against_the_parent(Tool::Prek);
+}

@@ -1328,3 +1328,16 @@ fn pre_push_rejects_a_commit_whose_config_does_not_parse_and_names_it() {
     assert!(run.stderr.contains("jobz"), "{}", run.stderr);
     assert_eq!(remote_head(&origin, "main"), before);
 }
+
+#[test]
+fn commit_msg_judges_hash_lines_that_git_keeps_with_dash_m() {
+    let repo = hooked();
+    repo.write("specproof.yml", "rationalization: { commit_msg: block }\n");
+    repo.git(&["add", "-A"]);
+    let head = repo.head();
+    let run = repo.git_env(
+        &["commit", "-m", "Fix", "-m", "# should work, probably"],
+        &[],
+    );
+    rejected(&repo, &head, &run, &["should work"]);
+}

@@ -23,7 +23,14 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let config = committed_config(&git, env)?;
     let comment = crate::message::comment_prefix(&git, &raw);
-    let message = crate::message::clean_with_prefix(&raw, &comment);
+    // git strips comment lines only from a message written in the editor (`git commit -m`
+    // keeps a line starting with `#`): an editor's message ends with git's block of comment
+    // lines, or holds the scissors line of `git commit -v`.
+    let message = if from_editor(&raw, &comment) {
+        crate::message::clean_with_prefix(&raw, &comment)
+    } else {
+        crate::message::clean_with_prefix(&raw, "")
+    };
 
     let mut blocked = Vec::new();
     if config.rationalization.commit_msg != Mode::Off {
@@ -59,19 +66,23 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
                 printer.paint_err(&styles::warning(), "specproof:")
             ),
         );
-        let head = head_commit(&git)?;
-        record(
-            &git,
-            printer,
-            &[serde_json::json!({
-                "event": "override",
-                "hook": "commit-msg",
-                "at": crate::state::now(),
-                "head": head.map(|h| h.to_string()),
-                "reason": reason,
-                "problems": blocked,
-            })],
-        );
+        // pre-commit recorded what it overrode; this records only what the message check
+        // itself overrode.
+        if !blocked.is_empty() {
+            let head = head_commit(&git)?;
+            record(
+                &git,
+                printer,
+                &[serde_json::json!({
+                    "event": "override",
+                    "hook": "commit-msg",
+                    "at": crate::state::now(),
+                    "head": head.map(|h| h.to_string()),
+                    "reason": reason,
+                    "problems": blocked,
+                })],
+            );
+        }
         for line in &blocked {
             super::say(
                 printer,
@@ -156,4 +167,42 @@ fn add_trailer(path: &Path, reason: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether `raw` is what git's editor template left: the scissors line, or a message ending in
+/// a block of at least two comment lines (git's instructions).
+fn from_editor(raw: &str, prefix: &str) -> bool {
+    if prefix.is_empty() {
+        return false;
+    }
+    let scissors = format!("{prefix} {}", crate::message::SCISSORS);
+    if raw.lines().any(|l| l.trim_end_matches('\r') == scissors) {
+        return true;
+    }
+    let trailing = raw
+        .lines()
+        .rev()
+        .filter(|l| !l.trim().is_empty())
+        .take_while(|l| l.starts_with(prefix))
+        .count();
+    trailing >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_editor;
+
+    #[test]
+    fn a_message_from_the_editor_is_told_from_one_given_with_dash_m() {
+        assert!(from_editor(
+            "Fix\n\n# Please enter the commit message\n# Lines starting\n",
+            "#"
+        ));
+        assert!(from_editor(
+            "Fix\n# ------------------------ >8 ------------------------\ndiff\n",
+            "#"
+        ));
+        assert!(!from_editor("Fix\n\n# should work, probably\n", "#"));
+        assert!(!from_editor("Fix the parser\n", "#"));
+    }
 }

@@ -60,7 +60,7 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let n = outcome.problems.len();
     let problems = output::render(&outcome.problems, printer);
     if let Some(reason) = &env.override_reason {
-        if !crate::hooks::install::is_installed(&git, "commit-msg").unwrap_or(false) {
+        if !override_recorder(&git) {
             super::say(
                 printer,
                 format!(
@@ -128,15 +128,54 @@ fn ledger(
 /// command line does (Linux: /proc). Elsewhere, or under a hook framework that runs in between,
 /// this is false and the change is judged against HEAD; pre-push judges it again either way.
 fn amending() -> bool {
-    let parent = std::os::unix::process::parent_id();
-    let Ok(cmdline) = std::fs::read(format!("/proc/{parent}/cmdline")) else {
+    // The hook's parent is git; under a hook framework (pre-commit, prek) git is a few
+    // processes further up.
+    let mut pid = std::os::unix::process::parent_id();
+    for _ in 0..4 {
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            return false;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_git = args
+            .first()
+            .is_some_and(|a| a.rsplit(|b| *b == b'/').next() == Some(b"git"));
+        if is_git {
+            let is_commit = args.iter().skip(1).any(|a| *a == b"commit");
+            // git accepts any unambiguous prefix of a long option: `--am` is `--amend`.
+            return is_commit
+                && args
+                    .iter()
+                    .any(|a| a.len() >= 4 && b"--amend".starts_with(a));
+        }
+        let Some(next) = parent_of(pid) else {
+            return false;
+        };
+        pid = next;
+    }
+    false
+}
+
+/// The parent of process `pid`, from /proc/PID/stat (the field after the parenthesised name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether a commit-msg hook will write the override trailer: specproof's shim, or the
+/// pre-commit framework's (or prek's) hook with the `specproof-commit-msg` hook configured.
+fn override_recorder(git: &git2::Repository) -> bool {
+    if crate::hooks::install::is_installed(git, "commit-msg").unwrap_or(false) {
+        return true;
+    }
+    let Ok(dir) = crate::hooks::install::hooks_dir(git) else {
         return false;
     };
-    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let is_commit = args.iter().skip(1).any(|a| *a == b"commit");
-    // git accepts any unambiguous prefix of a long option: `--am` is already `--amend`.
-    is_commit
-        && args
-            .iter()
-            .any(|a| a.len() >= 4 && b"--amend".starts_with(a))
+    let framework_hook = std::fs::read_to_string(dir.path.join("commit-msg"))
+        .is_ok_and(|t| t.contains("pre-commit") || t.contains("prek"));
+    let configured = git.workdir().is_some_and(|root| {
+        std::fs::read_to_string(root.join(".pre-commit-config.yaml"))
+            .is_ok_and(|t| t.contains("specproof-commit-msg"))
+    });
+    framework_hook && configured
 }
