@@ -1341,3 +1341,142 @@ fn commit_msg_judges_hash_lines_that_git_keeps_with_dash_m() {
     );
     rejected(&repo, &head, &run, &["should work"]);
 }
+
+#[test]
+fn gate_2_judges_parroting_and_assumptions_through_the_hook() {
+    let repo = hooked();
+    let head = repo.head();
+    let text = repo.read(TASK);
+    // A copy of W-1's description is no echo.
+    repo.write(
+        TASK,
+        text.replace(
+            "- W-1: I create the source file for the module",
+            "- W-1: the module file exists",
+        )
+        .replace("status: in_progress", "status: ready"),
+    );
+    accepted(&repo, &head, &commit_all(&repo, "back to ready"));
+    let head = repo.head();
+    set_status(&repo, TASK, "ready", "in_progress");
+    let run = commit_all(&repo, "start");
+    rejected(&repo, &head, &run, &["G2 echo verified", "W-1", "F13"]);
+    // Tier 1 needs an assumption.
+    repo.write(
+        TASK,
+        text.replace("Assumptions:\n- the crate layout is standard\n", ""),
+    );
+    let run = commit_all(&repo, "start without assumptions");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["G2 echo verified", "Assumptions", "F2"],
+    );
+}
+
+#[test]
+fn acknowledgements_and_a_complete_task_s_record_cannot_be_rewritten() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    set_status(&repo, TASK, "done", "complete");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "complete"));
+    let head = repo.head();
+    // Rewriting (not deleting) its evidence.
+    let rel = ".specproof/evidence/T-1/iter-1/W-1.json";
+    let text = repo.read(rel);
+    repo.write(rel, format!("{text}\n"));
+    let run = commit_all(&repo, "rewrite evidence");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["rewrites committed evidence of complete task T-1"],
+    );
+    repo.git(&["checkout", "HEAD", "--", rel]);
+    // Editing its criteria.
+    let task_text = repo.read(TASK);
+    repo.write(
+        TASK,
+        task_text.replace("args: { path: src/a.rs }", "args: { path: src/b.rs }"),
+    );
+    let run = commit_all(&repo, "edit criteria");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["Acceptance Criteria of complete task T-1"],
+    );
+}
+
+#[test]
+fn removing_an_acknowledgement_is_a_hand_edit() {
+    let repo = hooked();
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(1);
+    repo.run(&[
+        "escalate",
+        "--ack",
+        "T-1",
+        "--by",
+        "lead",
+        "--note",
+        "retry after the fix",
+    ])
+    .code(0);
+    accepted(&repo, &repo.head(), &commit_all(&repo, "ack"));
+    let head = repo.head();
+    let text = repo.read(TASK);
+    let start = text.find("acks:").expect("acks written");
+    let end = text[start..].find("---").map_or(text.len(), |e| start + e);
+    repo.write(TASK, format!("{}{}", &text[..start], &text[end..]));
+    let run = commit_all(&repo, "drop ack");
+    rejected(&repo, &head, &run, &["hand edit of `acks`"]);
+}
+
+#[test]
+fn editing_a_done_task_s_evidence_judges_it_again() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let head = repo.head();
+    let rel = ".specproof/evidence/T-1/iter-1/W-2.json";
+    let text = repo.read(rel);
+    repo.write(rel, text.replace("1 match", "2 matches"));
+    let run = commit_all(&repo, "touch evidence");
+    rejected(&repo, &head, &run, &["T-1", "W-2", "F12"]);
+}
+
+#[test]
+fn a_task_whose_id_differs_from_its_file_name_cannot_be_claimed() {
+    let repo = hooked();
+    let head = repo.head();
+    work_and_verify(&repo);
+    repo.git(&["mv", TASK, ".specproof/tasks/T-9.md"]);
+    set_status(&repo, ".specproof/tasks/T-9.md", "in_progress", "done");
+    let run = commit_all(&repo, "renamed claim");
+    rejected(&repo, &head, &run, &["T-9.md", "task_id"]);
+}
+
+#[test]
+fn pre_push_of_a_new_branch_skips_commits_the_remote_has() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    // A bad commit already on the remote (pushed with --no-verify).
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "old claim", "--no-verify"]);
+    repo.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    // A new branch with one honest commit on top.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("docs.md", "docs\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "docs"]);
+    let run = repo.git_env(&["push", "origin", "feature"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("old claim"), "{}", run.stderr);
+    assert_eq!(remote_head(&origin, "feature"), repo.head());
+}
