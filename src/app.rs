@@ -86,6 +86,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
                 HookName::PreCommit => hooks::Hook::PreCommit,
                 HookName::CommitMsg => hooks::Hook::CommitMsg,
                 HookName::PrePush => hooks::Hook::PrePush,
+                HookName::PreMergeCommit => hooks::Hook::PreMergeCommit,
             };
             let hook_env = hooks::HookEnv::from_process(&env.cwd);
             Ok(hooks::run(
@@ -667,6 +668,7 @@ fn hooks_of(names: &[HookName]) -> Vec<Hook> {
             HookName::PreCommit => Hook::PreCommit,
             HookName::CommitMsg => Hook::CommitMsg,
             HookName::PrePush => Hook::PrePush,
+            HookName::PreMergeCommit => Hook::PreMergeCommit,
         })
         .collect();
     if hooks.is_empty() {

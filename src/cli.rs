@@ -52,8 +52,8 @@ pub enum Command {
     Drift(DriftArgs),
     /// Show every command proof of the repository and approve them for git hooks.
     Trust(TrustArgs),
-    /// Install specproof's git hooks (pre-commit, commit-msg, pre-push) into the hooks folder
-    /// git uses; a hook already there is kept and runs first.
+    /// Install specproof's git hooks (pre-commit, commit-msg, pre-push, pre-merge-commit) into the
+    /// hooks folder git uses; a hook already there is kept and runs first.
     Install(InstallArgs),
     /// Remove specproof's git hooks and put back the hooks they kept.
     Uninstall(UninstallArgs),
@@ -152,7 +152,7 @@ pub struct TrustArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InstallArgs {
-    /// Install only this hook (repeatable); default: pre-commit, commit-msg and pre-push.
+    /// Install only this hook (repeatable); default: all four.
     #[arg(long = "hook", value_enum, value_name = "NAME")]
     pub hooks: Vec<HookName>,
 
@@ -164,7 +164,7 @@ pub struct InstallArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct UninstallArgs {
-    /// Remove only this hook (repeatable); default: pre-commit, commit-msg and pre-push.
+    /// Remove only this hook (repeatable); default: all four.
     #[arg(long = "hook", value_enum, value_name = "NAME")]
     pub hooks: Vec<HookName>,
 
@@ -212,6 +212,8 @@ pub enum HookName {
     CommitMsg,
     /// Every commit not yet on the remote, against its first parent.
     PrePush,
+    /// The merge commit `git merge` makes without stopping: the pre-commit checks.
+    PreMergeCommit,
 }
 
 /// `--format` of lint, verify and drift.

@@ -1480,3 +1480,19 @@ fn pre_push_of_a_new_branch_skips_commits_the_remote_has() {
     assert!(!run.stderr.contains("old claim"), "{}", run.stderr);
     assert_eq!(remote_head(&origin, "feature"), repo.head());
 }
+
+#[test]
+fn a_merge_commit_git_merge_makes_itself_is_checked() {
+    let repo = hooked();
+    assert!(repo.path().join(".git/hooks/pre-merge-commit").exists());
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "claim on side", "--no-verify"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("x.txt", "x\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "main moves"));
+    let head = repo.head();
+    let run = repo.git_env(&["merge", "--no-ff", "-m", "merge side", "side"], &[]);
+    rejected(&repo, &head, &run, &["T-1", "F11"]);
+}

@@ -12,7 +12,7 @@ use crate::common::{Repo, Run, bin};
 
 const MARKER: &str =
     "# specproof-hook-shim v1: installed by `specproof install`; remove with `specproof uninstall`";
-const CLIENT_HOOKS: [&str; 3] = ["pre-commit", "commit-msg", "pre-push"];
+const CLIENT_HOOKS: [&str; 4] = ["pre-commit", "commit-msg", "pre-push", "pre-merge-commit"];
 
 fn run(output: &Output) -> Run {
     Run {
@@ -192,7 +192,7 @@ fn installing_twice_changes_nothing_and_says_already_installed() {
     let out = repo.run(&["install"]);
     out.code(0);
     for (name, (bytes, inode)) in CLIENT_HOOKS.iter().zip(before) {
-        out.line(&format!("  {name:10}  already installed"));
+        out.line(&format!("  {name:16}  already installed"));
         let p = hook_path(&repo, name);
         assert_eq!(std::fs::read(&p).expect("read"), bytes);
         // Not even rewritten with the same bytes.
@@ -236,7 +236,7 @@ fn a_foreign_pre_commit_is_kept_runs_first_and_its_failure_stops_the_commit() {
     let copy = Copy::new();
     let out = copy.run(&repo, &["install"]);
     out.code(0).line(
-        "  pre-commit  installed; kept your existing hook as pre-commit.pre-specproof (it runs first)",
+        "  pre-commit        installed; kept your existing hook as pre-commit.pre-specproof (it runs first)",
     );
     assert_eq!(read(&hook_path(&repo, "pre-commit.pre-specproof")), foreign);
     assert!(read(&hook_path(&repo, "pre-commit")).contains(MARKER));
@@ -439,9 +439,9 @@ fn uninstall_removes_the_shims_restores_the_kept_hook_and_leaves_foreign_hooks_a
 
     let out = repo.run(&["uninstall"]);
     out.code(0)
-        .line("  pre-commit  removed; restored your hook from pre-commit.pre-specproof")
-        .line("  commit-msg  removed")
-        .line("  pre-push    not specproof's hook: left alone");
+        .line("  pre-commit        removed; restored your hook from pre-commit.pre-specproof")
+        .line("  commit-msg        removed")
+        .line("  pre-push          not specproof's hook: left alone");
     assert_eq!(std::fs::read(&pre_commit).expect("read"), foreign);
     assert_eq!(mode(&pre_commit), 0o700);
     assert!(!hook_path(&repo, "pre-commit.pre-specproof").exists());
@@ -481,7 +481,7 @@ fn a_foreign_hook_with_a_kept_one_already_there_is_refused_and_both_are_untouche
     let out = repo.run(&["install"]);
     out.code(1)
         .line_with(
-            "  pre-commit  refused: ",
+            "  pre-commit        refused: ",
             &["pre-specproof already exists", "specproof install again"],
         )
         .line_with("  commit-msg", &["installed"]);
@@ -495,7 +495,7 @@ fn a_foreign_hook_with_a_kept_one_already_there_is_refused_and_both_are_untouche
     );
     // Uninstall leaves both, and says so.
     repo.run(&["uninstall"]).code(0).line_with(
-        "  pre-commit  not specproof's hook: left alone, and pre-commit.pre-specproof too",
+        "  pre-commit        not specproof's hook: left alone, and pre-commit.pre-specproof too",
         &[],
     );
     assert_eq!(
@@ -644,7 +644,7 @@ fn installing_from_a_linked_worktree_writes_to_the_common_dir() {
         .line_with("  pre-push", &["already installed"]);
     run_program(&repo, &bin(), &wt, &["uninstall"], &[])
         .code(0)
-        .line("  pre-commit  removed");
+        .line("  pre-commit        removed");
     assert!(!hook_path(&repo, "pre-commit").exists());
 }
 

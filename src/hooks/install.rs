@@ -33,12 +33,20 @@ pub enum Hook {
     PreCommit,
     CommitMsg,
     PrePush,
+    /// Run by `git merge` for a merge commit it makes without stopping (git runs no pre-commit
+    /// then); the same checks as pre-commit.
+    PreMergeCommit,
     PreReceive,
 }
 
 impl Hook {
     /// The hooks `specproof install` writes by default: the client hooks.
-    pub const CLIENT: [Self; 3] = [Self::PreCommit, Self::CommitMsg, Self::PrePush];
+    pub const CLIENT: [Self; 4] = [
+        Self::PreCommit,
+        Self::CommitMsg,
+        Self::PrePush,
+        Self::PreMergeCommit,
+    ];
 
     /// git's name of the hook, which is also its file name.
     pub fn name(self) -> &'static str {
@@ -46,6 +54,7 @@ impl Hook {
             Self::PreCommit => "pre-commit",
             Self::CommitMsg => "commit-msg",
             Self::PrePush => "pre-push",
+            Self::PreMergeCommit => "pre-merge-commit",
             Self::PreReceive => "pre-receive",
         }
     }

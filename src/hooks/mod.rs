@@ -75,7 +75,7 @@ pub fn run(
     printer: &Printer,
 ) -> ExitStatus {
     let result = match hook {
-        Hook::PreCommit => pre_commit::run(env, printer),
+        Hook::PreCommit | Hook::PreMergeCommit => pre_commit::run(env, printer),
         Hook::CommitMsg => commit_msg::run(args, env, printer),
         Hook::PrePush => pre_push::run(args, stdin, env, printer),
         Hook::PreReceive => Err(anyhow::anyhow!(
