@@ -455,7 +455,9 @@ impl Config {
             }
         }
         // The corpus is compiled once here too, so that a hook never meets a corpus that fails.
-        if phrases_ok && let Err(problem) = rationalize::Corpus::new(&self.rationalization.phrases)
+        if phrases_ok
+            && !self.rationalization.phrases.is_empty()
+            && let Err(problem) = rationalize::Corpus::new(&self.rationalization.phrases)
         {
             bad("phrases", format!("`rationalization.phrases`: {problem}"));
         }

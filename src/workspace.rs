@@ -244,7 +244,7 @@ pub fn plan_paths(root: &Path, config: &Config, problems: &mut Vec<Diagnostic>) 
 /// The folders the `globs` can match under: each glob's leading components before the first
 /// one with a glob character (a literal path: its folder), without folders inside others. Only
 /// these are walked, not the whole repository.
-fn glob_bases(globs: &[String]) -> Vec<String> {
+pub(crate) fn glob_bases(globs: &[String]) -> Vec<String> {
     let mut bases: Vec<String> = globs
         .iter()
         .map(|g| {

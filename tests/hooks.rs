@@ -1496,3 +1496,28 @@ fn a_merge_commit_git_merge_makes_itself_is_checked() {
     let run = repo.git_env(&["merge", "--no-ff", "-m", "merge side", "side"], &[]);
     rejected(&repo, &head, &run, &["T-1", "F11"]);
 }
+
+#[test]
+fn the_inputs_cache_is_used_and_a_corrupt_one_is_ignored() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    repo.write("docs.md", "docs\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "docs"));
+    let oid = repo
+        .git(&["rev-parse", "HEAD:plans/p.md"])
+        .trim()
+        .to_owned();
+    let cached = repo
+        .path()
+        .join(format!(".git/specproof/cache/inputs/{oid}.json"));
+    let text = std::fs::read_to_string(&cached).expect("the plan's inputs are cached");
+    assert!(text.contains("W-2") && text.contains("src/a.rs"), "{text}");
+    // Corrupt: the plan is parsed again, and the regression is still found.
+    std::fs::write(&cached, "{broken").expect("write");
+    let head = repo.head();
+    repo.write("src/a.rs", "fn b() {}\n");
+    let run = commit_all(&repo, "break");
+    rejected(&repo, &head, &run, &["F10", "W-2"]);
+}

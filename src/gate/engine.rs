@@ -13,6 +13,7 @@ use crate::digest::{self, Excluded};
 use crate::evidence::{self, Expected, Freshness, Key};
 use crate::task::{Status, Task, TaskMeta};
 
+use super::cache;
 use super::rerun::{CommandRunner, Rerunner};
 use super::view::{View, stem};
 use super::{Check, Outcome, Problem};
@@ -128,7 +129,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
     if changed.is_empty() {
         return out;
     }
-    let old = change.old.map(View::load);
+    let old = change.old.map(|o| View::load_beside(o, &new));
     let strict = Strict::of(&new.config, old.as_ref().map(|o| &o.config), change.stage);
     let moved = old.as_ref().is_some_and(|o| {
         let dir = |d: &str| crate::paths::normalize(d);
@@ -265,14 +266,12 @@ impl Ctx<'_, '_, '_> {
     /// Touched plan, snapshot and task files that do not parse.
     fn unreadable(&mut self, changed: &BTreeSet<String>) {
         let mut found = Vec::new();
-        for plan in self.new.plans() {
-            if changed.contains(&plan.path) {
-                found.extend(plan.diagnostics.iter().cloned());
-            }
-        }
-        for snapshot in self.new.snapshots().values() {
-            if changed.contains(&snapshot.path) {
-                found.extend(snapshot.diagnostics.iter().cloned());
+        for path in changed {
+            let snapshot = path
+                .strip_prefix(crate::lint::SNAPSHOT_DIR)
+                .is_some_and(|r| r.starts_with('/'));
+            if (snapshot || self.new.is_plan(path)) && self.new.content.get(path).is_some() {
+                found.extend(self.new.parse_plan(path).diagnostics);
             }
         }
         for d in found {
@@ -284,13 +283,14 @@ impl Ctx<'_, '_, '_> {
         }
     }
 
-    /// Plans that differ from their snapshot (SPEC §8).
+    /// Plans that differ from their snapshot (SPEC §8): their blobs differ; only then are
+    /// both read, to name the criteria that changed.
     fn plan_drift(&mut self) {
         let mut found = Vec::new();
-        for plan in self.new.plans() {
-            let snapshot_path = format!("{}/{}", crate::lint::SNAPSHOT_DIR, plan.path);
+        for plan_path in self.new.plan_paths() {
+            let snapshot_path = format!("{}/{plan_path}", crate::lint::SNAPSHOT_DIR);
             let (Some(p), Some(s)) = (
-                self.new.content.get(&plan.path),
+                self.new.content.get(&plan_path),
                 self.new.content.get(&snapshot_path),
             ) else {
                 continue;
@@ -298,12 +298,10 @@ impl Ctx<'_, '_, '_> {
             if p.oid == s.oid {
                 continue;
             }
-            let changed = self
-                .new
-                .snapshots()
-                .get(&plan.path)
-                .map(|snapshot| crate::snapshot::changed_ids(snapshot, plan))
-                .unwrap_or_default();
+            let changed = crate::snapshot::changed_ids(
+                &self.new.parse_plan(&snapshot_path),
+                &self.new.parse_plan(&plan_path),
+            );
             let which = if changed.is_empty() {
                 "its text differs (no criterion definition changed)".to_owned()
             } else {
@@ -311,18 +309,15 @@ impl Ctx<'_, '_, '_> {
             };
             found.push(Problem {
                 task: None,
-                file: Some(plan.path.clone()),
+                file: Some(plan_path.clone()),
                 line: None,
                 check: Check::PlanDrift,
                 criterion: (changed.len() == 1).then(|| changed[0].clone()),
                 code: Some(FailureCode::F14),
-                reason: format!("{} differs from its snapshot {snapshot_path}: {which}", plan.path),
+                reason: format!("{plan_path} differs from its snapshot {snapshot_path}: {which}"),
                 fix: format!(
-                    "if the change is intended, `specproof snapshot {}` then `git add {} {}`; if not, `git checkout HEAD -- {}`",
-                    plan.path,
-                    crate::snapshot::snapshot_path(&plan.path),
-                    crate::snapshot::CHANGES_LOG,
-                    plan.path
+                    "if the change is intended, `specproof snapshot {plan_path}` then `git add {snapshot_path} {}`; if not, `git checkout HEAD -- {plan_path}`",
+                    crate::snapshot::CHANGES_LOG
                 ),
             });
         }
@@ -998,35 +993,58 @@ impl Ctx<'_, '_, '_> {
         }
         let touched_now = self.new.content.subset(changed);
         let touched_before = self.old.as_ref().map(|o| o.content.subset(changed));
-        let reruns = |c: &Criterion| {
-            let command = c.kind().is_command();
-            let judge = matches!(c.proof, Proof::SemanticMatch { .. });
-            !judge && (!command || rerun == Rerun::All)
-        };
-        // Every task-scope criterion of the definitions whose inputs the change touches.
+        // Every task-scope criterion of the definitions whose inputs the change touches, from
+        // each plan's cached input scopes (parsed once per plan version).
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
-        for plan in self.new.plans() {
-            let Some(defs) = self.new.definitions(&plan.path) else {
+        let common_dir = self.change.git.commondir().to_path_buf();
+        for plan_path in self.new.plan_paths() {
+            let defs = self.new.definitions_path(&plan_path);
+            let Some(entry) = self.new.content.get(&defs) else {
                 continue;
             };
-            for c in defs
-                .criteria
-                .iter()
-                .filter(|c| c.scope == Scope::Task && reruns(c))
-            {
-                let hit = |content: &Content<'_>| {
-                    crate::proof::input_scope(c, content, &is_excluded)
-                        .is_ok_and(|scope| !scope.is_empty())
-                };
-                if let Err(e) = crate::proof::input_scope(c, &touched_now, &is_excluded) {
+            let inputs = if let Some(inputs) = cache::load(&common_dir, entry.oid) {
+                inputs
+            } else {
+                let parsed = self.new.parse_plan(&defs);
+                let inputs: Vec<cache::Inputs> =
+                    parsed.criteria.iter().map(cache::Inputs::of).collect();
+                if parsed.diagnostics.is_empty()
+                    && let Err(e) = cache::store(&common_dir, entry.oid, &inputs)
+                {
                     self.out.warnings.push(format!(
-                        "{}: {}: its inputs cannot be matched, so it is not run again: {e}",
-                        plan.path, c.id
+                        "cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}"
                     ));
+                }
+                inputs
+            };
+            for c in inputs.iter().filter(|c| c.task_scope) {
+                let runs = match c.runs {
+                    cache::Runs::Local => true,
+                    cache::Runs::Command => rerun == Rerun::All,
+                    cache::Runs::Judge => false,
+                };
+                if !runs {
                     continue;
                 }
-                if hit(&touched_now) || touched_before.as_ref().is_some_and(hit) {
-                    touched.insert((plan.path.clone(), c.id.clone()));
+                let hit = |content: &Content<'_>| {
+                    crate::proof::spec_scope(&c.spec, content, &is_excluded)
+                        .map(|scope| !scope.is_empty())
+                };
+                match hit(&touched_now) {
+                    Err(e) => {
+                        self.out.warnings.push(format!(
+                            "{defs}: {}: its inputs cannot be matched, so it is not run again: {e}",
+                            c.id
+                        ));
+                    }
+                    Ok(now) => {
+                        let before = touched_before
+                            .as_ref()
+                            .is_some_and(|b| hit(b).unwrap_or(false));
+                        if now || before {
+                            touched.insert((plan_path.clone(), c.id.clone()));
+                        }
+                    }
                 }
             }
         }

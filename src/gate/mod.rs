@@ -7,6 +7,7 @@
 //! rejected, and the proofs of done and complete tasks whose inputs the change touches are run
 //! again (F10 regression).
 
+pub mod cache;
 mod engine;
 mod rerun;
 pub mod view;

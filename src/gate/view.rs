@@ -73,6 +73,24 @@ impl<'c, 'r> View<'c, 'r> {
         }
     }
 
+    /// [`View::load`] of `content`, taking `other`'s config when both contents hold the same
+    /// specproof.yml (it is then not parsed twice).
+    #[must_use]
+    pub fn load_beside(content: &'c Content<'r>, other: &View<'_, '_>) -> Self {
+        let same = content.get(crate::config::FILE).map(|e| e.oid)
+            == other.content.get(crate::config::FILE).map(|e| e.oid);
+        if !same {
+            return Self::load(content);
+        }
+        Self {
+            content,
+            config: other.config.clone(),
+            config_problems: other.config_problems.clone(),
+            globs: other.globs.clone(),
+            parsed: OnceCell::new(),
+        }
+    }
+
     fn parsed(&self) -> &Parsed {
         self.parsed.get_or_init(|| {
             let mut parsed = Parsed::default();
@@ -101,7 +119,41 @@ impl<'c, 'r> View<'c, 'r> {
         &self.parsed().snapshots
     }
 
-    fn parse_plan(&self, path: &str) -> Plan {
+    /// The paths of the plan files of this content, sorted, without reading them.
+    #[must_use]
+    pub fn plan_paths(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for base in workspace::glob_bases(&self.config.plans) {
+            let files: Box<dyn Iterator<Item = &crate::content::Entry>> = if base.is_empty() {
+                Box::new(self.content.files())
+            } else {
+                Box::new(self.content.under(&base))
+            };
+            out.extend(
+                files
+                    .filter(|e| self.is_plan(&e.path))
+                    .map(|e| e.path.clone()),
+            );
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The file that defines `plan_path`'s criteria: its snapshot when this content has one.
+    #[must_use]
+    pub fn definitions_path(&self, plan_path: &str) -> String {
+        let snapshot = format!("{SNAPSHOT_DIR}/{plan_path}");
+        if self.content.get(&snapshot).is_some() {
+            snapshot
+        } else {
+            plan_path.to_owned()
+        }
+    }
+
+    /// Parses the plan (or snapshot) file at `path` of this content.
+    #[must_use]
+    pub fn parse_plan(&self, path: &str) -> Plan {
         match self.content.read(path) {
             Ok(bytes) => Plan::parse(path, &bytes, CTX),
             Err(e) => Plan {

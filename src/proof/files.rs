@@ -109,8 +109,8 @@ pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entr
             .flatten();
         return Ok(file.into_iter().chain(content.under(base)).collect());
     }
-    let m = matcher(glob)?;
-    // An anchored glob (one with a `/`) can only match under its leading literal folders.
+    // An anchored glob (one with a `/`) can only match under its leading literal folders: when
+    // nothing is there, there is no need to compile it.
     let parts: Vec<&str> = base.split('/').collect();
     let fixed = parts
         .iter()
@@ -119,11 +119,17 @@ pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entr
         .min(parts.len().saturating_sub(1));
     if fixed > 0 {
         let dir = parts[..fixed].join("/");
+        if content.under(&dir).next().is_none() {
+            // (The plan's validation already rejected an invalid glob.)
+            return Ok(Vec::new());
+        }
+        let m = matcher(glob)?;
         return Ok(content
             .under(&dir)
             .filter(|e| m.is_match(&e.path))
             .collect());
     }
+    let m = matcher(glob)?;
     Ok(content.files().filter(|e| m.is_match(&e.path)).collect())
 }
 

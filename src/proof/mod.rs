@@ -21,6 +21,78 @@ pub(crate) fn pattern(pattern: &str) -> Result<regex::bytes::Regex, Verdict> {
         .map_err(|e| Verdict::broken(format!("invalid regex {pattern:?}: {e}")))
 }
 
+/// Which files a criterion's input scope holds, as globs: what [`input_scope`] matches against
+/// a content. Kept apart so that the hooks can cache it by plan (a plan's criteria need not be
+/// parsed again to know which of them a change touches).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputSpec {
+    /// The files these globs match (gitignore-style, a folder standing for what is under it).
+    Globs(Vec<String>),
+    /// The one file at this path.
+    Literal(String),
+    /// Every file but the excluded ones.
+    Tree,
+    /// The files these globs match, but the excluded ones.
+    FilteredTree(Vec<String>),
+}
+
+/// The [`InputSpec`] of `criterion`.
+#[must_use]
+pub fn input_spec(criterion: &Criterion) -> InputSpec {
+    match &criterion.proof {
+        Proof::FileExists { path, .. } | Proof::PatternMatches { path, .. } => {
+            InputSpec::Globs(vec![path.clone()])
+        }
+        Proof::NoPatternExists { path, .. } | Proof::GitDiffContains { path, .. } => path
+            .clone()
+            .map_or(InputSpec::Tree, |p| InputSpec::Globs(vec![p])),
+        Proof::LineCountDelta { path, .. } => InputSpec::Literal(path.clone()),
+        Proof::SemanticMatch { paths, .. } => InputSpec::Globs(paths.clone()),
+        Proof::BuildsClean { .. }
+        | Proof::TestPasses { .. }
+        | Proof::CommandOutputMatches { .. } => {
+            if criterion.inputs.is_empty() {
+                InputSpec::Tree
+            } else {
+                InputSpec::FilteredTree(criterion.inputs.clone())
+            }
+        }
+    }
+}
+
+/// The files of `content` that `spec` names, sorted by path bytes.
+///
+/// # Errors
+/// A message when a glob is invalid.
+pub fn spec_scope<'c>(
+    spec: &InputSpec,
+    content: &'c Content<'_>,
+    excluded: &dyn Fn(&str) -> bool,
+) -> Result<Vec<&'c Entry>, String> {
+    let union = |globs: &[String]| -> Result<Vec<&'c Entry>, String> {
+        if let [one] = globs {
+            return files::matching(content, one);
+        }
+        let mut all = Vec::new();
+        for glob in globs {
+            all.extend(files::matching(content, glob)?);
+        }
+        all.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        all.dedup_by(|a, b| a.path == b.path);
+        Ok(all)
+    };
+    match spec {
+        InputSpec::Globs(globs) => union(globs),
+        InputSpec::Literal(path) => Ok(content.get(path).into_iter().collect()),
+        InputSpec::Tree => Ok(content.files().filter(|e| !excluded(&e.path)).collect()),
+        InputSpec::FilteredTree(globs) => Ok(union(globs)?
+            .into_iter()
+            .filter(|e| !excluded(&e.path))
+            .collect()),
+    }
+}
+
 /// The input scope of SPEC §5.2: the files whose content the criterion's evidence is bound to,
 /// sorted by path bytes. File proofs and `semantic_match`: the files their paths match;
 /// `no_pattern_exists` and `git_diff_contains` without a path, and command proofs: the tree, that
@@ -35,37 +107,7 @@ pub fn input_scope<'c>(
     content: &'c Content<'_>,
     excluded: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<&'c Entry>, String> {
-    let union = |globs: &[String]| -> Result<Vec<&'c Entry>, String> {
-        let mut all = Vec::new();
-        for glob in globs {
-            all.extend(files::matching(content, glob)?);
-        }
-        all.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-        all.dedup_by(|a, b| a.path == b.path);
-        Ok(all)
-    };
-    match &criterion.proof {
-        Proof::FileExists { path, .. } | Proof::PatternMatches { path, .. } => {
-            files::matching(content, path)
-        }
-        Proof::NoPatternExists { path, .. } | Proof::GitDiffContains { path, .. } => {
-            files::scope(content, path.as_deref(), excluded)
-        }
-        Proof::LineCountDelta { path, .. } => Ok(content.get(path).into_iter().collect()),
-        Proof::SemanticMatch { paths, .. } => union(paths),
-        Proof::BuildsClean { .. }
-        | Proof::TestPasses { .. }
-        | Proof::CommandOutputMatches { .. } => {
-            if criterion.inputs.is_empty() {
-                Ok(content.files().filter(|e| !excluded(&e.path)).collect())
-            } else {
-                Ok(union(&criterion.inputs)?
-                    .into_iter()
-                    .filter(|e| !excluded(&e.path))
-                    .collect())
-            }
-        }
-    }
+    spec_scope(&input_spec(criterion), content, excluded)
 }
 
 /// Runs a file or git proof on `content` (`base`: the resolved base commit of a git proof);
