@@ -137,7 +137,7 @@ fn read(path: &Path) -> String {
 }
 
 #[test]
-fn install_writes_three_marked_executable_shims_that_run_this_binary() {
+fn install_writes_four_marked_executable_shims_that_run_this_binary() {
     let repo = Repo::new();
     let samples: Vec<_> = std::fs::read_dir(repo.path().join(".git/hooks"))
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
