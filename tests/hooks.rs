@@ -1521,3 +1521,22 @@ fn the_inputs_cache_is_used_and_a_corrupt_one_is_ignored() {
     let run = commit_all(&repo, "break");
     rejected(&repo, &head, &run, &["F10", "W-2"]);
 }
+
+#[test]
+fn framework_variables_do_not_bypass_git_s_own_pre_push_lines() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    let before = remote_head(&origin, "main");
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "claim", "--no-verify"]);
+    for var in [
+        "PRE_COMMIT_FROM_REF",
+        "PRE_COMMIT_TO_REF",
+        "PRE_COMMIT_LOCAL_BRANCH",
+    ] {
+        let run = repo.git_env(&["push", "origin", "main"], &[(var, "origin/main")]);
+        assert_ne!(run.code, 0, "{var}: {}", run.stderr);
+        assert_eq!(remote_head(&origin, "main"), before, "{var}");
+    }
+}

@@ -74,12 +74,10 @@ pub(super) fn run(
         .first()
         .cloned()
         .or_else(|| env.framework_remote.clone());
-    // Under the pre-commit framework (or prek) the refs come in variables and stdin is not
-    // git's: it may be a terminal, which must not be waited on.
-    let framework =
-        env.framework_to.is_some() || env.framework_from.is_some() || env.framework_local.is_some();
+    // git's lines always win: the framework's variables are read only when stdin holds none
+    // (under pre-commit or prek). A terminal on stdin is not waited on.
     let mut text = String::new();
-    if !framework {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         stdin
             .read_to_string(&mut text)
             .context("cannot read the ref lines git sends on stdin")?;
