@@ -186,14 +186,7 @@ fn gates(view: &View<'_, '_>, task: &Task) -> Vec<Problem> {
         })
         .collect();
     let Some(meta) = &task.meta else { return out };
-    let criteria: Vec<(String, String)> = task
-        .criteria_ids
-        .iter()
-        .filter_map(|(id, _)| {
-            view.criterion(&meta.plan_file, id)
-                .map(|c| (id.clone(), c.description.clone()))
-        })
-        .collect();
+    let criteria = view.echo_criteria(task);
     for p in crate::echo::check(task, &criteria, view.config.echo.parrot_similarity) {
         out.push(Problem {
             task: Some(meta.task_id.clone()),

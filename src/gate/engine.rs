@@ -677,16 +677,8 @@ impl Ctx<'_, '_, '_> {
 
     /// G2: the Echo-Back.
     fn g2(&mut self, task: &Task, meta: &TaskMeta) {
-        let criteria: Vec<(String, String)> = task
-            .criteria_ids
-            .iter()
-            .filter_map(|(id, _)| {
-                self.new
-                    .criterion(&meta.plan_file, id)
-                    .map(|c| (id.clone(), c.description.clone()))
-            })
-            .collect();
-        let found = echo_problems(task, &criteria, self.strict.parrot_similarity);
+        let criteria = self.new.echo_criteria(task);
+        let found = crate::echo::check(task, &criteria, self.strict.parrot_similarity);
         for p in found {
             self.push(Problem {
                 task: Some(meta.task_id.clone()),
@@ -1192,26 +1184,6 @@ fn lifecycle(id: &str, path: &str, line: Option<usize>, reason: String, fix: Str
         reason,
         fix,
     }
-}
-
-/// An echo problem in the gate's terms.
-struct EchoFinding {
-    criterion: Option<String>,
-    line: usize,
-    code: FailureCode,
-    message: String,
-}
-
-fn echo_problems(task: &Task, criteria: &[(String, String)], similarity: f64) -> Vec<EchoFinding> {
-    crate::echo::check(task, criteria, similarity)
-        .into_iter()
-        .map(|p| EchoFinding {
-            criterion: p.criterion,
-            line: p.line,
-            code: p.code,
-            message: p.message,
-        })
-        .collect()
 }
 
 /// (line, place, phrase, matched text, advice) for each rationalization phrase in the Self-Review

@@ -205,6 +205,22 @@ impl<'c, 'r> View<'c, 'r> {
         self.definitions(plan_file).and_then(|p| p.criterion(id))
     }
 
+    /// The task's criteria as gate 2 judges them: each ID with the description of its
+    /// authoritative definition (unknown IDs are gate 1's to report).
+    #[must_use]
+    pub fn echo_criteria(&self, task: &Task) -> Vec<(String, String)> {
+        let Some(meta) = &task.meta else {
+            return Vec::new();
+        };
+        task.criteria_ids
+            .iter()
+            .filter_map(|(id, _)| {
+                self.criterion(&meta.plan_file, id)
+                    .map(|c| (id.clone(), c.description.clone()))
+            })
+            .collect()
+    }
+
     /// The task file at `path`, parsed; None when the content has no such file.
     #[must_use]
     pub fn task(&self, path: &str) -> Option<Task> {
