@@ -35,6 +35,8 @@ pub struct Excluded {
     globs: globset::GlobSet,
     plans: globset::GlobSet,
     config: crate::config::Config,
+    /// A second config's exclusions: a path is then left out only when both leave it out.
+    also: Option<Box<Excluded>>,
 }
 
 impl Excluded {
@@ -54,15 +56,28 @@ impl Excluded {
             globs: set.build().unwrap_or_else(|_| globset::GlobSet::empty()),
             plans: crate::workspace::plan_globs(config),
             config: config.clone(),
+            also: None,
         }
+    }
+
+    /// The exclusions of the stricter of two configs: a path is left out of a digest only when
+    /// both leave it out (a change to specproof.yml cannot hide files from its own judgement).
+    #[must_use]
+    pub fn both(config: &crate::config::Config, other: &crate::config::Config) -> Self {
+        let mut out = Self::new(config);
+        if config != other {
+            out.also = Some(Box::new(Self::new(other)));
+        }
+        out
     }
 
     /// True when `path` is never part of an input digest.
     #[must_use]
     pub fn contains(&self, path: &str) -> bool {
-        self.globs.is_match(path)
+        (self.globs.is_match(path)
             || crate::workspace::is_specproof_file(&self.config, path)
-            || self.plans.is_match(path)
+            || self.plans.is_match(path))
+            && self.also.as_ref().is_none_or(|a| a.contains(path))
     }
 }
 

@@ -102,8 +102,8 @@ pub fn snapshot_path(plan_rel: &str) -> String {
 
 /// Copies the plan at repository path `plan_rel` (the working tree's file) byte for byte to its
 /// snapshot, atomically, and appends a line to [`CHANGES_LOG`]. A snapshot that already holds the
-/// plan's bytes is left alone (`written: false`, no log line), unless it is a symlink, which is
-/// replaced by a copy. Takes no lock: the caller serialises runs if it needs to.
+/// plan's bytes, with its line in the log, is left alone (`written: false`, no log line), unless
+/// it is a symlink, which is replaced by a copy. Takes no lock: the caller serialises runs if it needs to.
 ///
 /// # Errors
 /// [`SnapshotError::NotAPlan`] when `plan_rel` is not a configured plan file,
@@ -156,7 +156,7 @@ pub fn take(root: &Path, plan_rel: &str) -> Result<SnapshotOutcome, SnapshotErro
     let is_link = snapshot_file
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink());
-    if old_bytes.as_deref() == Some(bytes.as_slice()) && !is_link {
+    if old_bytes.as_deref() == Some(bytes.as_slice()) && !is_link && logged(root, &outcome) {
         return Ok(outcome);
     }
     outcome.changed = match &old_bytes {
@@ -189,6 +189,17 @@ pub fn take(root: &Path, plan_rel: &str) -> Result<SnapshotOutcome, SnapshotErro
         })?;
     outcome.written = true;
     Ok(outcome)
+}
+
+/// Whether [`CHANGES_LOG`] records the snapshot `o.new` of `o.plan` (a snapshot copied by hand
+/// is not, and the hooks reject it until `take` logs it).
+fn logged(root: &Path, o: &SnapshotOutcome) -> bool {
+    std::fs::read(root.join(CHANGES_LOG)).is_ok_and(|log| {
+        String::from_utf8_lossy(&log).lines().any(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            fields.get(1) == Some(&o.plan.as_str()) && fields.get(3) == Some(&o.new.as_str())
+        })
+    })
 }
 
 /// One line of [`CHANGES_LOG`], without the line break.

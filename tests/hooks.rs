@@ -372,7 +372,7 @@ fn hand_edits_of_owned_fields_are_rejected() {
 #[test]
 fn a_plan_that_differs_from_its_snapshot_is_drift() {
     let repo = hooked();
-    repo.write(".specproof/snapshots/plans/p.md", plan(CRITERIA));
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
     accepted(&repo, &repo.head(), &commit_all(&repo, "snapshot"));
     let head = repo.head();
     let weaker = CRITERIA.replace("fn a", "fn");
@@ -391,7 +391,7 @@ fn a_plan_that_differs_from_its_snapshot_is_drift() {
         ],
     );
     // Updating the snapshot in the same commit is the intended way.
-    repo.write(".specproof/snapshots/plans/p.md", plan(&weaker));
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
     repo.write(TASK, task("T-1", "in_progress", &weaker, ""));
     accepted(&repo, &head, &commit_all(&repo, "edit plan and snapshot"));
 }
@@ -399,12 +399,12 @@ fn a_plan_that_differs_from_its_snapshot_is_drift() {
 #[test]
 fn weakening_a_criterion_and_claiming_it_in_one_commit_is_tampering() {
     let repo = hooked();
-    repo.write(".specproof/snapshots/plans/p.md", plan(CRITERIA));
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
     accepted(&repo, &repo.head(), &commit_all(&repo, "snapshot"));
     let head = repo.head();
     let weaker = CRITERIA.replace("fn a", "fn");
     repo.write("plans/p.md", plan(&weaker));
-    repo.write(".specproof/snapshots/plans/p.md", plan(&weaker));
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
     repo.write(TASK, task("T-1", "in_progress", &weaker, ""));
     repo.write("src/a.rs", "fn b() {}\n");
     repo.run(&["verify", "--task", "T-1"]).code(0);

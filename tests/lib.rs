@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bar;
 mod cli;
 mod demo;
 mod framework;

@@ -67,6 +67,8 @@ struct Ctx<'v, 'c, 'r> {
     strict: Strict,
     /// The change moves `tasks_dir` or `evidence_dir`: every task is judged again.
     moved: bool,
+    /// What input digests leave out (both configs' exclusions, when the change edits them).
+    excluded: std::rc::Rc<Excluded>,
     out: Outcome,
 }
 
@@ -129,7 +131,21 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
     if changed.is_empty() {
         return out;
     }
+    let mut new = new;
     let old = change.old.map(|o| View::load_beside(o, &new));
+    // A commit cannot loosen the rules it is judged by: the plan files of both configs are
+    // plans, a file is left out of digests only when both configs leave it out, and pattern
+    // proofs read files up to the larger size limit.
+    let mut excluded = Excluded::new(&new.config);
+    if let Some(old) = &old
+        && old.config != new.config
+    {
+        let before = &old.config;
+        new.widen_plans(&before.plans);
+        new.config.max_file_size =
+            crate::config::ByteSize(new.config.max_file_size.0.max(before.max_file_size.0));
+        excluded = Excluded::both(&new.config, before);
+    }
     let strict = Strict::of(&new.config, old.as_ref().map(|o| &o.config), change.stage);
     let moved = old.as_ref().is_some_and(|o| {
         let dir = |d: &str| crate::paths::normalize(d);
@@ -143,12 +159,15 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         new_metas: OnceCell::new(),
         strict,
         moved,
+        excluded: std::rc::Rc::new(excluded),
         out,
     };
     ctx.links(&changed);
     ctx.unreadable(&changed);
     ctx.plan_drift();
     ctx.complete_evidence(&changed);
+    ctx.tampering(&changed);
+    ctx.changes_log(&changed);
     let gated = ctx.tasks(&changed);
     ctx.regressions(&changed, &gated);
     ctx.out
@@ -324,6 +343,90 @@ impl Ctx<'_, '_, '_> {
         self.out.problems.extend(found);
     }
 
+    /// plan-changes.log is append-only, and every snapshot the change writes has its line
+    /// there (SPEC §8: `specproof snapshot` writes both), naming the plan and the new
+    /// snapshot's sha256.
+    fn changes_log(&mut self, changed: &BTreeSet<String>) {
+        let log = crate::snapshot::CHANGES_LOG;
+        let written: Vec<&String> = changed
+            .iter()
+            .filter(|p| {
+                p.strip_prefix(crate::lint::SNAPSHOT_DIR)
+                    .is_some_and(|r| r.starts_with('/'))
+                    && self.new.content.get(p).is_some()
+            })
+            .collect();
+        if written.is_empty() && !changed.contains(log) {
+            return;
+        }
+        let read = |content: &Content<'_>| match content.read(log) {
+            Ok(bytes) => Ok(bytes),
+            Err(crate::content::ContentError::NotFound(_)) => Ok(Vec::new()),
+            Err(e) => Err(e.to_string()),
+        };
+        let problem = |file: &str, reason: String, fix: String| Problem {
+            task: None,
+            file: Some(file.to_owned()),
+            line: None,
+            check: Check::PlanDrift,
+            criterion: None,
+            code: Some(FailureCode::F14),
+            reason,
+            fix,
+        };
+        let before = match self.old.as_ref().map(|o| read(o.content)).transpose() {
+            Ok(b) => b.unwrap_or_default(),
+            Err(e) => {
+                self.push(problem(
+                    log,
+                    format!("cannot read {log} in the parent commit: {e}"),
+                    "see `git show HEAD:.specproof/plan-changes.log`".into(),
+                ));
+                return;
+            }
+        };
+        let now = match read(self.new.content) {
+            Ok(n) => n,
+            Err(e) => {
+                self.push(problem(
+                    log,
+                    format!("cannot read {log}: {e}"),
+                    format!("restore it: `git checkout HEAD -- {log}`"),
+                ));
+                return;
+            }
+        };
+        if !now.starts_with(&before) {
+            self.push(problem(
+                log,
+                format!("{log} is append-only, and this change rewrites or removes its earlier lines"),
+                format!("restore it (`git checkout HEAD -- {log}`); `specproof snapshot PLAN` appends the line a snapshot needs"),
+            ));
+            return;
+        }
+        let added = String::from_utf8_lossy(&now[before.len()..]).into_owned();
+        let mut found = Vec::new();
+        for path in written {
+            let plan = &path[crate::lint::SNAPSHOT_DIR.len() + 1..];
+            let Ok(bytes) = self.new.content.read(path) else {
+                continue;
+            };
+            let sha = digest::sha256(&bytes);
+            let logged = added.lines().any(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                fields.get(1) == Some(&plan) && fields.get(3) == Some(&sha.as_str())
+            });
+            if !logged {
+                found.push(problem(
+                    path,
+                    format!("{path} changes without its line in {log} (the plan, the old and new sha256, the changed criteria): a snapshot is written by `specproof snapshot`, which records it"),
+                    format!("`specproof snapshot {plan}`, then `git add {path} {log}`"),
+                ));
+            }
+        }
+        self.out.problems.extend(found);
+    }
+
     /// Committed evidence of a complete task is never deleted or rewritten.
     fn complete_evidence(&mut self, changed: &BTreeSet<String>) {
         let Some(old) = &self.old else { return };
@@ -495,10 +598,6 @@ impl Ctx<'_, '_, '_> {
             self.g2(new, meta);
         }
         if level >= 3 {
-            let entering = old_meta.is_none_or(|o| o.status != meta.status);
-            if entering {
-                self.tampering(new, meta);
-            }
             if let (Some(old), Some(o)) = (old, old_meta) {
                 self.lowered_bar(new, meta, old, o);
             }
@@ -561,6 +660,11 @@ impl Ctx<'_, '_, '_> {
         let restore = |field: &str, value: String| {
             format!("put `{field}: {value}` back in {path} (only specproof writes {field})")
         };
+        let kept_acks = n.acks.len() >= o.acks.len() && n.acks[..o.acks.len()] == o.acks[..];
+        if !kept_acks {
+            found.push(("acks", "recorded acknowledgements were removed or edited".to_owned(), format!("restore `acks` in {path} from HEAD: acknowledgements are only added, by `specproof escalate --ack`")));
+        }
+        let new_ack = kept_acks && n.acks.len() > o.acks.len();
         if n.iteration < o.iteration {
             found.push((
                 "iteration",
@@ -579,6 +683,34 @@ impl Ctx<'_, '_, '_> {
                 ),
                 restore("iteration", o.iteration.to_string()),
             ));
+        } else if n.iteration == o.iteration + 1 {
+            // A new iteration resets attempts and escalation, so only the end of an iteration
+            // (convergence's record of it, added by the same change) or a person's
+            // acknowledgement may start one, and human escalation always needs the person.
+            let ended = self.iteration_record_added(&n.plan_file, o.iteration);
+            let human = o.escalation == Some(crate::task::Escalation::Human);
+            if !new_ack && (human || !ended) {
+                let why = if human {
+                    "while the task waits for a person's decision (escalation: human)".to_owned()
+                } else {
+                    format!(
+                        "without the record of iteration {} ({}) or an acknowledgement",
+                        o.iteration,
+                        iteration_record(&n.plan_file, o.iteration)
+                    )
+                };
+                found.push((
+                    "iteration",
+                    format!(
+                        "iteration rose from {} to {} {why}: a new iteration resets attempts and escalation",
+                        o.iteration, n.iteration
+                    ),
+                    format!(
+                        "put `iteration: {}` back in {path}; `specproof escalate --ack {id} --by NAME --note TEXT` records a person's decision",
+                        o.iteration
+                    ),
+                ));
+            }
         }
         if n.iteration == o.iteration && n.attempts < o.attempts {
             found.push((
@@ -590,11 +722,6 @@ impl Ctx<'_, '_, '_> {
                 restore("attempts", o.attempts.to_string()),
             ));
         }
-        let kept_acks = n.acks.len() >= o.acks.len() && n.acks[..o.acks.len()] == o.acks[..];
-        if !kept_acks {
-            found.push(("acks", "recorded acknowledgements were removed or edited".to_owned(), format!("restore `acks` in {path} from HEAD: acknowledgements are only added, by `specproof escalate --ack`")));
-        }
-        let new_ack = kept_acks && n.acks.len() > o.acks.len();
         if n.iteration == o.iteration && n.escalation < o.escalation && !new_ack {
             let name = |e: Option<crate::task::Escalation>| e.map_or("null", |e| e.name());
             found.push(("escalation", format!("escalation went down from {} to {} without an acknowledgement", name(o.escalation), name(n.escalation)), format!("`specproof escalate --ack {id} --by NAME --note TEXT` records a person's decision")));
@@ -649,6 +776,16 @@ impl Ctx<'_, '_, '_> {
                 fix,
             });
         }
+    }
+
+    /// Whether the change adds the record of iteration `n` of `plan_file`'s convergence.
+    fn iteration_record_added(&self, plan_file: &str, n: u32) -> bool {
+        let path = iteration_record(plan_file, n);
+        self.new.content.get(&path).is_some()
+            && self
+                .old
+                .as_ref()
+                .is_none_or(|o| o.content.get(&path).is_none())
     }
 
     /// G1: the task's criteria are well-formed and trace to the plan snapshot.
@@ -730,7 +867,7 @@ impl Ctx<'_, '_, '_> {
     /// rationalization in the worker report.
     fn g3(&mut self, task: &Task, meta: &TaskMeta) {
         let id = meta.task_id.clone();
-        let excluded = Excluded::new(&self.new.config);
+        let excluded = std::rc::Rc::clone(&self.excluded);
         let is_excluded = |p: &str| excluded.contains(p);
         let evidence_dir = self.new.config.evidence_dir.clone();
         let fix = format!(
@@ -941,28 +1078,126 @@ impl Ctx<'_, '_, '_> {
         self.out.problems.extend(found);
     }
 
-    /// One change that both changes the snapshot definition of a criterion and claims a task
-    /// holding it done: weakening the bar and claiming it (F14).
-    fn tampering(&mut self, task: &Task, meta: &TaskMeta) {
-        let Some(old) = &self.old else { return };
-        let mut found = Vec::new();
-        for (cid, _) in &task.criteria_ids {
-            let (Some(before), Some(now)) = (
-                old.criterion(&meta.plan_file, cid),
-                self.new.criterion(&meta.plan_file, cid),
-            ) else {
+    /// Criteria whose definition (the snapshot, else the plan) the change alters or removes,
+    /// by plan path: only plans and snapshots the change touches are read.
+    fn redefined_criteria(&self, changed: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out = BTreeMap::new();
+        let Some(old) = &self.old else { return out };
+        let mut plans = BTreeSet::new();
+        for path in changed {
+            if let Some(plan) = path
+                .strip_prefix(crate::lint::SNAPSHOT_DIR)
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                plans.insert(plan.to_owned());
+            } else if self.new.is_plan(path) || old.is_plan(path) {
+                plans.insert(path.clone());
+            }
+        }
+        for plan in plans {
+            let definitions = |view: &View<'_, '_>| {
+                let path = view.definitions_path(&plan);
+                view.content.get(&path).map(|_| view.parse_plan(&path))
+            };
+            let Some(before) = definitions(old) else {
                 continue;
             };
-            if digest::criterion_json(before) != digest::criterion_json(now) {
+            let after = definitions(&self.new);
+            let ids: BTreeSet<String> = before
+                .criteria
+                .iter()
+                .filter(|c| {
+                    after
+                        .as_ref()
+                        .and_then(|a| a.criterion(&c.id))
+                        .is_none_or(|now| digest::criterion_json(c) != digest::criterion_json(now))
+                })
+                .map(|c| c.id.clone())
+                .collect();
+            if !ids.is_empty() {
+                out.insert(plan, ids);
+            }
+        }
+        out
+    }
+
+    /// A change that redefines or removes a criterion (or its plan) held by a task that is done
+    /// or complete in the new content: weakening the bar of a claim (F14). Whether or not the
+    /// task file is touched: a done task's evidence proves the old definition.
+    fn tampering(&mut self, changed: &BTreeSet<String>) {
+        let redefined = self.redefined_criteria(changed);
+        if redefined.is_empty() {
+            return;
+        }
+        let held: Vec<(String, String)> = self
+            .metas()
+            .iter()
+            .filter(|(_, m)| matches!(m.status, Status::Done | Status::Complete))
+            .filter_map(|(id, m)| {
+                let plan = crate::paths::normalize(&m.plan_file);
+                redefined.contains_key(&plan).then(|| (id.clone(), plan))
+            })
+            .collect();
+        let mut found = Vec::new();
+        for (id, plan) in held {
+            let ids = &redefined[&plan];
+            let path = self.new.task_path(&id);
+            // Only a task file that names a redefined criterion is read in full.
+            let names_one = self.new.content.read(&path).is_ok_and(|bytes| {
+                ids.iter()
+                    .any(|cid| memchr::memmem::find(&bytes, cid.as_bytes()).is_some())
+            });
+            if !names_one {
+                continue;
+            }
+            let Some(task) = self.new.task(&path) else {
+                continue;
+            };
+            let Some(meta) = task.meta.as_ref() else {
+                continue;
+            };
+            let before = self
+                .old
+                .as_ref()
+                .and_then(|o| o.task(&o.task_path(&id)))
+                .and_then(|t| t.meta)
+                .map(|m| m.status);
+            let plan_gone = self
+                .new
+                .content
+                .get(&self.new.definitions_path(&plan))
+                .is_none();
+            for (cid, _) in task.criteria_ids.iter().filter(|(c, _)| ids.contains(c)) {
+                let what = if plan_gone {
+                    format!("deletes (or moves) {plan}, which defines {cid}")
+                } else if self.new.criterion(&plan, cid).is_none() {
+                    format!("removes {cid} from {plan}")
+                } else {
+                    format!("redefines {cid} (its proof, args or inputs)")
+                };
+                let (reason, fix) = match (meta.status, before) {
+                    (Status::Complete, _) => (
+                        format!("this change {what}, a criterion of complete task {id}: a complete task's criteria never change"),
+                        format!("keep {cid} as it is in the plan and its snapshot; put the new requirement in a new criterion (a new ID) for a new task"),
+                    ),
+                    (_, Some(Status::Done)) => (
+                        format!("this change {what}, a criterion of done task {id}: its evidence proves the old definition, so the claim would stand on a bar nobody met"),
+                        format!("move {id} back to in_progress in this same change (`status: in_progress` in {path}); then verify it against the new definition and claim it done in a later commit"),
+                    ),
+                    _ => (
+                        format!("this change {what} and claims {id} {} in the same commit: lowering the bar and claiming it", meta.status.name()),
+                        "commit the plan and snapshot change on its own first; then verify against the new definition and claim the task in a later commit".to_owned(),
+                    ),
+                };
                 found.push(Problem {
-                    task: Some(meta.task_id.clone()),
-                    file: Some(task.path.clone()),
+                    task: Some(id.clone()),
+                    file: Some(path.clone()),
                     line: Some(task.field_pos("status").line),
                     check: Check::Tampering,
                     criterion: Some(cid.clone()),
                     code: Some(FailureCode::F14),
-                    reason: format!("this change redefines {cid} (its proof or args) and claims {} {} in the same commit", meta.task_id, meta.status.name()),
-                    fix: "commit the plan and snapshot change on its own first; then verify against the new definition and claim the task in a later commit".into(),
+                    reason,
+                    fix,
                 });
             }
         }
@@ -978,7 +1213,7 @@ impl Ctx<'_, '_, '_> {
         if rerun == Rerun::None {
             return;
         }
-        let excluded = Excluded::new(&self.new.config);
+        let excluded = std::rc::Rc::clone(&self.excluded);
         let is_excluded = |p: &str| excluded.contains(p);
         if changed.iter().all(|p| is_excluded(p)) {
             return;
@@ -1171,6 +1406,12 @@ impl Ctx<'_, '_, '_> {
         self.out.problems.extend(found);
         self.out.warnings.extend(warnings);
     }
+}
+
+/// Where `specproof converge` keeps the per-criterion results of iteration `n` of a plan
+/// (SPEC §10.2).
+fn iteration_record(plan_file: &str, n: u32) -> String {
+    format!(".specproof/convergence/{}/iter-{n}.json", stem(plan_file))
 }
 
 fn lifecycle(id: &str, path: &str, line: Option<usize>, reason: String, fix: String) -> Problem {

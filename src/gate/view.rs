@@ -91,6 +91,22 @@ impl<'c, 'r> View<'c, 'r> {
         }
     }
 
+    /// Adds `plans` (another config's globs) to this view's plan files: a change to
+    /// specproof.yml cannot take a plan out of its own judgement.
+    pub fn widen_plans(&mut self, plans: &[String]) {
+        let mut added = false;
+        for glob in plans {
+            if !self.config.plans.contains(glob) {
+                self.config.plans.push(glob.clone());
+                added = true;
+            }
+        }
+        if added {
+            self.globs = workspace::plan_globs(&self.config);
+            self.parsed = OnceCell::new();
+        }
+    }
+
     fn parsed(&self) -> &Parsed {
         self.parsed.get_or_init(|| {
             let mut parsed = Parsed::default();

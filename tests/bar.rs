@@ -1,0 +1,277 @@
+//! The bar of a claim cannot be lowered: redefining, removing or moving the criteria of a done
+//! or complete task, loosening specproof.yml in the commit it judges, starting a new iteration by
+//! hand, snapshots without their plan-changes.log line; and force pushes. Real `git commit` and
+//! `git push` with the installed hooks.
+
+use crate::hooks::{
+    CRITERIA, TASK, accepted, commit_all, hooked, plan, rejected, set_status, task, work_and_verify,
+};
+
+/// T-1 proven and committed as done.
+fn done() -> crate::common::Repo {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));
+    repo
+}
+
+/// W-2 redefined to look for `fn b`, and src/a.rs changed so only the new definition holds.
+fn redefine_w2(repo: &crate::common::Repo) -> String {
+    let redefined = CRITERIA.replace("fn a", "fn b");
+    repo.write("plans/p.md", plan(&redefined));
+    repo.write("src/a.rs", "fn b() {}\n");
+    redefined
+}
+
+#[test]
+fn redefining_a_done_task_s_criterion_is_rejected_even_with_its_task_file_untouched() {
+    let repo = done();
+    let head = repo.head();
+    redefine_w2(&repo);
+    let run = commit_all(&repo, "redefine W-2");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "tampering",
+            "T-1",
+            "W-2",
+            "F14",
+            "done task T-1",
+            "back to in_progress",
+        ],
+    );
+    // Through a snapshot too: the snapshot is the definition once there is one.
+    repo.git(&["checkout", "HEAD", "--", "plans/p.md", "src/a.rs"]);
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
+    accepted(&repo, &head, &commit_all(&repo, "first snapshot"));
+    let head = repo.head();
+    redefine_w2(&repo);
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
+    let run = commit_all(&repo, "redefine W-2 in plan and snapshot");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["tampering", "W-2", "F14", "done task T-1"],
+    );
+    // The way that is allowed: the task goes back to work in the same commit.
+    let redefined = CRITERIA.replace("fn a", "fn b");
+    repo.write(TASK, task("T-1", "in_progress", &redefined, ""));
+    accepted(
+        &repo,
+        &head,
+        &commit_all(&repo, "redefine W-2, T-1 back to work"),
+    );
+}
+
+#[test]
+fn a_complete_task_s_criterion_never_changes() {
+    let repo = done();
+    set_status(&repo, TASK, "done", "complete");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "complete"));
+    let head = repo.head();
+    redefine_w2(&repo);
+    let run = commit_all(&repo, "redefine W-2");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["complete task T-1", "W-2", "F14", "new criterion"],
+    );
+}
+
+#[test]
+fn deleting_or_renaming_the_plan_of_a_done_task_is_rejected() {
+    let repo = done();
+    let head = repo.head();
+    repo.git(&["rm", "-q", "plans/p.md"]);
+    let run = repo.git_env(&["commit", "-m", "drop the plan"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["deletes (or moves) plans/p.md", "W-1", "W-2", "F14"],
+    );
+    repo.git(&["reset", "-q", "--hard", "HEAD"]);
+    repo.git(&["mv", "plans/p.md", "plans/q.md"]);
+    let run = repo.git_env(&["commit", "-m", "rename the plan"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["deletes (or moves) plans/p.md", "T-1"],
+    );
+    repo.git(&["reset", "-q", "--hard", "HEAD"]);
+    // Removing one criterion from the plan is the same.
+    let w1 = CRITERIA.split("- id: W-2").next().expect("W-1");
+    repo.write("plans/p.md", plan(w1));
+    let run = commit_all(&repo, "drop W-2 from the plan");
+    rejected(&repo, &head, &run, &["removes W-2 from plans/p.md", "F14"]);
+}
+
+#[test]
+fn a_digest_exclude_added_in_the_claiming_commit_does_not_count_for_it() {
+    // W-3 reads the whole tree: with every file excluded its evidence would never go stale.
+    let criteria = format!(
+        "{CRITERIA}- id: W-3\n  description: no TODO is left anywhere\n  proof: no_pattern_exists\n  args: {{ pattern: \"TODO\" }}\n"
+    );
+    let repo = crate::common::Repo::new();
+    repo.write("plans/p.md", plan(&criteria));
+    let echo = "- W-2: I write a function called a in it; a regex looks for it\n";
+    let text = task("T-1", "in_progress", &criteria, "").replace(
+        echo,
+        &format!("{echo}- W-3: nothing in the repository says T O D O\n"),
+    );
+    repo.write(TASK, &text);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan and task"]);
+    crate::hooks::install(&repo);
+    let head = repo.head();
+    repo.write("specproof.yml", "digest_exclude: [\"**\"]\n");
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    let run = commit_all(&repo, "exclude everything and claim");
+    rejected(&repo, &head, &run, &["T-1", "W-3", "F11", "stale"]);
+    // Without the config change the same claim passes.
+    repo.git(&["rm", "-q", "--cached", "specproof.yml"]);
+    std::fs::remove_file(repo.path().join("specproof.yml")).expect("rm");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    accepted(&repo, &head, &commit_all(&repo, "claim"));
+}
+
+#[test]
+fn a_config_that_stops_reading_a_plan_does_not_hide_its_drift() {
+    let repo = hooked();
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
+    accepted(&repo, &repo.head(), &commit_all(&repo, "snapshot"));
+    let head = repo.head();
+    repo.write("plans/p.md", plan(&CRITERIA.replace("fn a", "fn")));
+    repo.write("specproof.yml", "plans: [\"docs/**/*.md\"]\n");
+    let run = commit_all(&repo, "edit the plan and stop reading it");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["plan drift", "plans/p.md", "W-2", "F14"],
+    );
+}
+
+#[test]
+fn a_new_iteration_needs_its_convergence_record_or_a_person() {
+    let repo = hooked();
+    let head = repo.head();
+    let text = repo.read(TASK);
+    repo.write(TASK, text.replace("iteration: 1", "iteration: 2"));
+    let run = commit_all(&repo, "next iteration by hand");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "hand edit of `iteration`",
+            "rose from 1 to 2",
+            ".specproof/convergence/p/iter-1.json",
+        ],
+    );
+    // With the record of iteration 1 added by the same change it is the end of an iteration.
+    repo.write(".specproof/convergence/p/iter-1.json", "{}\n");
+    accepted(&repo, &head, &commit_all(&repo, "iteration 1 ended"));
+}
+
+#[test]
+fn a_new_iteration_does_not_escape_human_escalation() {
+    let repo = hooked();
+    repo.write("src/a.rs", "fn b() {}\n");
+    for _ in 0..4 {
+        repo.run(&["verify", "--task", "T-1"]).code(1);
+    }
+    let text = repo.read(TASK);
+    assert!(text.contains("escalation: human"), "{text}");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "blocked"));
+    let head = repo.head();
+    let reset = text
+        .replace("iteration: 1", "iteration: 2")
+        .replace("escalation: human", "escalation: null")
+        .replace("attempts: 4", "attempts: 0")
+        .replace("status: blocked", "status: in_progress");
+    repo.write(TASK, reset);
+    repo.write(".specproof/convergence/p/iter-1.json", "{}\n");
+    let run = commit_all(&repo, "start over");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "rose from 1 to 2 while the task waits for a person's decision",
+            "F6",
+        ],
+    );
+    // A person's acknowledgement opens the way.
+    repo.git(&["checkout", "HEAD", "--", TASK]);
+    repo.run(&[
+        "escalate", "--ack", "T-1", "--by", "lead", "--note", "split it",
+    ])
+    .code(0);
+    let acked = repo.read(TASK);
+    repo.write(TASK, acked.replace("iteration: 1", "iteration: 2"));
+    accepted(
+        &repo,
+        &head,
+        &commit_all(&repo, "acknowledged, next iteration"),
+    );
+}
+
+#[test]
+fn a_snapshot_needs_its_line_in_plan_changes_log_which_only_grows() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.write(".specproof/snapshots/plans/p.md", plan(CRITERIA));
+    let run = commit_all(&repo, "snapshot by hand");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            ".specproof/snapshots/plans/p.md",
+            "without its line in .specproof/plan-changes.log",
+            "specproof snapshot plans/p.md",
+            "F14",
+        ],
+    );
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
+    accepted(&repo, &head, &commit_all(&repo, "snapshot"));
+    let head = repo.head();
+    repo.write(".specproof/plan-changes.log", "");
+    let run = commit_all(&repo, "forget the history");
+    rejected(&repo, &head, &run, &["append-only", "F14"]);
+}
+
+#[test]
+fn a_force_push_of_a_rewritten_history_is_checked() {
+    let repo = done();
+    let dir = tempfile::tempdir().expect("remote");
+    let url = dir.path().to_str().expect("utf-8");
+    repo.git(&["init", "-q", "--bare", url]);
+    repo.git(&["remote", "add", "origin", url]);
+    let run = repo.git_env(&["push", "-q", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pushed = repo.head();
+    // History rewritten: T-1's done commit replaced by one without its evidence.
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "done, rewritten", "--no-verify"]);
+    let run = repo.git_env(&["push", "--force", "origin", "main"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    for part in ["push rejected", "done, rewritten", "T-1", "W-1", "F11"] {
+        assert!(run.stderr.contains(part), "no {part:?} in:\n{}", run.stderr);
+    }
+    let remote = std::process::Command::new("git")
+        .args(["--git-dir", url, "rev-parse", "refs/heads/main"])
+        .output()
+        .expect("git");
+    assert_eq!(String::from_utf8_lossy(&remote.stdout).trim(), pushed);
+}
