@@ -2,8 +2,9 @@
 //! tree as `git add -A` would stage it, the index git is committing (`GIT_INDEX_FILE` honoured when
 //! the repository was opened from the environment), or a commit's tree.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use git2::{ObjectType, Oid, Repository};
 use thiserror::Error;
@@ -61,25 +62,103 @@ fn git(what: &'static str) -> impl Fn(git2::Error) -> ContentError {
     }
 }
 
+type Map = BTreeMap<Vec<u8>, Entry>;
+
 /// The files of one content, sorted by path bytes, with a way to read each.
 pub struct Content<'r> {
     repo: &'r Repository,
     source: Source,
-    entries: BTreeMap<Vec<u8>, Entry>,
+    /// Every file. A lazy content fills it only when something needs the whole list.
+    entries: OnceLock<Map>,
     /// Files whose names are not UTF-8 (shown lossily): no proof can name them, so they are
     /// left out and reported.
-    skipped: Vec<String>,
+    skipped: OnceLock<Vec<String>>,
     /// What git said about files it could not add to the working tree's content.
     notes: Vec<String>,
+    /// How a lazy content reads what is asked of it before (or instead of) the whole list.
+    lazy: Option<Lazy>,
 }
+
+/// A content read on demand: a tree with changes on top (what a commit's hook judges: the
+/// parent's tree and what the index changes). A file or folder asked for is read from the tree
+/// alone, so a commit that touches few files reads few of the tree's objects; the whole list is
+/// read only when something asks for every file.
+struct Lazy {
+    /// The tree under the changes; None: the empty tree.
+    base: Option<Oid>,
+    /// The files the changes add or edit (Some) and delete (None), by path.
+    changes: BTreeMap<Vec<u8>, Option<Entry>>,
+    /// What was read: one file (`f:` and its path) or one folder with everything under it
+    /// (`d:` and its path) per slot, and where its slot is. Slots are filled once and never
+    /// move, so what was read can be lent out for as long as the content lives.
+    slots: Box<[OnceLock<Map>]>,
+    names: Mutex<HashMap<String, usize>>,
+    /// The first error a read on demand met (the content then looks empty there, and the
+    /// caller must check [`Content::fault`]).
+    fault: Mutex<Option<String>>,
+}
+
+/// How many files and folders a lazy content reads on demand before it reads the whole list.
+const SLOTS: usize = 512;
 
 impl std::fmt::Debug for Content<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Content")
             .field("source", &self.source)
-            .field("files", &self.entries.len())
+            .field("files", &self.entries.get().map(BTreeMap::len))
+            .field("lazy", &self.lazy.is_some())
             .finish()
     }
+}
+
+/// The blobs of tree `tree`, under `prefix` (empty, or a folder path ending in `/`).
+fn walk(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    prefix: &str,
+) -> Result<(Map, Vec<String>), ContentError> {
+    let mut entries = BTreeMap::new();
+    let mut skipped = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+        if e.kind() == Some(ObjectType::Blob) {
+            let mut path = prefix.as_bytes().to_vec();
+            path.extend_from_slice(dir.as_bytes());
+            path.extend_from_slice(e.name_bytes());
+            let mode = u32::try_from(e.filemode()).unwrap_or(MODE_FILE);
+            let Ok(text) = String::from_utf8(path.clone()) else {
+                skipped.push(String::from_utf8_lossy(&path).into_owned());
+                return git2::TreeWalkResult::Ok;
+            };
+            entries.insert(
+                path,
+                Entry {
+                    path: text,
+                    mode,
+                    oid: e.id(),
+                },
+            );
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(git("tree"))?;
+    let _ = repo;
+    Ok((entries, skipped))
+}
+
+/// The entries of `map` under folder `dir` (no trailing `/`; empty: all).
+fn range<'a, V>(
+    map: &'a BTreeMap<Vec<u8>, V>,
+    dir: &str,
+) -> impl Iterator<Item = (&'a Vec<u8>, &'a V)> + 'a {
+    if dir.is_empty() {
+        return map.range::<Vec<u8>, _>(..);
+    }
+    let mut start = dir.as_bytes().to_vec();
+    start.push(b'/');
+    let mut end = dir.as_bytes().to_vec();
+    // `0` sorts right after `/`: every path starting `dir/` lies in [dir/, dir0).
+    end.push(b'/' + 1);
+    map.range(start..end)
 }
 
 impl<'r> Content<'r> {
@@ -128,13 +207,202 @@ impl<'r> Content<'r> {
                 },
             );
         }
-        Ok(Self {
+        Ok(Self::whole(
             repo,
-            source: Source::Index,
+            Source::Index,
             entries,
             skipped,
+            Vec::new(),
+        ))
+    }
+
+    fn whole(
+        repo: &'r Repository,
+        source: Source,
+        entries: Map,
+        skipped: Vec<String>,
+        notes: Vec<String>,
+    ) -> Self {
+        Self {
+            repo,
+            source,
+            entries: OnceLock::from(entries),
+            skipped: OnceLock::from(skipped),
+            notes,
+            lazy: None,
+        }
+    }
+
+    /// The tree `base` (None: the empty tree) with `changes` on top (a file added or edited:
+    /// Some, deleted: None), read on demand: what a hook judges when git has listed what the
+    /// index changes against the parent. Check [`Content::fault`] after use.
+    #[must_use]
+    pub fn lazy(
+        repo: &'r Repository,
+        source: Source,
+        base: Option<Oid>,
+        changes: impl IntoIterator<Item = (String, Option<Entry>)>,
+    ) -> Self {
+        Self {
+            repo,
+            source,
+            entries: OnceLock::new(),
+            skipped: OnceLock::new(),
             notes: Vec::new(),
+            lazy: Some(Lazy {
+                base,
+                changes: changes
+                    .into_iter()
+                    .map(|(p, e)| (p.into_bytes(), e))
+                    .collect(),
+                slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
+                names: Mutex::new(HashMap::new()),
+                fault: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The tree of `commit`, read on demand (see [`Content::lazy`]).
+    ///
+    /// # Errors
+    /// When the commit cannot be read.
+    pub fn lazy_commit(repo: &'r Repository, commit: Oid) -> Result<Self, ContentError> {
+        let tree = repo
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(git("commit"))?;
+        Ok(Self::lazy(
+            repo,
+            Source::Commit(commit),
+            Some(tree.id()),
+            std::iter::empty(),
+        ))
+    }
+
+    /// The first error met reading a lazy content on demand: what was asked then looked
+    /// empty, so a caller that read one must not trust its findings.
+    #[must_use]
+    pub fn fault(&self) -> Option<String> {
+        let lazy = self.lazy.as_ref()?;
+        lazy.fault.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn failed(&self, e: &ContentError) {
+        if let Some(lazy) = &self.lazy
+            && let Ok(mut f) = lazy.fault.lock()
+        {
+            f.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// Every file, read now if this content is lazy.
+    fn all(&self) -> &Map {
+        self.entries.get_or_init(|| {
+            let Some(lazy) = &self.lazy else {
+                return Map::new();
+            };
+            let read = || -> Result<(Map, Vec<String>), ContentError> {
+                let (mut map, skipped) = match lazy.base {
+                    Some(base) => {
+                        let tree = self.repo.find_tree(base).map_err(git("tree"))?;
+                        walk(self.repo, &tree, "")?
+                    }
+                    None => (Map::new(), Vec::new()),
+                };
+                for (path, change) in &lazy.changes {
+                    match change {
+                        Some(e) => map.insert(path.clone(), e.clone()),
+                        None => map.remove(path),
+                    };
+                }
+                Ok((map, skipped))
+            };
+            match read() {
+                Ok((map, skipped)) => {
+                    let _ = self.skipped.set(skipped);
+                    map
+                }
+                Err(e) => {
+                    self.failed(&e);
+                    Map::new()
+                }
+            }
         })
+    }
+
+    /// A lazy content's slot for `key`, filled by `fill` the first time; None when every slot
+    /// is taken (the caller then reads the whole list).
+    fn slot<'a>(
+        &'a self,
+        lazy: &'a Lazy,
+        key: String,
+        fill: impl FnOnce() -> Result<Map, ContentError>,
+    ) -> Option<&'a Map> {
+        let index = {
+            let mut names = lazy.names.lock().ok()?;
+            let next = names.len();
+            match names.get(&key) {
+                Some(i) => *i,
+                None if next < lazy.slots.len() => {
+                    names.insert(key, next);
+                    next
+                }
+                None => return None,
+            }
+        };
+        let cell = lazy.slots.get(index)?;
+        Some(cell.get_or_init(|| match fill() {
+            Ok(map) => map,
+            Err(e) => {
+                self.failed(&e);
+                Map::new()
+            }
+        }))
+    }
+
+    /// The base tree's entry at `path`, if it is a file.
+    fn base_file(&self, lazy: &Lazy, path: &str) -> Result<Option<Entry>, ContentError> {
+        let Some(base) = lazy.base else {
+            return Ok(None);
+        };
+        let tree = self.repo.find_tree(base).map_err(git("tree"))?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(e) => e,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(git("tree")(e)),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        Ok(Some(Entry {
+            path: path.to_owned(),
+            mode: u32::try_from(entry.filemode()).unwrap_or(MODE_FILE),
+            oid: entry.id(),
+        }))
+    }
+
+    /// Every file under folder `dir` of a lazy content, changes applied.
+    fn folder(&self, lazy: &Lazy, dir: &str) -> Result<Map, ContentError> {
+        let mut map = Map::new();
+        if let Some(base) = lazy.base {
+            let tree = self.repo.find_tree(base).map_err(git("tree"))?;
+            match tree.get_path(Path::new(dir)) {
+                Ok(e) if e.kind() == Some(ObjectType::Tree) => {
+                    let sub = self.repo.find_tree(e.id()).map_err(git("tree"))?;
+                    map = walk(self.repo, &sub, &format!("{dir}/"))?.0;
+                }
+                Ok(_) => {}
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+                Err(e) => return Err(git("tree")(e)),
+            }
+        }
+        for (path, change) in range(&lazy.changes, dir) {
+            match change {
+                Some(e) => map.insert(path.clone(), e.clone()),
+                None => map.remove(path),
+            };
+        }
+        Ok(map)
     }
 
     /// The tree of `commit`.
@@ -157,36 +425,14 @@ impl<'r> Content<'r> {
     /// When the tree cannot be read.
     pub fn tree(repo: &'r Repository, tree: Oid) -> Result<Self, ContentError> {
         let tree = repo.find_tree(tree).map_err(git("tree"))?;
-        let mut entries = BTreeMap::new();
-        let mut skipped = Vec::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-            if e.kind() == Some(ObjectType::Blob) {
-                let mut path = dir.as_bytes().to_vec();
-                path.extend_from_slice(e.name_bytes());
-                let mode = u32::try_from(e.filemode()).unwrap_or(MODE_FILE);
-                let Ok(text) = String::from_utf8(path.clone()) else {
-                    skipped.push(String::from_utf8_lossy(&path).into_owned());
-                    return git2::TreeWalkResult::Ok;
-                };
-                entries.insert(
-                    path,
-                    Entry {
-                        path: text,
-                        mode,
-                        oid: e.id(),
-                    },
-                );
-            }
-            git2::TreeWalkResult::Ok
-        })
-        .map_err(git("tree"))?;
-        Ok(Self {
+        let (entries, skipped) = walk(repo, &tree, "")?;
+        Ok(Self::whole(
             repo,
-            source: Source::Index,
+            Source::Index,
             entries,
             skipped,
-            notes: Vec::new(),
-        })
+            Vec::new(),
+        ))
     }
 
     /// The working tree as `git add -A` would stage it, computed by git itself: `git add -A`
@@ -292,13 +538,13 @@ impl<'r> Content<'r> {
         };
         if !index.is_file() {
             // Nothing tracked and nothing to add: git wrote no index.
-            return Ok(Self {
+            return Ok(Self::whole(
                 repo,
-                source: Source::WorkTree,
-                entries: BTreeMap::new(),
-                skipped: Vec::new(),
+                Source::WorkTree,
+                BTreeMap::new(),
+                Vec::new(),
                 notes,
-            });
+            ));
         }
         let mut content = Self::index(repo, Some(&index))?;
         content.source = Source::WorkTree;
@@ -312,19 +558,15 @@ impl<'r> Content<'r> {
     pub fn subset<'p>(&self, paths: impl IntoIterator<Item = &'p String>) -> Self {
         let entries = paths
             .into_iter()
-            .filter_map(|p| {
-                self.entries
-                    .get(p.as_bytes())
-                    .map(|e| (p.as_bytes().to_vec(), e.clone()))
-            })
+            .filter_map(|p| self.get(p).map(|e| (p.as_bytes().to_vec(), e.clone())))
             .collect();
-        Self {
-            repo: self.repo,
-            source: self.source.clone(),
+        Self::whole(
+            self.repo,
+            self.source.clone(),
             entries,
-            skipped: Vec::new(),
-            notes: Vec::new(),
-        }
+            Vec::new(),
+            Vec::new(),
+        )
     }
 
     /// What `git add -A` said about files it could not add (working tree only).
@@ -336,7 +578,8 @@ impl<'r> Content<'r> {
     /// Files left out because their names are not UTF-8.
     #[must_use]
     pub fn skipped(&self) -> &[String] {
-        &self.skipped
+        self.all();
+        self.skipped.get().map_or(&[], Vec::as_slice)
     }
 
     #[must_use]
@@ -346,34 +589,65 @@ impl<'r> Content<'r> {
 
     /// Every file, sorted by path bytes.
     pub fn files(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
+        self.all().values()
     }
 
-    /// The file at `path`, if the content has it.
+    /// The file at `path`, if the content has it. A lazy content reads just that entry.
     #[must_use]
     pub fn get(&self, path: &str) -> Option<&Entry> {
-        self.entries.get(path.as_bytes())
+        if let (Some(lazy), None) = (&self.lazy, self.entries.get()) {
+            // A folder already read holds it.
+            let read = lazy.names.lock().ok().and_then(|names| {
+                let mut dir = path;
+                while let Some(i) = dir.rfind('/') {
+                    dir = &dir[..i];
+                    if let Some(slot) = names.get(&format!("d:{dir}")) {
+                        return Some(*slot);
+                    }
+                }
+                None
+            });
+            if let Some(map) = read.and_then(|i| lazy.slots.get(i)?.get()) {
+                return map.get(path.as_bytes());
+            }
+            let one = self.slot(lazy, format!("f:{path}"), || {
+                let mut map = Map::new();
+                let entry = match lazy.changes.get(path.as_bytes()) {
+                    Some(change) => change.clone(),
+                    None => self.base_file(lazy, path)?,
+                };
+                if let Some(e) = entry {
+                    map.insert(path.as_bytes().to_vec(), e);
+                }
+                Ok(map)
+            });
+            if let Some(map) = one {
+                return map.get(path.as_bytes());
+            }
+        }
+        self.all().get(path.as_bytes())
     }
 
     /// The files under folder `dir` (no trailing `/`), sorted by path bytes: a range of the
-    /// sorted list, not a scan.
+    /// sorted list, not a scan. A lazy content reads just that folder.
     pub fn under<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a Entry> + 'a {
-        let mut start = dir.as_bytes().to_vec();
-        start.push(b'/');
-        let mut end = dir.as_bytes().to_vec();
-        // `0` sorts right after `/`: every path starting `dir/` lies in [dir/, dir0).
-        end.push(b'/' + 1);
-        self.entries.range(start..end).map(|(_, e)| e)
+        let read = match (&self.lazy, self.entries.get(), dir.is_empty()) {
+            (Some(lazy), None, false) => {
+                self.slot(lazy, format!("d:{dir}"), || self.folder(lazy, dir))
+            }
+            _ => None,
+        };
+        range(read.unwrap_or_else(|| self.all()), dir).map(|(_, e)| e)
     }
 
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.all().len()
     }
 
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.all().is_empty()
     }
 
     /// The size in bytes of `entry`, without reading it: from the file system for the working
@@ -468,6 +742,53 @@ mod tests {
             .files()
             .map(|e| format!("{:06o} {} {}", e.mode, e.oid, e.path))
             .collect()
+    }
+
+    #[test]
+    fn a_lazy_content_reads_only_what_is_asked_and_agrees_with_the_whole_list() {
+        let dir = fixture();
+        sh(dir.path(), "git add -A", &[]);
+        let repo = Repository::open(dir.path()).expect("open");
+        let head = repo.head().expect("head").peel_to_commit().expect("commit");
+        let tree = head.tree().expect("tree").id();
+        let index = Content::index(&repo, None).expect("index");
+        let parent = Content::tree(&repo, tree).expect("tree");
+        // What the index changes against the parent, as a hook gets it from git.
+        let mut changes: Vec<(String, Option<Entry>)> = index
+            .files()
+            .filter(|e| parent.get(&e.path) != Some(*e))
+            .map(|e| (e.path.clone(), Some(e.clone())))
+            .collect();
+        changes.extend(
+            parent
+                .files()
+                .filter(|e| index.get(&e.path).is_none())
+                .map(|e| (e.path.clone(), None)),
+        );
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        let lazy = Content::lazy(&repo, Source::Index, Some(tree), changes);
+        assert_eq!(lazy.get("src/lib.rs"), index.get("src/lib.rs"));
+        assert!(lazy.get("src/deep/x.rs").is_none(), "deleted by the change");
+        assert_eq!(lazy.get("new.txt"), index.get("new.txt"));
+        assert_eq!(lazy.get("with space/f.txt"), index.get("with space/f.txt"));
+        assert!(lazy.get("src").is_none(), "a folder is not a file");
+        assert!(lazy.get("nothing/here").is_none());
+        let under = |c: &Content<'_>, dir: &str| c.under(dir).cloned().collect::<Vec<_>>();
+        assert_eq!(under(&lazy, "src"), under(&index, "src"));
+        assert_eq!(under(&lazy, "src/deep"), Vec::new());
+        assert_eq!(under(&lazy, "with space"), under(&index, "with space"));
+        assert_eq!(lazy.read("src/lib.rs").expect("read"), b"changed");
+        assert!(
+            lazy.entries.get().is_none(),
+            "files and folders asked one by one never read the whole tree"
+        );
+        assert_eq!(lines(&lazy), lines(&index));
+        assert!(lazy.fault().is_none());
+        // A tree that cannot be read is a fault the caller sees, not an empty content.
+        let missing = Oid::from_str("1111111111111111111111111111111111111111").expect("oid");
+        let broken = Content::lazy(&repo, Source::Index, Some(missing), Vec::new());
+        assert!(broken.get("src/lib.rs").is_none());
+        assert!(broken.fault().is_some_and(|f| f.contains("tree")));
     }
 
     #[test]

@@ -275,3 +275,37 @@ fn a_force_push_of_a_rewritten_history_is_checked() {
         .expect("git");
     assert_eq!(String::from_utf8_lossy(&remote.stdout).trim(), pushed);
 }
+
+#[test]
+fn commit_msg_is_judged_by_the_stricter_of_head_and_the_staged_config() {
+    let repo = hooked();
+    repo.write("specproof.yml", "rationalization: { commit_msg: block }\n");
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "phrases block messages"),
+    );
+    let head = repo.head();
+    // Turning the rule off in the commit does not let that commit's message through.
+    repo.write("specproof.yml", "rationalization: { commit_msg: off }\n");
+    let run = commit_all(&repo, "quick fix");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["quick fix", "assurance, not evidence"],
+    );
+    // The staged specproof.yml is what counts, not the working tree's: its own phrase blocks.
+    repo.write(
+        "specproof.yml",
+        "rationalization: { commit_msg: block, phrases: [\"yolo\"] }\n",
+    );
+    repo.git(&["add", "specproof.yml"]);
+    repo.write("specproof.yml", "rationalization: { commit_msg: off }\n");
+    let run = repo.git_env(&["commit", "-m", "yolo"], &[]);
+    rejected(&repo, &head, &run, &["\"yolo\""]);
+    let run = repo.git_env(&["commit", "-m", "add the yolo phrase"], &[]);
+    rejected(&repo, &head, &run, &["yolo"]);
+    let run = repo.git_env(&["commit", "-m", "a phrase for reckless messages"], &[]);
+    accepted(&repo, &head, &run);
+}

@@ -23,6 +23,9 @@ pub struct Change<'a, 'r> {
     pub git: &'a git2::Repository,
     pub old: Option<&'a Content<'r>>,
     pub new: &'a Content<'r>,
+    /// The paths whose file differs between `old` and `new`, when the caller knows them (git
+    /// listed them); None: found by comparing both contents' whole lists.
+    pub changed: Option<&'a BTreeSet<String>>,
     /// The commit `old` is: what a git proof's default base (HEAD) meant when its evidence was
     /// made.
     pub old_commit: Option<Oid>,
@@ -127,7 +130,10 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         }
         return out;
     }
-    let changed = changed_paths(change.old, change.new);
+    let changed = match change.changed {
+        Some(known) => known.clone(),
+        None => changed_paths(change.old, change.new),
+    };
     if changed.is_empty() {
         return out;
     }
@@ -482,17 +488,28 @@ impl Ctx<'_, '_, '_> {
             .collect();
         // Done tasks whose evidence this change edits are judged again.
         let evidence_dir = crate::paths::normalize(&self.new.config.evidence_dir);
+        let mut owners = BTreeSet::new();
         for path in changed {
             if let Some(owner) = path
                 .strip_prefix(&evidence_dir)
                 .and_then(|r| r.strip_prefix('/'))
                 .and_then(|r| r.split('/').next())
-                && self
-                    .metas()
-                    .get(owner)
-                    .is_some_and(|m| m.status == Status::Done)
             {
-                ids.insert(owner.to_owned());
+                owners.insert(owner.to_owned());
+            }
+        }
+        for owner in owners {
+            // Only the owner's front matter is read, not every task's.
+            let path = self.new.task_path(&owner);
+            let done = self
+                .new
+                .content
+                .read(&path)
+                .ok()
+                .and_then(|bytes| Task::meta_only(&path, &bytes))
+                .is_some_and(|m| m.status == Status::Done);
+            if done {
+                ids.insert(owner);
             }
         }
         // Moving tasks_dir or evidence_dir moves the record: every task is judged again.
@@ -1289,36 +1306,36 @@ impl Ctx<'_, '_, '_> {
         let mut warnings = Vec::new();
         let mut untrusted = Vec::new();
         let mut trusted: Option<bool> = None;
+        // Only the task files that name a touched criterion are parsed: a commit touching one
+        // criterion does not read every task's front matter.
+        let tasks_dir = crate::paths::normalize(&self.new.config.tasks_dir);
         let ids: Vec<String> = self
-            .metas()
-            .iter()
-            .filter(|(id, m)| {
-                matches!(m.status, Status::Done | Status::Complete)
-                    && !gated.contains(*id)
-                    && touched
+            .new
+            .content
+            .under(&tasks_dir)
+            .filter(|e| self.new.is_task(&e.path) && !gated.contains(&stem(&e.path)))
+            .filter(|e| {
+                self.new.content.read(&e.path).is_ok_and(|bytes| {
+                    touched
                         .iter()
-                        .any(|(plan, _)| crate::paths::normalize(&m.plan_file) == *plan)
+                        .any(|(_, cid)| memchr::memmem::find(&bytes, cid.as_bytes()).is_some())
+                })
             })
-            .map(|(id, _)| id.clone())
+            .map(|e| stem(&e.path))
             .collect();
         for id in ids {
             let path = self.new.task_path(&id);
-            // Only a task file that names a touched criterion is read in full.
-            let names_one = self.new.content.read(&path).is_ok_and(|bytes| {
-                touched
-                    .iter()
-                    .any(|(_, cid)| memchr::memmem::find(&bytes, cid.as_bytes()).is_some())
-            });
-            if !names_one {
-                continue;
-            }
             let Some(task) = self.new.task(&path) else {
                 continue;
             };
             let Some(meta) = task.meta.clone() else {
                 continue;
             };
+            let claimed = matches!(meta.status, Status::Done | Status::Complete);
             let plan_file = crate::paths::normalize(&meta.plan_file);
+            if !claimed || !touched.iter().any(|(plan, _)| *plan == plan_file) {
+                continue;
+            }
             for c in self.definitions(&task, &meta) {
                 if !touched.contains(&(plan_file.clone(), c.id.clone())) {
                     continue;

@@ -110,10 +110,8 @@ impl<'c, 'r> View<'c, 'r> {
     fn parsed(&self) -> &Parsed {
         self.parsed.get_or_init(|| {
             let mut parsed = Parsed::default();
-            for e in self.content.files() {
-                if workspace::is_plan_path(&self.config, &self.globs, &e.path) {
-                    parsed.plans.push(self.parse_plan(&e.path));
-                }
+            for path in self.plan_paths() {
+                parsed.plans.push(self.parse_plan(&path));
             }
             for e in self.content.under(SNAPSHOT_DIR) {
                 let plan_path = e.path[SNAPSHOT_DIR.len() + 1..].to_owned();

@@ -127,12 +127,15 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
     Ok(ExitStatus::Failure)
 }
 
-/// specproof.yml as it is being committed (the index), else the defaults.
+/// The rationalization settings the message is judged by: the stricter of specproof.yml as it
+/// is being committed (the index) and as it is in HEAD (a commit cannot loosen the rules it is
+/// judged by, as in pre-commit); the defaults where there is none.
 fn committed_config(git: &git2::Repository, env: &HookEnv) -> Result<Config> {
-    let index = super::index_content(git, env)?;
-    match index.read(crate::config::FILE) {
-        Err(_) => Ok(Config::default()),
-        Ok(bytes) => Config::parse(&bytes, None).map_err(|d| {
+    let parse = |oid: git2::Oid| -> Result<Config> {
+        let blob = git
+            .find_blob(oid)
+            .with_context(|| format!("cannot read {} ({oid})", crate::config::FILE))?;
+        Config::parse(blob.content(), None).map_err(|d| {
             anyhow!(
                 "{} has problems; fix them first:\n{}",
                 crate::config::FILE,
@@ -141,8 +144,72 @@ fn committed_config(git: &git2::Repository, env: &HookEnv) -> Result<Config> {
                     .collect::<Vec<_>>()
                     .join("\n")
             )
-        }),
+        })
+    };
+    let staged = staged_config(git, env)?;
+    let mut config = staged.map(parse).transpose()?.unwrap_or_default();
+    let head = head_commit(git)?
+        .and_then(|h| git.find_commit(h).ok())
+        .and_then(|c| c.tree().ok())
+        .and_then(|t| t.get_path(Path::new(crate::config::FILE)).ok())
+        .map(|e| e.id());
+    // HEAD's settings only tighten: a HEAD whose specproof.yml does not parse adds nothing.
+    if let Some(before) = head
+        .filter(|h| Some(*h) != staged)
+        .and_then(|h| parse(h).ok())
+    {
+        let r = &mut config.rationalization;
+        r.commit_msg = r.commit_msg.max(before.rationalization.commit_msg);
+        for p in before.rationalization.phrases {
+            if !r.phrases.contains(&p) {
+                r.phrases.push(p);
+            }
+        }
     }
+    Ok(config)
+}
+
+/// The blob of specproof.yml in the index git is committing, if it has one: asked of git
+/// (`git ls-files --stage`), which reads a large index much faster than a full read here; the
+/// whole index is read when git cannot say.
+fn staged_config(git: &git2::Repository, env: &HookEnv) -> Result<Option<git2::Oid>> {
+    let missing = env.index_file.as_ref().is_some_and(|i| !i.is_file());
+    if !missing {
+        let mut cmd = std::process::Command::new("git");
+        cmd.args(["ls-files", "--stage", "-z", "--"])
+            .arg(crate::config::FILE)
+            .env("GIT_DIR", git.path())
+            .env("GIT_OPTIONAL_LOCKS", "0")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(index) = &env.index_file {
+            cmd.env("GIT_INDEX_FILE", index);
+        }
+        if let Ok(out) = cmd.output()
+            && out.status.success()
+        {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let line = text.trim_end_matches('\0');
+            if line.is_empty() {
+                return Ok(None);
+            }
+            // `<mode> <blob> <stage>\t<path>`, one line for a file that is not in conflict.
+            let fields: Vec<&str> = line
+                .split('\t')
+                .next()
+                .unwrap_or_default()
+                .split(' ')
+                .collect();
+            if let [_, blob, "0"] = fields.as_slice()
+                && !line.contains('\0')
+                && let Ok(oid) = git2::Oid::from_str(blob)
+            {
+                return Ok(Some(oid));
+            }
+        }
+    }
+    let index = super::index_content(git, env)?;
+    Ok(index.get(crate::config::FILE).map(|e| e.oid))
 }
 
 /// Adds `Specproof-Override: <reason>` to the message file as git adds trailers.

@@ -122,6 +122,85 @@ fn open_repository(env: &HookEnv) -> Result<git2::Repository> {
     git2::Repository::open_from_env().context("cannot open the git repository this hook runs for")
 }
 
+/// What the index git is committing (`GIT_INDEX_FILE` when set) adds, edits and deletes
+/// against commit `base`, as `git diff-index --cached` lists it: each path with its new entry,
+/// or None when the commit deletes it. Entries of `git add -N` are not committed and not
+/// listed. None when git cannot list them (the caller then reads the whole index).
+fn index_changes(
+    git: &git2::Repository,
+    env: &HookEnv,
+    base: git2::Oid,
+) -> Option<Vec<(String, Option<crate::content::Entry>)>> {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args([
+        "diff-index",
+        "--cached",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        "--ita-invisible-in-index",
+    ])
+    .arg(base.to_string())
+    .arg("--")
+    .env("GIT_DIR", git.path())
+    .env("GIT_OPTIONAL_LOCKS", "0")
+    .stdin(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    if let Some(index) = &env.index_file {
+        // git reads a missing index file as an empty index: reading the whole index instead
+        // reports it.
+        if !index.is_file() {
+            return None;
+        }
+        cmd.env("GIT_INDEX_FILE", index);
+    }
+    let out = cmd.output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    parse_raw_diff(&out.stdout)
+}
+
+/// `git diff --raw -z` output: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0`
+/// per file. None on anything else, on a conflict (status U) and on a path that is not UTF-8
+/// (the whole index is then read, which reports it).
+fn parse_raw_diff(out: &[u8]) -> Option<Vec<(String, Option<crate::content::Entry>)>> {
+    const GITLINK: u32 = 0o160_000;
+    let mut fields = out.split(|b| *b == 0);
+    let mut changes = Vec::new();
+    while let Some(header) = fields.next() {
+        if header.is_empty() {
+            // The end: the output ends with a NUL.
+            continue;
+        }
+        let header = std::str::from_utf8(header.strip_prefix(b":")?).ok()?;
+        let path = String::from_utf8(fields.next()?.to_vec()).ok()?;
+        let parts: Vec<&str> = header.split(' ').collect();
+        let [old_mode, mode, _, id, status] = parts.as_slice() else {
+            return None;
+        };
+        if status.starts_with('U') {
+            return None;
+        }
+        let old_mode = u32::from_str_radix(old_mode, 8).ok()?;
+        let mode = u32::from_str_radix(mode, 8).ok()?;
+        if matches!(old_mode, 0 | GITLINK) && matches!(mode, 0 | GITLINK) {
+            // A submodule's commit: no file of either content.
+            continue;
+        }
+        let id = git2::Oid::from_str(id).ok()?;
+        // A deletion, and a submodule (not a file of the content), leave no entry.
+        let entry = (mode != 0 && mode != GITLINK).then(|| crate::content::Entry {
+            path: path.clone(),
+            mode,
+            oid: id,
+        });
+        changes.push((path, entry));
+    }
+    Some(changes)
+}
+
 /// The index git is committing (`GIT_INDEX_FILE` when set). An index libgit2 cannot read (a
 /// split index, a sparse index) is read through git instead: `git write-tree` turns it into a
 /// tree object (the index itself is not changed), and that tree is the content.
@@ -227,5 +306,59 @@ fn record(git: &git2::Repository, printer: &Printer, records: &[serde_json::Valu
             "{} cannot record this in the ledger: {e}",
             printer.paint_err(&styles::warning(), "warning:")
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::testutil::sh;
+
+    #[test]
+    fn git_s_list_of_index_changes_is_read_as_the_whole_index_compares() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(
+            dir.path(),
+            "git init -q -b main . && git config user.name t && git config user.email t@t && \
+             mkdir -p a/b && printf 1 > a/b/one && printf 2 > two && printf 3 > three && printf 4 > 'sp ace' && \
+             git add -A && git commit -qm one && \
+             printf 1b > a/b/one && git rm -q two && chmod +x three && ln -s three link && printf n > new && \
+             printf ita > later && git add -N later && git add -A a three link new 'sp ace' && \
+             git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,sub",
+            &[],
+        );
+        let repo = git2::Repository::open(dir.path()).expect("open");
+        let head = repo.head().expect("head").target().expect("oid");
+        let env = HookEnv::default();
+        let changes = index_changes(&repo, &env, head).expect("git lists the changes");
+        let got: Vec<(String, Option<(u32, String)>)> = changes
+            .into_iter()
+            .map(|(p, e)| (p, e.map(|e| (e.mode, e.oid.to_string()))))
+            .collect();
+        let blob = |path: &str| {
+            sh(dir.path(), &format!("git rev-parse ':{path}'"), &[])
+                .trim()
+                .to_owned()
+        };
+        assert_eq!(
+            got,
+            vec![
+                ("a/b/one".to_owned(), Some((0o100_644, blob("a/b/one")))),
+                ("link".to_owned(), Some((0o120_000, blob("link")))),
+                ("new".to_owned(), Some((0o100_644, blob("new")))),
+                ("three".to_owned(), Some((0o100_755, blob("three")))),
+                ("two".to_owned(), None),
+            ],
+            "`git add -N` entries and submodules are not files of the commit"
+        );
+        assert_eq!(parse_raw_diff(b""), Some(Vec::new()));
+        assert_eq!(parse_raw_diff(b"garbage\0"), None);
+        let conflict = format!(":100644 000000 {0} {0} U\0f\0", "0".repeat(40));
+        assert_eq!(
+            parse_raw_diff(conflict.as_bytes()),
+            None,
+            "a conflict reads the index"
+        );
     }
 }

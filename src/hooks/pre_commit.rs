@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::content::Content;
+use crate::content::{Content, Source};
 use crate::evidence::Key;
 use crate::exit::ExitStatus;
 use crate::gate::{self, Change, ExportRunner, Stage};
@@ -12,8 +12,6 @@ use super::{HookEnv, head_commit, open_repository, output, record};
 
 pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let git = open_repository(env)?;
-    // `git commit -a` and `git commit <path>` commit a temporary index named by GIT_INDEX_FILE.
-    let new = super::index_content(&git, env)?;
     // During a merge HEAD is the first parent. `git commit --amend` replaces HEAD: the commit it
     // makes has HEAD's first parent as its parent, so that is what it is judged against (as
     // pre-push will judge it).
@@ -25,10 +23,31 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
             .next(),
         head => head,
     };
-    let old = head
-        .map(|h| Content::commit(&git, h))
-        .transpose()
-        .context("cannot read HEAD's tree")?;
+    // `git commit -a` and `git commit <path>` commit a temporary index named by GIT_INDEX_FILE.
+    // What it changes against the parent is listed by git (which reads the index fast, with
+    // its cache of unchanged folders), and both sides are then read on demand: a commit that
+    // touches few files reads few of the parent's objects. Without a parent, or when git cannot
+    // list the changes, the whole index is read.
+    let listed = head.and_then(|h| super::index_changes(&git, env, h).map(|c| (h, c)));
+    let (old, new, changed) = if let Some((h, listed)) = listed {
+        let tree = git
+            .find_commit(h)
+            .and_then(|c| c.tree())
+            .context("cannot read the parent commit")?
+            .id();
+        let paths: std::collections::BTreeSet<String> =
+            listed.iter().map(|(p, _)| p.clone()).collect();
+        let new = Content::lazy(&git, Source::Index, Some(tree), listed);
+        let old = Content::lazy_commit(&git, h).context("cannot read the parent commit")?;
+        (Some(old), new, Some(paths))
+    } else {
+        let new = super::index_content(&git, env)?;
+        let old = head
+            .map(|h| Content::commit(&git, h))
+            .transpose()
+            .context("cannot read HEAD's tree")?;
+        (old, new, None)
+    };
     let key = Key::load(git.commondir())?;
     let commands = ExportRunner::default();
     let common_dir = git.commondir().to_path_buf();
@@ -37,6 +56,7 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
         git: &git,
         old: old.as_ref(),
         new: &new,
+        changed: changed.as_ref(),
         old_commit: head,
         key: key.as_ref(),
         stage: Stage::Commit,
@@ -44,6 +64,12 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
         commands: &commands,
     };
     let outcome = gate::check(&change);
+    if let Some(fault) = new
+        .fault()
+        .or_else(|| old.as_ref().and_then(Content::fault))
+    {
+        anyhow::bail!("cannot read the commit's files: {fault}");
+    }
     super::config_error(&outcome)?;
     for w in &outcome.warnings {
         super::say(

@@ -187,6 +187,7 @@ fn check_commits(
         let old = parent.map(|p| Content::commit(git, p)).transpose()?;
         let commands = ExportRunner::default();
         let change = Change {
+            changed: None,
             git,
             old: old.as_ref(),
             new: &new,
