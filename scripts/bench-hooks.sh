@@ -35,6 +35,8 @@
 #                                          proof again on the index's content (regression, F10);
 #        T-BENCH to done                   T-BENCH's status in_progress -> done, with its 10
 #                                          evidence files: gates G1, G2 and G3 for T-BENCH;
+#      and, as the floor any hooks pay, the first commit with two shell hooks that do nothing
+#      (pre-commit and commit-msg, `exit 0`) instead of specproof's;
 #      every run makes the very same commit (same tree, parent, message, author, committer and
 #      dates): before each run, --prepare resets the branch and the index to it
 #      (`git reset -q --hard C && git reset -q --soft B`), so the run commits C again;
@@ -226,7 +228,14 @@ case $tmp in
 esac
 repo=$tmp/repo
 nohooks=$tmp/no-hooks
-mkdir "$repo" "$nohooks" "$tmp/done"
+# The floor: what any two hooks cost, a pre-commit and a commit-msg that are shell scripts
+# doing nothing (`exit 0`), as specproof's are shell shims.
+emptyhooks=$tmp/empty-hooks
+mkdir "$repo" "$nohooks" "$emptyhooks" "$tmp/done"
+for h in pre-commit commit-msg; do
+    printf '#!/bin/sh\nexit 0\n' >"$emptyhooks/$h"
+    chmod +x "$emptyhooks/$h"
+done
 cd "$repo"
 
 criteria=$((tasks * per_task + 10))
@@ -485,23 +494,28 @@ set -- --warmup "$warmup" --style basic --time-unit millisecond
 results=$tmp/results
 mkdir "$results"
 
-# `measure_case NAME TITLE C MSG [hyperfine options]`: commit C again, without and with the hooks.
+# `measure_case NAME TITLE C MSG HOOKS [hyperfine options]`: commit C again, without and with
+# the hooks (HOOKS: a core.hooksPath for "with", or empty for the installed ones).
 measure_case() {
-    name=$1 title=$2 commit=$3 message=$4
-    shift 4
+    name=$1 title=$2 commit=$3 message=$4 hooks=$5
+    shift 5
+    with="git commit -q -m '$message'"
+    [ -z "$hooks" ] || with="git -c core.hooksPath='$hooks' commit -q -m '$message'"
     step "hyperfine: $title"
     hyperfine "$@" --prepare "git reset -q --hard $commit && git reset -q --soft $base" \
         --export-markdown "$results/$name.md" --export-json "$results/$name.json" \
         -n "without hooks" "git -c core.hooksPath='$nohooks' commit -q -m '$message'" \
-        -n "with hooks" "git commit -q -m '$message'"
+        -n "with hooks" "$with"
     [ "$(git rev-parse HEAD)" = "$commit" ] || fail "the last run did not make the commit \"$message\""
 }
 case_quiet="a source file no criterion reads"
 case_watched="a source file a done criterion reads"
 case_bench="T-BENCH to done (10 criteria)"
-measure_case quiet "$case_quiet" "$c_quiet" "$msg_quiet" "$@"
-measure_case watched "$case_watched" "$c_watched" "$msg_watched" "$@"
-measure_case bench "$case_bench" "$c_bench" "$msg_bench" "$@"
+case_floor="floor: two empty shell hooks, first commit"
+measure_case quiet "$case_quiet" "$c_quiet" "$msg_quiet" "" "$@"
+measure_case watched "$case_watched" "$c_watched" "$msg_watched" "" "$@"
+measure_case bench "$case_bench" "$c_bench" "$msg_bench" "" "$@"
+measure_case floor "$case_floor" "$c_quiet" "$msg_quiet" "$emptyhooks" "$@"
 
 # One table from hyperfine's JSON exports: per case, both means (± σ) and what the hooks add:
 # the difference of the means (σ: both combined), of the medians, and of the CPU time (user +
@@ -528,6 +542,7 @@ row() {
     row quiet "$case_quiet"
     row watched "$case_watched"
     row bench "$case_bench"
+    row floor "$case_floor"
 } >"$results/bench-hooks.md"
 
 step "Results: $files files, $criteria criteria in $((tasks + 1)) tasks ($done_tasks done), $(nproc 2>/dev/null || echo '?') CPUs"
