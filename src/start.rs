@@ -110,8 +110,8 @@ pub fn start(
         && plan.meta.status == Some(crate::plan::PlanStatus::Draft)
     {
         return Err(usage(format!(
-            "{} is a draft: no task of it starts until it is approved (`specproof approve {}`)",
-            plan.path, plan.path
+            "{} is a draft: no task of it starts until it is approved (once it is reviewed, `status: approved` in its front matter)",
+            plan.path
         )));
     }
     let problems = gates(&view, &task);

@@ -309,3 +309,29 @@ fn commit_msg_is_judged_by_the_stricter_of_head_and_the_staged_config() {
     let run = repo.git_env(&["commit", "-m", "a phrase for reckless messages"], &[]);
     accepted(&repo, &head, &run);
 }
+
+#[test]
+fn no_task_of_a_draft_plan_enters_in_progress_by_commit() {
+    let repo = crate::common::Repo::new();
+    let draft = format!("---\nstatus: draft\n---\n{}", plan(CRITERIA));
+    repo.write("plans/p.md", &draft);
+    repo.write(TASK, task("T-1", "ready", CRITERIA, ""));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "draft plan, ready task"]);
+    crate::hooks::install(&repo);
+    let head = repo.head();
+    set_status(&repo, TASK, "ready", "in_progress");
+    let run = commit_all(&repo, "start on a draft");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["T-1", "plans/p.md is a draft", "status: approved"],
+    );
+    // Approved, the same commit passes.
+    repo.write(
+        "plans/p.md",
+        draft.replace("status: draft", "status: approved"),
+    );
+    accepted(&repo, &head, &commit_all(&repo, "approved, started"));
+}

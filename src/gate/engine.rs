@@ -608,6 +608,9 @@ impl Ctx<'_, '_, '_> {
             self.owned_fields(path, o, meta);
         }
         let level = gates_of(meta.status);
+        if level >= 2 && old_meta.is_none_or(|o| gates_of(o.status) < 2) {
+            self.draft_plan(path, new, meta);
+        }
         if level >= 1 {
             self.g1(new);
         }
@@ -792,6 +795,28 @@ impl Ctx<'_, '_, '_> {
                 reason: format!("hand edit of `{field}`: {reason}"),
                 fix,
             });
+        }
+    }
+
+    /// SPEC §6.5: while a plan is a draft, no task of it enters `in_progress` (or a later state).
+    fn draft_plan(&mut self, path: &str, task: &Task, meta: &TaskMeta) {
+        let plan_path = crate::paths::normalize(&meta.plan_file);
+        if self.new.content.get(&plan_path).is_none() {
+            return;
+        }
+        let plan = self.new.parse_plan(&plan_path);
+        if plan.meta.status == Some(crate::plan::PlanStatus::Draft) {
+            self.push(lifecycle(
+                &meta.task_id,
+                path,
+                Some(task.field_pos("status").line),
+                format!(
+                    "moves {} to {} while its plan {plan_path} is a draft: no task of a draft plan starts",
+                    meta.task_id,
+                    meta.status.name()
+                ),
+                format!("keep {} ready until {plan_path} is reviewed and says `status: approved` in its front matter", meta.task_id),
+            ));
         }
     }
 
