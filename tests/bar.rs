@@ -335,3 +335,45 @@ fn no_task_of_a_draft_plan_enters_in_progress_by_commit() {
     );
     accepted(&repo, &head, &commit_all(&repo, "approved, started"));
 }
+
+#[test]
+fn a_first_base_must_be_a_commit_the_change_builds_on() {
+    let repo = hooked();
+    // A commit of another branch, not an ancestor of this one.
+    repo.git(&["checkout", "-q", "-b", "elsewhere"]);
+    repo.write("other.txt", "x\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "elsewhere", "--no-verify"]);
+    let elsewhere = repo.head();
+    repo.git(&["checkout", "-q", "main"]);
+    let head = repo.head();
+    let text = repo.read(TASK);
+    for base in [elsewhere.as_str(), "no-such-commit"] {
+        repo.write(
+            TASK,
+            text.replace(
+                "escalation: null\n",
+                &format!("escalation: null\nbase: {base}\n"),
+            ),
+        );
+        let run = commit_all(&repo, "a base from elsewhere");
+        rejected(
+            &repo,
+            &head,
+            &run,
+            &["hand edit of `base`", base, "F8", "specproof start T-1"],
+        );
+    }
+    repo.write(
+        TASK,
+        text.replace(
+            "escalation: null\n",
+            &format!("escalation: null\nbase: {head}\n"),
+        ),
+    );
+    accepted(
+        &repo,
+        &head,
+        &commit_all(&repo, "the base is where the work started"),
+    );
+}

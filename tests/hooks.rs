@@ -1215,10 +1215,14 @@ fn escalation_and_base_cannot_be_reset_in_two_steps() {
 #[test]
 fn base_never_changes_once_set_even_through_ready() {
     let repo = hooked();
+    let first = repo.head();
     let text = repo.read(TASK);
     repo.write(
         TASK,
-        text.replace("escalation: null\n", "escalation: null\nbase: abc123\n"),
+        text.replace(
+            "escalation: null\n",
+            &format!("escalation: null\nbase: {first}\n"),
+        ),
     );
     accepted(&repo, &repo.head(), &commit_all(&repo, "base"));
     set_status(&repo, TASK, "in_progress", "ready");
@@ -1226,13 +1230,16 @@ fn base_never_changes_once_set_even_through_ready() {
     // start keeps it.
     repo.run(&["start", "T-1"]).code(0);
     assert!(
-        repo.read(TASK).contains("base: abc123\n"),
+        repo.read(TASK).contains(&format!("base: {first}\n")),
         "{}",
         repo.read(TASK)
     );
     let head = repo.head();
     let text = repo.read(TASK);
-    repo.write(TASK, text.replace("base: abc123", "base: def456"));
+    repo.write(
+        TASK,
+        text.replace(&format!("base: {first}"), "base: def456"),
+    );
     let run = commit_all(&repo, "new base");
     rejected(&repo, &head, &run, &["hand edit of `base`"]);
 }

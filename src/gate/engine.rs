@@ -607,6 +607,11 @@ impl Ctx<'_, '_, '_> {
             }
             self.owned_fields(path, o, meta);
         }
+        if old_meta.is_none_or(|o| o.base.is_none())
+            && let Some(base) = &meta.base
+        {
+            self.first_base(path, meta, base);
+        }
         let level = gates_of(meta.status);
         if level >= 2 && old_meta.is_none_or(|o| gates_of(o.status) < 2) {
             self.draft_plan(path, new, meta);
@@ -796,6 +801,45 @@ impl Ctx<'_, '_, '_> {
                 fix,
             });
         }
+    }
+
+    /// A task's first `base` (written by `specproof start`: HEAD when the work starts) is a
+    /// commit this change builds on: the parent or one of its ancestors, never a commit chosen
+    /// from elsewhere to make a diff proof pass.
+    fn first_base(&mut self, path: &str, meta: &TaskMeta, base: &str) {
+        let git = self.change.git;
+        let resolved = crate::proof::git::resolve_base(git, base);
+        let ok = match (&resolved, self.change.old_commit) {
+            (Ok(b), Some(parent)) => {
+                *b == parent || git.graph_descendant_of(parent, *b).unwrap_or(false)
+            }
+            _ => false,
+        };
+        if ok {
+            return;
+        }
+        let why = match resolved {
+            Err(e) => e,
+            Ok(_) if self.change.old_commit.is_none() => {
+                "the change has no parent commit for it to be".to_owned()
+            }
+            Ok(b) => format!("{b} is not this change's parent commit or one of its ancestors"),
+        };
+        self.push(Problem {
+            task: Some(meta.task_id.clone()),
+            file: Some(path.to_owned()),
+            line: None,
+            check: Check::Lifecycle,
+            criterion: None,
+            code: Some(FailureCode::F8),
+            reason: format!(
+                "hand edit of `base`: `base: {base}` is not where the work started: {why}"
+            ),
+            fix: format!(
+                "remove `base` from {path} and let `specproof start {}` write it",
+                meta.task_id
+            ),
+        });
     }
 
     /// SPEC §6.5: while a plan is a draft, no task of it enters `in_progress` (or a later state).
