@@ -3,6 +3,8 @@
 //! hand, snapshots without their plan-changes.log line; and force pushes. Real `git commit` and
 //! `git push` with the installed hooks.
 
+use std::os::unix::ffi::OsStrExt;
+
 use crate::hooks::{
     CRITERIA, TASK, accepted, commit_all, hooked, plan, rejected, set_status, task, work_and_verify,
 };
@@ -160,7 +162,7 @@ fn a_config_that_stops_reading_a_plan_does_not_hide_its_drift() {
 }
 
 #[test]
-fn a_new_iteration_needs_its_convergence_record_or_a_person() {
+fn a_new_iteration_needs_a_person() {
     let repo = hooked();
     let head = repo.head();
     let text = repo.read(TASK);
@@ -172,13 +174,14 @@ fn a_new_iteration_needs_its_convergence_record_or_a_person() {
         &run,
         &[
             "hand edit of `iteration`",
-            "rose from 1 to 2",
-            ".specproof/convergence/p/iter-1.json",
+            "rose from 1 to 2 without a person's acknowledgement",
+            "specproof escalate --ack T-1",
         ],
     );
-    // With the record of iteration 1 added by the same change it is the end of an iteration.
+    // A file where convergence will keep its records is not a person's decision.
     repo.write(".specproof/convergence/p/iter-1.json", "{}\n");
-    accepted(&repo, &head, &commit_all(&repo, "iteration 1 ended"));
+    let run = commit_all(&repo, "a record by hand");
+    rejected(&repo, &head, &run, &["rose from 1 to 2"]);
 }
 
 #[test]
@@ -198,7 +201,6 @@ fn a_new_iteration_does_not_escape_human_escalation() {
         .replace("attempts: 4", "attempts: 0")
         .replace("status: blocked", "status: in_progress");
     repo.write(TASK, reset);
-    repo.write(".specproof/convergence/p/iter-1.json", "{}\n");
     let run = commit_all(&repo, "start over");
     rejected(
         &repo,
@@ -376,4 +378,127 @@ fn a_first_base_must_be_a_commit_the_change_builds_on() {
         &head,
         &commit_all(&repo, "the base is where the work started"),
     );
+}
+
+/// T-2 (section Other, criterion O-1 on src/b.rs) depends on T-1; both done and committed.
+fn two_done() -> crate::common::Repo {
+    let other = "- id: O-1\n  description: the second module file exists\n  proof: file_exists\n  args: { path: src/b.rs }\n";
+    let repo = crate::common::Repo::new();
+    repo.write(
+        "plans/p.md",
+        format!(
+            "{}\n## Other\n\nMore.\n\n```criteria\n{other}```\n",
+            plan(CRITERIA)
+        ),
+    );
+    repo.write(TASK, task("T-1", "in_progress", CRITERIA, ""));
+    let t2 = task("T-2", "in_progress", other, "depends_on: [T-1]\n")
+        .replace("plan_section: Work", "plan_section: Other")
+        .replace("The work.", "More.")
+        .replace(
+            "- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n",
+            "- O-1: a second source file is made for the other part\n",
+        );
+    repo.write(".specproof/tasks/T-2.md", t2);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan and tasks"]);
+    crate::hooks::install(&repo);
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));
+    repo.write("src/b.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-2"]).code(0);
+    set_status(&repo, ".specproof/tasks/T-2.md", "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-2 done"));
+    repo
+}
+
+#[test]
+fn reopening_or_deleting_a_dependency_of_a_done_task_is_rejected() {
+    let repo = two_done();
+    let head = repo.head();
+    set_status(&repo, TASK, "done", "in_progress");
+    let run = commit_all(&repo, "reopen T-1");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "T-2",
+            "depends on T-1, which this change moves to in_progress",
+            "F7",
+        ],
+    );
+    repo.git(&["checkout", "HEAD", "--", TASK]);
+    repo.git(&["rm", "-q", "-r", TASK, ".specproof/evidence/T-1"]);
+    let run = repo.git_env(&["commit", "-m", "drop T-1"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["T-2", "which this change deletes", "F7"],
+    );
+    repo.git(&["reset", "-q", "--hard", "HEAD"]);
+    // Both go back to work together: allowed.
+    set_status(&repo, TASK, "done", "in_progress");
+    set_status(&repo, ".specproof/tasks/T-2.md", "done", "in_progress");
+    accepted(&repo, &head, &commit_all(&repo, "both back to work"));
+}
+
+#[test]
+fn a_config_that_stops_reading_the_plan_of_a_done_task_is_rejected() {
+    let repo = done();
+    let head = repo.head();
+    repo.write("specproof.yml", "plans: [\"docs/**/*.md\"]\n");
+    let run = commit_all(&repo, "stop reading plans/");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["stops reading plans/p.md", "T-1", "W-1", "F14"],
+    );
+}
+
+#[test]
+fn excluding_a_file_from_digests_does_not_hide_breaking_a_file_proof_later() {
+    let repo = done();
+    repo.write(
+        "specproof.yml",
+        "digest_exclude: [\".specproof/**\", \"src/a.rs\"]\n",
+    );
+    accepted(&repo, &repo.head(), &commit_all(&repo, "exclude src/a.rs"));
+    let head = repo.head();
+    repo.write("src/a.rs", "fn b() {}\n");
+    let run = commit_all(&repo, "break W-2");
+    rejected(&repo, &head, &run, &["T-1", "W-2", "F10"]);
+}
+
+#[test]
+fn deleting_a_snapshot_while_its_plan_stays_is_rejected() {
+    let repo = hooked();
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
+    accepted(&repo, &repo.head(), &commit_all(&repo, "snapshot"));
+    let head = repo.head();
+    repo.git(&["rm", "-q", ".specproof/snapshots/plans/p.md"]);
+    let run = repo.git_env(&["commit", "-m", "drop the snapshot"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "deletes .specproof/snapshots/plans/p.md",
+            "F14",
+            "git checkout HEAD -- .specproof/snapshots/plans/p.md",
+        ],
+    );
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_rejected_by_the_hooks() {
+    let repo = done();
+    let head = repo.head();
+    let name = std::ffi::OsStr::from_bytes(b"src/\xff.rs");
+    std::fs::write(repo.path().join(name), "fn a() {}\n").expect("write");
+    let run = commit_all(&repo, "an odd name");
+    rejected(&repo, &head, &run, &["is not UTF-8", "F8", "git mv"]);
 }

@@ -509,6 +509,13 @@ fn a_broken_config_fails_closed_and_fail_open_lets_it_pass() {
         "{}",
         run.stderr
     );
+    // What passed unchecked is on the record.
+    let ledger = std::fs::read_to_string(repo.path().join(".git/specproof/ledger.jsonl"))
+        .expect("the ledger");
+    assert!(
+        ledger.contains("\"fail-open\"") && ledger.contains("jobz"),
+        "{ledger}"
+    );
 }
 
 #[test]

@@ -72,6 +72,11 @@ struct Ctx<'v, 'c, 'r> {
     moved: bool,
     /// What input digests leave out (both configs' exclusions, when the change edits them).
     excluded: std::rc::Rc<Excluded>,
+    /// The new specproof.yml and its own plan globs (the view's are widened by the old ones).
+    own_plans: (crate::config::Config, globset::GlobSet),
+    /// Tasks done or complete before the change and not after it (reopened or deleted), with
+    /// what happened to them: done tasks that depend on them are judged again.
+    withdrawn: Vec<(String, String)>,
     out: Outcome,
 }
 
@@ -134,6 +139,11 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         Some(known) => known.clone(),
         None => changed_paths(change.old, change.new),
     };
+    // A content git listed the changes of has no such name (the list would not parse), so
+    // only whole contents are asked.
+    if change.changed.is_none() {
+        out.problems.extend(unnamed(change.old, change.new));
+    }
     if changed.is_empty() {
         return out;
     }
@@ -143,6 +153,12 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
     // plans, a file is left out of digests only when both configs leave it out, and pattern
     // proofs read files up to the larger size limit.
     let mut excluded = Excluded::new(&new.config);
+    // The new config's own plans, before they are widened: a plan only the old one reads has
+    // left the plan set (and its criteria with it).
+    let own_plans = (
+        new.config.clone(),
+        crate::workspace::plan_globs(&new.config),
+    );
     if let Some(old) = &old
         && old.config != new.config
     {
@@ -166,6 +182,8 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         strict,
         moved,
         excluded: std::rc::Rc::new(excluded),
+        own_plans,
+        withdrawn: Vec::new(),
         out,
     };
     ctx.links(&changed);
@@ -218,6 +236,28 @@ fn changed_paths(old: Option<&Content<'_>>, new: &Content<'_>) -> BTreeSet<Strin
         }
     }
     out
+}
+
+/// Files whose names are not UTF-8, new in this change: no criterion can name them, and a glob
+/// could not see them either (`**/*.sh` would miss one), so the gates could not judge them.
+fn unnamed(old: Option<&Content<'_>>, new: &Content<'_>) -> Vec<Problem> {
+    let before: BTreeSet<&String> = old
+        .map(|o| o.skipped().iter().collect())
+        .unwrap_or_default();
+    new.skipped()
+        .iter()
+        .filter(|n| !before.contains(n))
+        .map(|name| Problem {
+            task: None,
+            file: Some(name.clone()),
+            line: None,
+            check: Check::Unreadable,
+            criterion: None,
+            code: Some(FailureCode::F8),
+            reason: format!("the file name {name:?} is not UTF-8 (shown lossily): no proof can name it or match it, so the gates could not judge it"),
+            fix: "rename the file to a UTF-8 name (`git mv`)".to_owned(),
+        })
+        .collect()
 }
 
 fn diagnostic_problem(d: &Diagnostic, check: Check, fix: String) -> Problem {
@@ -354,6 +394,34 @@ impl Ctx<'_, '_, '_> {
     /// snapshot's sha256.
     fn changes_log(&mut self, changed: &BTreeSet<String>) {
         let log = crate::snapshot::CHANGES_LOG;
+        // A snapshot stays while its plan does: without it the plan's edits are not drift.
+        let mut kept = Vec::new();
+        for path in changed {
+            let Some(plan) = path
+                .strip_prefix(crate::lint::SNAPSHOT_DIR)
+                .and_then(|r| r.strip_prefix('/'))
+            else {
+                continue;
+            };
+            let deleted = self.new.content.get(path).is_none()
+                && self
+                    .old
+                    .as_ref()
+                    .is_some_and(|o| o.content.get(path).is_some());
+            if deleted && self.new.content.get(plan).is_some() {
+                kept.push(Problem {
+                    task: None,
+                    file: Some(path.clone()),
+                    line: None,
+                    check: Check::PlanDrift,
+                    criterion: None,
+                    code: Some(FailureCode::F14),
+                    reason: format!("this change deletes {path}, the approved definition of {plan}, while the plan stays: without it, edits of the plan would no longer be drift"),
+                    fix: format!("restore it (`git checkout HEAD -- {path}`); to change the plan's definition, edit the plan and run `specproof snapshot {plan}`"),
+                });
+            }
+        }
+        self.out.problems.extend(kept);
         let written: Vec<&String> = changed
             .iter()
             .filter(|p| {
@@ -535,11 +603,60 @@ impl Ctx<'_, '_, '_> {
             } else {
                 old_path.unwrap_or(new_path)
             };
+            let claimed = |t: Option<&Task>| {
+                t.and_then(|t| t.meta.as_ref())
+                    .is_some_and(|m| matches!(m.status, Status::Done | Status::Complete))
+            };
+            if claimed(old.as_ref()) && !claimed(new.as_ref()) {
+                let what = match new.as_ref().and_then(|t| t.meta.as_ref()) {
+                    Some(m) => format!("moves to {}", m.status.name()),
+                    None => "deletes".to_owned(),
+                };
+                self.withdrawn.push((id.clone(), what));
+            }
             if let Some(id) = self.task(&path, old.as_ref(), new.as_ref()) {
                 gated.insert(id);
             }
         }
+        self.dependents();
         gated
+    }
+
+    /// Done and complete tasks that depend on a task this change reopens or deletes: their
+    /// claim no longer holds (G3, F7), even with their own files untouched.
+    fn dependents(&mut self) {
+        if self.withdrawn.is_empty() {
+            return;
+        }
+        let withdrawn: BTreeMap<String, String> = self.withdrawn.iter().cloned().collect();
+        let mut found = Vec::new();
+        for (id, meta) in self.metas() {
+            if !matches!(meta.status, Status::Done | Status::Complete) || withdrawn.contains_key(id)
+            {
+                continue;
+            }
+            for dep in &meta.depends_on {
+                let Some(what) = withdrawn.get(dep) else {
+                    continue;
+                };
+                found.push(Problem {
+                    task: Some(id.clone()),
+                    file: Some(self.new.task_path(id)),
+                    line: None,
+                    check: Check::G3,
+                    criterion: None,
+                    code: Some(FailureCode::F7),
+                    reason: format!(
+                        "{id} is {} and depends on {dep}, which this change {what}: a task is done only while the tasks it depends on are",
+                        meta.status.name()
+                    ),
+                    fix: format!(
+                        "keep {dep} done, or move {id} back to in_progress in the same change"
+                    ),
+                });
+            }
+        }
+        self.out.problems.extend(found);
     }
 
     /// One task's transition. Returns its ID when it was judged by G3.
@@ -709,20 +826,14 @@ impl Ctx<'_, '_, '_> {
                 restore("iteration", o.iteration.to_string()),
             ));
         } else if n.iteration == o.iteration + 1 {
-            // A new iteration resets attempts and escalation, so only the end of an iteration
-            // (convergence's record of it, added by the same change) or a person's
-            // acknowledgement may start one, and human escalation always needs the person.
-            let ended = self.iteration_record_added(&n.plan_file, o.iteration);
+            // A new iteration resets attempts and escalation. Until `specproof converge` ends
+            // iterations (and records them), only a person's acknowledgement starts one.
             let human = o.escalation == Some(crate::task::Escalation::Human);
-            if !new_ack && (human || !ended) {
+            if !new_ack {
                 let why = if human {
                     "while the task waits for a person's decision (escalation: human)".to_owned()
                 } else {
-                    format!(
-                        "without the record of iteration {} ({}) or an acknowledgement",
-                        o.iteration,
-                        iteration_record(&n.plan_file, o.iteration)
-                    )
+                    "without a person's acknowledgement".to_owned()
                 };
                 found.push((
                     "iteration",
@@ -862,16 +973,6 @@ impl Ctx<'_, '_, '_> {
                 format!("keep {} ready until {plan_path} is reviewed and says `status: approved` in its front matter", meta.task_id),
             ));
         }
-    }
-
-    /// Whether the change adds the record of iteration `n` of `plan_file`'s convergence.
-    fn iteration_record_added(&self, plan_file: &str, n: u32) -> bool {
-        let path = iteration_record(plan_file, n);
-        self.new.content.get(&path).is_some()
-            && self
-                .old
-                .as_ref()
-                .is_none_or(|o| o.content.get(&path).is_none())
     }
 
     /// G1: the task's criteria are well-formed and trace to the plan snapshot.
@@ -1170,6 +1271,9 @@ impl Ctx<'_, '_, '_> {
         let mut out = BTreeMap::new();
         let Some(old) = &self.old else { return out };
         let mut plans = BTreeSet::new();
+        // Plans the new specproof.yml no longer reads lose every criterion.
+        let unread = self.unread_plans();
+        plans.extend(unread.iter().cloned());
         for path in changed {
             if let Some(plan) = path
                 .strip_prefix(crate::lint::SNAPSHOT_DIR)
@@ -1188,7 +1292,11 @@ impl Ctx<'_, '_, '_> {
             let Some(before) = definitions(old) else {
                 continue;
             };
-            let after = definitions(&self.new);
+            let after = if unread.contains(&plan) {
+                None
+            } else {
+                definitions(&self.new)
+            };
             let ids: BTreeSet<String> = before
                 .criteria
                 .iter()
@@ -1207,6 +1315,21 @@ impl Ctx<'_, '_, '_> {
         out
     }
 
+    /// The plans of the old content that the new specproof.yml's own `plans` does not match.
+    fn unread_plans(&self) -> BTreeSet<String> {
+        let Some(old) = &self.old else {
+            return BTreeSet::new();
+        };
+        if old.config == self.own_plans.0 {
+            return BTreeSet::new();
+        }
+        let (config, globs) = &self.own_plans;
+        old.plan_paths()
+            .into_iter()
+            .filter(|p| !crate::workspace::is_plan_path(config, globs, p))
+            .collect()
+    }
+
     /// A change that redefines or removes a criterion (or its plan) held by a task that is done
     /// or complete in the new content: weakening the bar of a claim (F14). Whether or not the
     /// task file is touched: a done task's evidence proves the old definition.
@@ -1215,6 +1338,7 @@ impl Ctx<'_, '_, '_> {
         if redefined.is_empty() {
             return;
         }
+        let unread = self.unread_plans();
         let held: Vec<(String, String)> = self
             .metas()
             .iter()
@@ -1254,7 +1378,11 @@ impl Ctx<'_, '_, '_> {
                 .get(&self.new.definitions_path(&plan))
                 .is_none();
             for (cid, _) in task.criteria_ids.iter().filter(|(c, _)| ids.contains(c)) {
-                let what = if plan_gone {
+                let what = if unread.contains(&plan) {
+                    format!(
+                        "stops reading {plan} (specproof.yml `plans` no longer matches it), which defines {cid}"
+                    )
+                } else if plan_gone {
                     format!("deletes (or moves) {plan}, which defines {cid}")
                 } else if self.new.criterion(&plan, cid).is_none() {
                     format!("removes {cid} from {plan}")
@@ -1301,9 +1429,6 @@ impl Ctx<'_, '_, '_> {
         }
         let excluded = std::rc::Rc::clone(&self.excluded);
         let is_excluded = |p: &str| excluded.contains(p);
-        if changed.iter().all(|p| is_excluded(p)) {
-            return;
-        }
         let touched_now = self.new.content.subset(changed);
         let touched_before = self.old.as_ref().map(|o| o.content.subset(changed));
         // Every task-scope criterion of the definitions whose inputs the change touches, from
@@ -1492,12 +1617,6 @@ impl Ctx<'_, '_, '_> {
         self.out.problems.extend(found);
         self.out.warnings.extend(warnings);
     }
-}
-
-/// Where `specproof converge` keeps the per-criterion results of iteration `n` of a plan
-/// (SPEC §10.2).
-fn iteration_record(plan_file: &str, n: u32) -> String {
-    format!(".specproof/convergence/{}/iter-{n}.json", stem(plan_file))
 }
 
 fn lifecycle(id: &str, path: &str, line: Option<usize>, reason: String, fix: String) -> Problem {

@@ -95,6 +95,25 @@ pub fn run(
                     printer.paint_err(&styles::warning(), "warning:"),
                     hook.name()
                 ));
+                // On the record, as an override is: what passed unchecked, and why.
+                match open_repository(env) {
+                    Ok(git) => record(
+                        &git,
+                        printer,
+                        &[serde_json::json!({
+                            "event": "fail-open",
+                            "hook": hook.name(),
+                            "at": crate::state::now(),
+                            "error": message,
+                        })],
+                    ),
+                    Err(e) => {
+                        let _ = printer.err(format!(
+                            "{} cannot record this in the ledger: {e:#}",
+                            printer.paint_err(&styles::warning(), "warning:")
+                        ));
+                    }
+                }
                 ExitStatus::Success
             } else {
                 let _ = printer.err(format!(
