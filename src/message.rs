@@ -148,12 +148,20 @@ pub fn prefix_from_config(config: &git2::Config, raw: &str) -> String {
             }
         }
     }
-    match value {
-        Some(v) if v.eq_ignore_ascii_case("auto") => auto_comment_char(raw).to_string(),
+    value.map_or_else(|| "#".to_owned(), |v| prefix_from_value(&v, raw))
+}
+
+/// The comment prefix `core.commentChar` or `core.commentString` set to `value` stands for in
+/// the message `raw`.
+pub fn prefix_from_value(value: &str, raw: &str) -> String {
+    if value.eq_ignore_ascii_case("auto") {
+        auto_comment_char(raw).to_string()
+    } else if !value.is_empty() && !value.contains('\n') {
+        value.to_owned()
+    } else {
         // git refuses an empty value or one with a newline; it then has no comment prefix to
         // use, so fall back to its default.
-        Some(v) if !v.is_empty() && !v.contains('\n') => v,
-        _ => "#".to_owned(),
+        "#".to_owned()
     }
 }
 
