@@ -1,7 +1,7 @@
 //! Commit messages as git keeps them (SPEC §7 commit-msg). The commit-msg hook gets the file the
 //! editor saved, with git's comment lines and, after `git commit -v`, the diff below the scissors
-//! line; [`clean`] removes them as `git commit --cleanup=strip` does, so that only the words that
-//! will be in history are judged.
+//! line; [`clean`] removes them as `git commit --cleanup=strip` does, and [`clean_as`] cleans as
+//! each of git's cleanup modes does, so that only the words that will be in history are judged.
 
 /// The scissors line of `git commit -v`, after the comment prefix and a space.
 pub const SCISSORS: &str = "------------------------ >8 ------------------------";
@@ -26,14 +26,78 @@ pub fn clean(raw: &str, comment_char: char) -> String {
 /// [`clean`] with a comment prefix of any length: git's `core.commentString` (git 2.45 and
 /// later) may be several characters. An empty prefix removes no lines as comments.
 pub fn clean_with_prefix(raw: &str, prefix: &str) -> String {
-    let scissors = format!("{prefix} {SCISSORS}");
+    clean_as(raw, prefix, Cleanup::Strip, true)
+}
+
+/// How git cleans a commit message: `git commit --cleanup=<mode>` or `commit.cleanup`
+/// (git's `COMMIT_MSG_CLEANUP_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Comment lines go, and whitespace is tidied: git's default for a message from the editor.
+    Strip,
+    /// Only whitespace is tidied: git's default for a message given with `-m`, `-F` or `-C`.
+    Whitespace,
+    /// Nothing changes.
+    Verbatim,
+    /// Everything from the scissors line down goes, then whitespace is tidied (comment lines
+    /// above it stay).
+    Scissors,
+}
+
+impl Cleanup {
+    /// The mode git uses for `mode` as given (`--cleanup` or `commit.cleanup`; `None` when
+    /// neither is), when the message is written in the editor or not (sequencer.c
+    /// `get_cleanup_mode`): `default` is strip from the editor and whitespace otherwise;
+    /// `scissors` without the editor is whitespace. `None` for a mode git refuses.
+    pub fn resolve(mode: Option<&str>, editor: bool) -> Option<Self> {
+        Some(match mode {
+            None | Some("default") if editor => Self::Strip,
+            Some("scissors") if editor => Self::Scissors,
+            None | Some("default" | "whitespace" | "scissors") => Self::Whitespace,
+            Some("strip") => Self::Strip,
+            Some("verbatim") => Self::Verbatim,
+            Some(_) => return None,
+        })
+    }
+}
+
+/// `raw` cleaned as git cleans a commit message in `mode`, with `prefix` as its comment prefix:
+/// first, when `verbose` (`git commit -v`, or `commit.verbose`) or in scissors mode, everything
+/// from the scissors line (see [`clean`]) down is removed; then, in strip mode, the lines that
+/// start with `prefix`; then, in every mode but verbatim, whitespace is tidied as [`clean`]
+/// tidies it. An empty prefix removes nothing as a comment and cuts nothing.
+pub fn clean_as(raw: &str, prefix: &str, mode: Cleanup, verbose: bool) -> String {
+    let cut = if !prefix.is_empty() && (verbose || mode == Cleanup::Scissors) {
+        let scissors = format!("{prefix} {SCISSORS}");
+        let mut end = raw.len();
+        let mut at = 0;
+        for line in raw.split_inclusive('\n') {
+            let bare = line.strip_suffix('\n').unwrap_or(line);
+            if bare.strip_suffix('\r').unwrap_or(bare) == scissors {
+                end = at;
+                break;
+            }
+            at += line.len();
+        }
+        &raw[..end]
+    } else {
+        raw
+    };
+    match mode {
+        Cleanup::Verbatim => cut.to_owned(),
+        Cleanup::Strip => stripspace(cut, prefix),
+        Cleanup::Whitespace | Cleanup::Scissors => stripspace(cut, ""),
+    }
+}
+
+/// git's stripspace: lines starting with `comment` removed (none when it is empty), trailing
+/// whitespace stripped from each line, blank lines at the start and end removed and runs of
+/// blank lines made one; every line ends with `\n`.
+fn stripspace(raw: &str, comment: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut blank_before = false;
     for line in raw.split('\n') {
-        if !prefix.is_empty() && line.strip_suffix('\r').unwrap_or(line) == scissors {
-            break;
-        }
-        if !prefix.is_empty() && line.starts_with(prefix) {
+        if !comment.is_empty() && line.starts_with(comment) {
             continue;
         }
         // git's isspace: space, tab, CR (and LF, which split already took).
@@ -84,12 +148,20 @@ pub fn prefix_from_config(config: &git2::Config, raw: &str) -> String {
             }
         }
     }
-    match value {
-        Some(v) if v.eq_ignore_ascii_case("auto") => auto_comment_char(raw).to_string(),
+    value.map_or_else(|| "#".to_owned(), |v| prefix_from_value(&v, raw))
+}
+
+/// The comment prefix `core.commentChar` or `core.commentString` set to `value` stands for in
+/// the message `raw`.
+pub fn prefix_from_value(value: &str, raw: &str) -> String {
+    if value.eq_ignore_ascii_case("auto") {
+        auto_comment_char(raw).to_string()
+    } else if !value.is_empty() && !value.contains('\n') {
+        value.to_owned()
+    } else {
         // git refuses an empty value or one with a newline; it then has no comment prefix to
         // use, so fall back to its default.
-        Some(v) if !v.is_empty() && !v.contains('\n') => v,
-        _ => "#".to_owned(),
+        "#".to_owned()
     }
 }
 
@@ -346,6 +418,99 @@ index 1234567..89abcde 100644\n\
         assert_eq!(prefix_from_config(&config, "x"), ";");
         let empty = git2::Config::new().expect("config");
         assert_eq!(prefix_from_config(&empty, "x"), "#");
+    }
+
+    #[test]
+    fn the_cleanup_mode_is_resolved_as_git_resolves_it() {
+        use Cleanup::{Scissors, Strip, Verbatim, Whitespace};
+        for (mode, editor, expected) in [
+            (None, true, Some(Strip)),
+            (None, false, Some(Whitespace)),
+            (Some("default"), true, Some(Strip)),
+            (Some("default"), false, Some(Whitespace)),
+            (Some("strip"), false, Some(Strip)),
+            (Some("whitespace"), true, Some(Whitespace)),
+            (Some("verbatim"), true, Some(Verbatim)),
+            (Some("scissors"), true, Some(Scissors)),
+            (Some("scissors"), false, Some(Whitespace)),
+            (Some("Strip"), true, None),
+            (Some("verb"), true, None),
+            (Some(""), true, None),
+        ] {
+            assert_eq!(
+                Cleanup::resolve(mode, editor),
+                expected,
+                "{mode:?} {editor}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_cleanup_mode() {
+        let raw = "\n Subject \n# kept unless strip\n\n\nbody\n# ------------------------ >8 ------------------------\nbelow TODO\n\n";
+        assert_eq!(
+            clean_as(raw, "#", Cleanup::Whitespace, false),
+            " Subject\n# kept unless strip\n\nbody\n# ------------------------ >8 ------------------------\nbelow TODO\n"
+        );
+        assert_eq!(
+            clean_as(raw, "#", Cleanup::Whitespace, true),
+            " Subject\n# kept unless strip\n\nbody\n"
+        );
+        assert_eq!(
+            clean_as(raw, "#", Cleanup::Scissors, false),
+            " Subject\n# kept unless strip\n\nbody\n"
+        );
+        // Without -v, git's strip mode removes the scissors line as a comment, not what is below.
+        assert_eq!(
+            clean_as(raw, "#", Cleanup::Strip, false),
+            " Subject\n\nbody\nbelow TODO\n"
+        );
+        assert_eq!(
+            clean_as(raw, "#", Cleanup::Strip, true),
+            " Subject\n\nbody\n"
+        );
+        assert_eq!(clean_as(raw, "#", Cleanup::Verbatim, false), raw);
+        assert_eq!(
+            clean_as(raw, "#", Cleanup::Verbatim, true),
+            "\n Subject \n# kept unless strip\n\n\nbody\n"
+        );
+        assert_eq!(
+            clean_with_prefix(raw, "#"),
+            clean_as(raw, "#", Cleanup::Strip, true)
+        );
+    }
+
+    #[test]
+    fn each_cleanup_mode_as_git_commits_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(dir.path(), "git init -q r", &[]);
+        let repo = dir.path().join("r");
+        let raw = "\n Subject \t\n# comment\n\n\nbody\n;x\n# ------------------------ >8 ------------------------\nbelow\n\n";
+        std::fs::write(dir.path().join("msg"), raw).expect("write");
+        for (mode, cleanup) in [
+            ("strip", Cleanup::Strip),
+            ("whitespace", Cleanup::Whitespace),
+            ("verbatim", Cleanup::Verbatim),
+        ] {
+            for verbose in [false, true] {
+                std::fs::write(
+                    dir.path().join("ours"),
+                    clean_as(raw, "#", cleanup, verbose),
+                )
+                .expect("write");
+                let v = if verbose { "-v" } else { "" };
+                // The message git committed, byte for byte, against ours (cmp fails the script).
+                sh(
+                    &repo,
+                    &format!(
+                        "git -c user.name=a -c user.email=a@b -c commit.gpgsign=false commit -q \
+                         --allow-empty --cleanup={mode} {v} -F ../msg && git cat-file commit HEAD \
+                         | sed '1,/^$/d' | cmp - ../ours >&2"
+                    ),
+                    &[],
+                );
+            }
+        }
     }
 
     proptest::proptest! {

@@ -5,6 +5,7 @@ mod common;
 
 mod bar;
 mod cli;
+mod commit_line;
 mod demo;
 mod framework;
 mod hooks;

@@ -9,6 +9,7 @@ use crate::config::{Config, Mode};
 use crate::exit::ExitStatus;
 use crate::printer::{Printer, styles};
 
+use super::git_argv::{self, Setting};
 use super::pre_push::OVERRIDE_TRAILER;
 use super::{HookEnv, head_commit, open_repository, record};
 
@@ -22,15 +23,25 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
         .with_context(|| format!("cannot read the commit message {}", path.display()))?;
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let config = committed_config(&git, env)?;
-    let comment = crate::message::comment_prefix(&git, &raw);
-    // git strips comment lines only from a message written in the editor (`git commit -m`
-    // keeps a line starting with `#`): an editor's message ends with git's block of comment
-    // lines, or holds the scissors line of `git commit -v`.
-    let message = if from_editor(&raw, &comment) {
-        crate::message::clean_with_prefix(&raw, &comment)
-    } else {
-        crate::message::clean_with_prefix(&raw, "")
-    };
+    let commit = git_argv::commit_command();
+    let comment = commit
+        .as_ref()
+        .and_then(|c| command_line_prefix(c, &raw))
+        .unwrap_or_else(|| crate::message::comment_prefix(&git, &raw));
+    // The message as git will commit it. git strips comment lines only from a message written
+    // in the editor (`git commit -m` keeps a line starting with `#`), unless told otherwise
+    // (`--cleanup`, `commit.cleanup`): its command line says which. Where it cannot be read,
+    // the text tells: an editor's message ends with git's block of comment lines, or holds the
+    // scissors line of `git commit -v`.
+    let message = commit
+        .and_then(|commit| as_committed(&git, &commit, &raw, &comment))
+        .unwrap_or_else(|| {
+            if from_editor(&raw, &comment) {
+                crate::message::clean_with_prefix(&raw, &comment)
+            } else {
+                crate::message::clean_with_prefix(&raw, "")
+            }
+        });
 
     let mut blocked = Vec::new();
     if config.rationalization.commit_msg != Mode::Off {
@@ -236,6 +247,75 @@ fn add_trailer(path: &Path, reason: &str) -> Result<()> {
     Ok(())
 }
 
+/// `raw` cleaned as the `git commit` that runs this hook will clean it: in the mode its
+/// `--cleanup` or else `commit.cleanup` names (`git -c` before the repository's config), as
+/// resolved for a message from the editor or not, cut at the scissors line when it is verbose
+/// (`-v`, else `commit.verbose`). `None` for a cleanup mode git would refuse.
+fn as_committed(
+    git: &git2::Repository,
+    commit: &git_argv::Commit,
+    raw: &str,
+    comment: &str,
+) -> Option<String> {
+    let config = git.config().ok();
+    let cleanup = match &commit.cleanup {
+        Some(mode) => Some(mode.clone()),
+        None => match commit.config_value("commit.cleanup") {
+            Some(Setting::Value(mode)) => Some(mode.clone()),
+            // `-c commit.cleanup` without a value: git refuses it.
+            Some(Setting::Bare) => return None,
+            None => config
+                .as_ref()
+                .and_then(|c| c.get_string("commit.cleanup").ok()),
+        },
+    };
+    let mode = crate::message::Cleanup::resolve(cleanup.as_deref(), commit.uses_editor())?;
+    let verbose = match commit.verbose {
+        Some(n) => n > 0,
+        None => match commit.config_value("commit.verbose") {
+            Some(Setting::Value(value)) => bool_or_int(Some(value)),
+            Some(Setting::Bare) => bool_or_int(None),
+            // git reads it as a boolean or a count; a negative count is not verbose.
+            None => config.as_ref().is_some_and(|c| {
+                c.get_i64("commit.verbose")
+                    .map(|n| n > 0)
+                    .or_else(|_| c.get_bool("commit.verbose"))
+                    .unwrap_or(false)
+            }),
+        },
+    };
+    Some(crate::message::clean_as(raw, comment, mode, verbose))
+}
+
+/// The comment prefix `git -c core.commentChar=…` or `-c core.commentString=…` sets (the last
+/// one given wins), which libgit2 does not see.
+fn command_line_prefix(commit: &git_argv::Commit, raw: &str) -> Option<String> {
+    commit.config.iter().rev().find_map(|(key, setting)| {
+        let comment_key = key.eq_ignore_ascii_case("core.commentChar")
+            || key.eq_ignore_ascii_case("core.commentString");
+        match setting {
+            Setting::Value(value) if comment_key => {
+                Some(crate::message::prefix_from_value(value, raw))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// A `git -c` value read as git's `git_config_bool_or_int` reads it, as more than zero: no
+/// value is true; `true`, `yes`, `on` are true; a number counts when above zero.
+fn bool_or_int(value: Option<&str>) -> bool {
+    let Some(value) = value else {
+        return true;
+    };
+    if let Ok(n) = value.trim().parse::<i64>() {
+        return n > 0;
+    }
+    ["true", "yes", "on"]
+        .iter()
+        .any(|t| value.eq_ignore_ascii_case(t))
+}
+
 /// Whether `raw` is what git's editor template left: the scissors line, or a message ending in
 /// a block of at least two comment lines (git's instructions).
 fn from_editor(raw: &str, prefix: &str) -> bool {
@@ -257,7 +337,24 @@ fn from_editor(raw: &str, prefix: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::from_editor;
+    use super::{bool_or_int, from_editor};
+
+    #[test]
+    fn a_config_value_is_verbose_as_git_reads_it() {
+        for (value, verbose) in [
+            (None, true),
+            (Some("true"), true),
+            (Some("Yes"), true),
+            (Some("on"), true),
+            (Some("2"), true),
+            (Some("false"), false),
+            (Some(""), false),
+            (Some("0"), false),
+            (Some("-1"), false),
+        ] {
+            assert_eq!(bool_or_int(value), verbose, "{value:?}");
+        }
+    }
 
     #[test]
     fn a_message_from_the_editor_is_told_from_one_given_with_dash_m() {

@@ -8,6 +8,7 @@
 //! (`SPECPROOF_FAIL_OPEN=1` makes it warn and pass instead).
 
 mod commit_msg;
+mod git_argv;
 pub mod install;
 mod output;
 mod pre_commit;

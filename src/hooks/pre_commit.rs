@@ -8,7 +8,7 @@ use crate::exit::ExitStatus;
 use crate::gate::{self, Change, ExportRunner, Stage};
 use crate::printer::{Printer, styles};
 
-use super::{HookEnv, head_commit, open_repository, output, record};
+use super::{HookEnv, git_argv, head_commit, open_repository, output, record};
 
 pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let git = open_repository(env)?;
@@ -150,42 +150,14 @@ fn ledger(
     })
 }
 
-/// Whether the git that runs this hook is `git commit --amend`. git does not tell a hook; its
-/// command line does (Linux: /proc). Elsewhere, or under a hook framework that runs in between,
-/// this is false and the change is judged against HEAD; pre-push judges it again either way.
+/// Whether the git that runs this hook is `git commit --amend`, read from its command line as
+/// git reads it ([`git_argv`]): `--amend` given as an option (not `-m --amend`, not after `--`,
+/// not undone by a later `--no-amend`), also when git runs through a symlink with another name.
+/// Where the command line cannot be read (no /proc, a hook framework more than four processes
+/// below git, an alias), this is false and the change is judged against HEAD; pre-push judges
+/// it again either way.
 fn amending() -> bool {
-    // The hook's parent is git; under a hook framework (pre-commit, prek) git is a few
-    // processes further up.
-    let mut pid = std::os::unix::process::parent_id();
-    for _ in 0..4 {
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            return false;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let is_git = args
-            .first()
-            .is_some_and(|a| a.rsplit(|b| *b == b'/').next() == Some(b"git"));
-        if is_git {
-            let is_commit = args.iter().skip(1).any(|a| *a == b"commit");
-            // git accepts any unambiguous prefix of a long option: `--am` is `--amend`.
-            return is_commit
-                && args
-                    .iter()
-                    .any(|a| a.len() >= 4 && b"--amend".starts_with(a));
-        }
-        let Some(next) = parent_of(pid) else {
-            return false;
-        };
-        pid = next;
-    }
-    false
-}
-
-/// The parent of process `pid`, from /proc/PID/stat (the field after the parenthesised name).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
+    git_argv::commit_command().is_some_and(|c| c.amend)
 }
 
 /// Whether a commit-msg hook will write the override trailer: specproof's shim, or the
