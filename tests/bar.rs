@@ -107,9 +107,23 @@ fn deleting_or_renaming_the_plan_of_a_done_task_is_rejected() {
         &["deletes (or moves) plans/p.md", "T-1"],
     );
     repo.git(&["reset", "-q", "--hard", "HEAD"]);
+    // With a snapshot, moving the plan file still takes its criteria away from T-1.
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
+    accepted(&repo, &head, &commit_all(&repo, "snapshot"));
+    let head = repo.head();
+    repo.git(&["mv", "plans/p.md", "plans/q.md"]);
+    let run = repo.git_env(&["commit", "-m", "rename the plan, keep the snapshot"], &[]);
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["deletes (or moves) plans/p.md", "T-1"],
+    );
+    repo.git(&["reset", "-q", "--hard", "HEAD"]);
     // Removing one criterion from the plan is the same.
     let w1 = CRITERIA.split("- id: W-2").next().expect("W-1");
     repo.write("plans/p.md", plan(w1));
+    repo.run(&["snapshot", "plans/p.md"]).code(0);
     let run = commit_all(&repo, "drop W-2 from the plan");
     rejected(&repo, &head, &run, &["removes W-2 from plans/p.md", "F14"]);
 }
@@ -175,7 +189,8 @@ fn a_new_iteration_needs_a_person() {
         &[
             "hand edit of `iteration`",
             "rose from 1 to 2 without a person's acknowledgement",
-            "specproof escalate --ack T-1",
+            "specproof converge",
+            "SPECPROOF_OVERRIDE",
         ],
     );
     // A file where convergence will keep its records is not a person's decision.
@@ -339,45 +354,48 @@ fn no_task_of_a_draft_plan_enters_in_progress_by_commit() {
 }
 
 #[test]
-fn a_first_base_must_be_a_commit_the_change_builds_on() {
+fn a_first_base_must_name_a_commit_and_may_come_from_a_merged_branch() {
     let repo = hooked();
-    // A commit of another branch, not an ancestor of this one.
-    repo.git(&["checkout", "-q", "-b", "elsewhere"]);
-    repo.write("other.txt", "x\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-qm", "elsewhere", "--no-verify"]);
-    let elsewhere = repo.head();
-    repo.git(&["checkout", "-q", "main"]);
     let head = repo.head();
     let text = repo.read(TASK);
-    for base in [elsewhere.as_str(), "no-such-commit"] {
-        repo.write(
-            TASK,
-            text.replace(
-                "escalation: null\n",
-                &format!("escalation: null\nbase: {base}\n"),
-            ),
-        );
-        let run = commit_all(&repo, "a base from elsewhere");
-        rejected(
-            &repo,
-            &head,
-            &run,
-            &["hand edit of `base`", base, "F8", "specproof start T-1"],
-        );
-    }
-    repo.write(
-        TASK,
+    let with_base = |base: &str| {
         text.replace(
             "escalation: null\n",
-            &format!("escalation: null\nbase: {head}\n"),
-        ),
-    );
-    accepted(
+            &format!("escalation: null\nbase: {base}\n"),
+        )
+    };
+    repo.write(TASK, with_base("no-such-commit"));
+    let run = commit_all(&repo, "a base that is no commit");
+    rejected(
         &repo,
         &head,
-        &commit_all(&repo, "the base is where the work started"),
+        &run,
+        &[
+            "hand edit of `base`",
+            "no-such-commit",
+            "F8",
+            "specproof start T-1",
+        ],
     );
+    repo.git(&["checkout", "HEAD", "--", TASK]);
+    // Work started on a branch (its base is that branch's commit), merged into a main that
+    // moved on: the merge is honest.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("feature.txt", "f\n");
+    accepted(&repo, &head, &commit_all(&repo, "feature work"));
+    let feature = repo.head();
+    repo.write(TASK, with_base(&feature));
+    accepted(
+        &repo,
+        &feature,
+        &commit_all(&repo, "T-1 started on the branch"),
+    );
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("main.txt", "m\n");
+    accepted(&repo, &head, &commit_all(&repo, "main moves on"));
+    let main = repo.head();
+    let run = repo.git_env(&["merge", "-q", "--no-edit", "feature"], &[]);
+    accepted(&repo, &main, &run);
 }
 
 /// T-2 (section Other, criterion O-1 on src/b.rs) depends on T-1; both done and committed.
@@ -491,11 +509,68 @@ fn deleting_a_snapshot_while_its_plan_stays_is_rejected() {
             "git checkout HEAD -- .specproof/snapshots/plans/p.md",
         ],
     );
+    // Once the file is no longer a plan (and no task is claimed), its snapshot may go.
+    repo.write("specproof.yml", "plans: [\"docs/**/*.md\"]\n");
+    accepted(&repo, &head, &commit_all(&repo, "plans live in docs/ now"));
 }
 
 #[test]
-fn a_file_name_that_is_not_utf8_is_rejected_by_the_hooks() {
-    let repo = done();
+fn a_config_change_that_changes_what_a_done_whole_tree_proof_reads_is_rejected() {
+    let criteria = format!(
+        "{CRITERIA}- id: W-3\n  description: no TODO is left anywhere\n  proof: no_pattern_exists\n  args: {{ pattern: \"TODO\" }}\n"
+    );
+    let repo = crate::common::Repo::new();
+    repo.write("plans/p.md", plan(&criteria));
+    let echo = "- W-2: I write a function called a in it; a regex looks for it\n";
+    repo.write(
+        TASK,
+        task("T-1", "in_progress", &criteria, "").replace(
+            echo,
+            &format!("{echo}- W-3: nothing in the repository says T O D O\n"),
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan and task"]);
+    crate::hooks::install(&repo);
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));
+    let head = repo.head();
+    repo.write(
+        "specproof.yml",
+        "digest_exclude: [\".specproof/**\", \"src/**\"]\n",
+    );
+    let run = commit_all(&repo, "stop reading src/");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "changes `digest_exclude` or `max_file_size`",
+            "W-3",
+            "done task T-1",
+            "F14",
+        ],
+    );
+    repo.write("specproof.yml", "max_file_size: 1\n");
+    let run = commit_all(&repo, "skip every file");
+    rejected(&repo, &head, &run, &["W-2", "W-3", "F14"]);
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_rejected_by_the_hooks_once_a_task_is_claimed() {
+    // No task is done: nothing could miss it.
+    let repo = hooked();
+    let name = std::ffi::OsStr::from_bytes(b"odd-\xfe.txt");
+    std::fs::write(repo.path().join(name), "fn a() {}\n").expect("write");
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "an odd name, nothing claimed"),
+    );
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));
     let head = repo.head();
     let name = std::ffi::OsStr::from_bytes(b"src/\xff.rs");
     std::fs::write(repo.path().join(name), "fn a() {}\n").expect("write");

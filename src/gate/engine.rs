@@ -141,10 +141,12 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
     };
     // A content git listed the changes of has no such name (the list would not parse), so
     // only whole contents are asked.
-    if change.changed.is_none() {
-        out.problems.extend(unnamed(change.old, change.new));
-    }
-    if changed.is_empty() {
+    let unnamed = if change.changed.is_none() {
+        unnamed(change.old, change.new)
+    } else {
+        Vec::new()
+    };
+    if changed.is_empty() && unnamed.is_empty() {
         return out;
     }
     let mut new = new;
@@ -186,6 +188,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         withdrawn: Vec::new(),
         out,
     };
+    ctx.unnamed(&unnamed);
     ctx.links(&changed);
     ctx.unreadable(&changed);
     ctx.plan_drift();
@@ -238,26 +241,21 @@ fn changed_paths(old: Option<&Content<'_>>, new: &Content<'_>) -> BTreeSet<Strin
     out
 }
 
-/// Files whose names are not UTF-8, new in this change: no criterion can name them, and a glob
-/// could not see them either (`**/*.sh` would miss one), so the gates could not judge them.
-fn unnamed(old: Option<&Content<'_>>, new: &Content<'_>) -> Vec<Problem> {
-    let before: BTreeSet<&String> = old
-        .map(|o| o.skipped().iter().collect())
-        .unwrap_or_default();
-    new.skipped()
-        .iter()
-        .filter(|n| !before.contains(n))
-        .map(|name| Problem {
-            task: None,
-            file: Some(name.clone()),
-            line: None,
-            check: Check::Unreadable,
-            criterion: None,
-            code: Some(FailureCode::F8),
-            reason: format!("the file name {name:?} is not UTF-8 (shown lossily): no proof can name it or match it, so the gates could not judge it"),
-            fix: "rename the file to a UTF-8 name (`git mv`)".to_owned(),
-        })
-        .collect()
+/// Files whose names are not UTF-8 (shown lossily), new in this change: counted by lossy name,
+/// so a second such file whose name reads the same is new too.
+fn unnamed(old: Option<&Content<'_>>, new: &Content<'_>) -> Vec<String> {
+    let mut before: BTreeMap<&String, usize> = BTreeMap::new();
+    for name in old.map(Content::skipped).unwrap_or_default() {
+        *before.entry(name).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for name in new.skipped() {
+        match before.get_mut(name) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => out.push(name.clone()),
+        }
+    }
+    out
 }
 
 fn diagnostic_problem(d: &Diagnostic, check: Check, fix: String) -> Problem {
@@ -326,6 +324,33 @@ impl Ctx<'_, '_, '_> {
             }
         }
         self.out.problems.extend(found);
+    }
+
+    /// New files whose names are not UTF-8, where a task is done or complete: no criterion can
+    /// name them and no glob can match them, so a claimed criterion could not see them.
+    fn unnamed(&mut self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        let claimed = self
+            .metas()
+            .values()
+            .any(|m| matches!(m.status, Status::Done | Status::Complete));
+        if !claimed {
+            return;
+        }
+        for name in names {
+            self.push(Problem {
+                task: None,
+                file: Some(name.clone()),
+                line: None,
+                check: Check::Unreadable,
+                criterion: None,
+                code: Some(FailureCode::F8),
+                reason: format!("the file name {name:?} is not UTF-8 (shown lossily): no proof can name it or match it, so the criteria of done and complete tasks could not see it"),
+                fix: "rename the file to a UTF-8 name (`git mv`)".to_owned(),
+            });
+        }
     }
 
     /// Touched plan, snapshot and task files that do not parse.
@@ -408,7 +433,10 @@ impl Ctx<'_, '_, '_> {
                     .old
                     .as_ref()
                     .is_some_and(|o| o.content.get(path).is_some());
-            if deleted && self.new.content.get(plan).is_some() {
+            let (config, globs) = &self.own_plans;
+            let still_a_plan = self.new.content.get(plan).is_some()
+                && crate::workspace::is_plan_path(config, globs, plan);
+            if deleted && still_a_plan {
                 kept.push(Problem {
                     task: None,
                     file: Some(path.clone()),
@@ -650,9 +678,13 @@ impl Ctx<'_, '_, '_> {
                         "{id} is {} and depends on {dep}, which this change {what}: a task is done only while the tasks it depends on are",
                         meta.status.name()
                     ),
-                    fix: format!(
-                        "keep {dep} done, or move {id} back to in_progress in the same change"
-                    ),
+                    fix: if meta.status == Status::Complete {
+                        format!("keep {dep} done: complete task {id} depends on it")
+                    } else {
+                        format!(
+                            "keep {dep} done, or move {id} back to in_progress in the same change"
+                        )
+                    },
                 });
             }
         }
@@ -841,10 +873,17 @@ impl Ctx<'_, '_, '_> {
                         "iteration rose from {} to {} {why}: a new iteration resets attempts and escalation",
                         o.iteration, n.iteration
                     ),
-                    format!(
-                        "put `iteration: {}` back in {path}; `specproof escalate --ack {id} --by NAME --note TEXT` records a person's decision",
-                        o.iteration
-                    ),
+                    if human {
+                        format!(
+                            "put `iteration: {}` back in {path}; `specproof escalate --ack {id} --by NAME --note TEXT` records a person's decision first",
+                            o.iteration
+                        )
+                    } else {
+                        format!(
+                            "put `iteration: {}` back in {path}: iterations are started by `specproof converge` (not built yet); until then a person starts one on the record: SPECPROOF_OVERRIDE='<reason>' git commit …",
+                            o.iteration
+                        )
+                    },
                 ));
             }
         }
@@ -914,27 +953,12 @@ impl Ctx<'_, '_, '_> {
         }
     }
 
-    /// A task's first `base` (written by `specproof start`: HEAD when the work starts) is a
-    /// commit this change builds on: the parent or one of its ancestors, never a commit chosen
-    /// from elsewhere to make a diff proof pass.
+    /// A task's first `base` (written by `specproof start`: HEAD when the work starts) names a
+    /// commit of this repository. It need not be an ancestor of the change: a merge brings in a
+    /// base set on another branch, and a rebase rewrites the commit it named.
     fn first_base(&mut self, path: &str, meta: &TaskMeta, base: &str) {
-        let git = self.change.git;
-        let resolved = crate::proof::git::resolve_base(git, base);
-        let ok = match (&resolved, self.change.old_commit) {
-            (Ok(b), Some(parent)) => {
-                *b == parent || git.graph_descendant_of(parent, *b).unwrap_or(false)
-            }
-            _ => false,
-        };
-        if ok {
+        let Err(why) = crate::proof::git::resolve_base(self.change.git, base) else {
             return;
-        }
-        let why = match resolved {
-            Err(e) => e,
-            Ok(_) if self.change.old_commit.is_none() => {
-                "the change has no parent commit for it to be".to_owned()
-            }
-            Ok(b) => format!("{b} is not this change's parent commit or one of its ancestors"),
         };
         self.push(Problem {
             task: Some(meta.task_id.clone()),
@@ -943,9 +967,7 @@ impl Ctx<'_, '_, '_> {
             check: Check::Lifecycle,
             criterion: None,
             code: Some(FailureCode::F8),
-            reason: format!(
-                "hand edit of `base`: `base: {base}` is not where the work started: {why}"
-            ),
+            reason: format!("hand edit of `base`: `base: {base}` names no commit: {why}"),
             fix: format!(
                 "remove `base` from {path} and let `specproof start {}` write it",
                 meta.task_id
@@ -1292,7 +1314,10 @@ impl Ctx<'_, '_, '_> {
             let Some(before) = definitions(old) else {
                 continue;
             };
-            let after = if unread.contains(&plan) {
+            // A plan file the change deletes (or moves) takes its criteria with it, even when
+            // its snapshot stays.
+            let deleted = old.content.get(&plan).is_some() && self.new.content.get(&plan).is_none();
+            let after = if unread.contains(&plan) || deleted {
                 None
             } else {
                 definitions(&self.new)
@@ -1305,6 +1330,45 @@ impl Ctx<'_, '_, '_> {
                         .as_ref()
                         .and_then(|a| a.criterion(&c.id))
                         .is_none_or(|now| digest::criterion_json(c) != digest::criterion_json(now))
+                })
+                .map(|c| c.id.clone())
+                .collect();
+            if !ids.is_empty() {
+                out.insert(plan, ids);
+            }
+        }
+        out
+    }
+
+    /// Criteria whose files a change to `digest_exclude` or `max_file_size` reads differently:
+    /// whole-tree scopes (which leave out the excluded files) and pattern proofs (which skip
+    /// files over the size limit), by plan. Plans are parsed only when those keys change.
+    fn rescoped_criteria(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out = BTreeMap::new();
+        let Some(old) = &self.old else { return out };
+        let new = &self.own_plans.0;
+        let exclude = old.config.digest_exclude != new.digest_exclude;
+        let size = old.config.max_file_size != new.max_file_size;
+        if !exclude && !size {
+            return out;
+        }
+        for plan in self.new.plan_paths() {
+            let defs = self.new.definitions_path(&plan);
+            let ids: BTreeSet<String> = self
+                .new
+                .parse_plan(&defs)
+                .criteria
+                .iter()
+                .filter(|c| {
+                    let tree = matches!(
+                        crate::proof::input_spec(c),
+                        crate::proof::InputSpec::Tree | crate::proof::InputSpec::FilteredTree(_)
+                    );
+                    let pattern = matches!(
+                        c.proof,
+                        Proof::PatternMatches { .. } | Proof::NoPatternExists { .. }
+                    );
+                    (exclude && tree) || (size && pattern)
                 })
                 .map(|c| c.id.clone())
                 .collect();
@@ -1334,7 +1398,15 @@ impl Ctx<'_, '_, '_> {
     /// or complete in the new content: weakening the bar of a claim (F14). Whether or not the
     /// task file is touched: a done task's evidence proves the old definition.
     fn tampering(&mut self, changed: &BTreeSet<String>) {
-        let redefined = self.redefined_criteria(changed);
+        let mut redefined = self.redefined_criteria(changed);
+        // Criteria whose files the change's specproof.yml reads differently.
+        let by_config = self.rescoped_criteria();
+        for (plan, ids) in &by_config {
+            redefined
+                .entry(plan.clone())
+                .or_default()
+                .extend(ids.iter().cloned());
+        }
         if redefined.is_empty() {
             return;
         }
@@ -1353,10 +1425,15 @@ impl Ctx<'_, '_, '_> {
             let ids = &redefined[&plan];
             let path = self.new.task_path(&id);
             // Only a task file that names a redefined criterion is read in full.
-            let names_one = self.new.content.read(&path).is_ok_and(|bytes| {
-                ids.iter()
-                    .any(|cid| memchr::memmem::find(&bytes, cid.as_bytes()).is_some())
-            });
+            let names_one = match self.new.content.read(&path) {
+                Ok(bytes) => ids
+                    .iter()
+                    .any(|cid| memchr::memmem::find(&bytes, cid.as_bytes()).is_some()),
+                Err(err) => {
+                    found.push(unreadable_task(&path, &err));
+                    continue;
+                }
+            };
             if !names_one {
                 continue;
             }
@@ -1372,13 +1449,22 @@ impl Ctx<'_, '_, '_> {
                 .and_then(|o| o.task(&o.task_path(&id)))
                 .and_then(|t| t.meta)
                 .map(|m| m.status);
-            let plan_gone = self
-                .new
-                .content
-                .get(&self.new.definitions_path(&plan))
-                .is_none();
+            let plan_gone = self.new.content.get(&plan).is_none();
             for (cid, _) in task.criteria_ids.iter().filter(|(c, _)| ids.contains(c)) {
-                let what = if unread.contains(&plan) {
+                let rescoped = by_config.get(&plan).is_some_and(|r| r.contains(cid));
+                if rescoped && meta.status == Status::Complete {
+                    // A complete task is the record: a later config change does not reopen it,
+                    // and a project must stay able to change its config.
+                    self.out.warnings.push(format!(
+                        "{id} {cid}: this change's specproof.yml (`digest_exclude` or `max_file_size`) changes which files {cid} of complete task {id} reads"
+                    ));
+                    continue;
+                }
+                let what = if rescoped && self.new.criterion(&plan, cid).is_some() {
+                    format!(
+                        "changes `digest_exclude` or `max_file_size` in specproof.yml, which changes the files {cid} reads"
+                    )
+                } else if unread.contains(&plan) {
                     format!(
                         "stops reading {plan} (specproof.yml `plans` no longer matches it), which defines {cid}"
                     )
@@ -1503,20 +1589,23 @@ impl Ctx<'_, '_, '_> {
         // Only the task files that name a touched criterion are parsed: a commit touching one
         // criterion does not read every task's front matter.
         let tasks_dir = crate::paths::normalize(&self.new.config.tasks_dir);
-        let ids: Vec<String> = self
-            .new
-            .content
-            .under(&tasks_dir)
-            .filter(|e| self.new.is_task(&e.path) && !gated.contains(&stem(&e.path)))
-            .filter(|e| {
-                self.new.content.read(&e.path).is_ok_and(|bytes| {
-                    touched
+        let mut ids = Vec::new();
+        for e in self.new.content.under(&tasks_dir) {
+            if !self.new.is_task(&e.path) || gated.contains(&stem(&e.path)) {
+                continue;
+            }
+            match self.new.content.read(&e.path) {
+                Ok(bytes) => {
+                    if touched
                         .iter()
                         .any(|(_, cid)| memchr::memmem::find(&bytes, cid.as_bytes()).is_some())
-                })
-            })
-            .map(|e| stem(&e.path))
-            .collect();
+                    {
+                        ids.push(stem(&e.path));
+                    }
+                }
+                Err(err) => found.push(unreadable_task(&e.path, &err)),
+            }
+        }
         for id in ids {
             let path = self.new.task_path(&id);
             let Some(task) = self.new.task(&path) else {
@@ -1616,6 +1705,20 @@ impl Ctx<'_, '_, '_> {
         }
         self.out.problems.extend(found);
         self.out.warnings.extend(warnings);
+    }
+}
+
+/// A task file the change holds that cannot be read (a missing object, in a partial clone).
+fn unreadable_task(path: &str, err: &crate::content::ContentError) -> Problem {
+    Problem {
+        task: Some(stem(path)),
+        file: Some(path.to_owned()),
+        line: None,
+        check: Check::Unreadable,
+        criterion: None,
+        code: Some(FailureCode::F8),
+        reason: format!("cannot read {path}: {err}"),
+        fix: "fetch the missing objects (`git fetch`), then try again".to_owned(),
     }
 }
 
