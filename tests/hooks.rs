@@ -513,7 +513,9 @@ fn a_broken_config_fails_closed_and_fail_open_lets_it_pass() {
     let ledger = std::fs::read_to_string(repo.path().join(".git/specproof/ledger.jsonl"))
         .expect("the ledger");
     assert!(
-        ledger.contains("\"fail-open\"") && ledger.contains("jobz"),
+        ledger.contains("\"fail-open\"")
+            && ledger.contains("jobz")
+            && ledger.contains(&format!("\"head\":\"{head}\"")),
         "{ledger}"
     );
 }

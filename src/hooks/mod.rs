@@ -105,6 +105,7 @@ pub fn run(
                             "event": "fail-open",
                             "hook": hook.name(),
                             "at": crate::state::now(),
+                            "head": head_commit(&git).ok().flatten().map(|h| h.to_string()),
                             "error": message,
                         })],
                     ),
