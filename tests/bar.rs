@@ -514,8 +514,8 @@ fn deleting_a_snapshot_while_its_plan_stays_is_rejected() {
     accepted(&repo, &head, &commit_all(&repo, "plans live in docs/ now"));
 }
 
-#[test]
-fn a_config_change_that_changes_what_a_done_whole_tree_proof_reads_is_rejected() {
+/// T-1 with W-3 (no TODO anywhere: a whole-tree proof) verified and committed as done.
+fn done_with_tree_proof() -> (crate::common::Repo, String) {
     let criteria = format!(
         "{CRITERIA}- id: W-3\n  description: no TODO is left anywhere\n  proof: no_pattern_exists\n  args: {{ pattern: \"TODO\" }}\n"
     );
@@ -535,6 +535,43 @@ fn a_config_change_that_changes_what_a_done_whole_tree_proof_reads_is_rejected()
     work_and_verify(&repo);
     set_status(&repo, TASK, "in_progress", "done");
     accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));
+    (repo, criteria)
+}
+
+#[test]
+fn a_config_change_warns_for_a_complete_task_but_never_hides_a_redefinition() {
+    let (repo, criteria) = done_with_tree_proof();
+    set_status(&repo, TASK, "done", "complete");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 complete"));
+    let head = repo.head();
+    repo.write(
+        "specproof.yml",
+        "digest_exclude: [\".specproof/**\", \"src/**\"]\n",
+    );
+    // With W-3 redefined in the same change, the complete task's bar changed: rejected.
+    repo.write("plans/p.md", plan(&criteria.replace("TODO", "FIXME")));
+    let run = commit_all(&repo, "exclude src/ and redefine W-3");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["redefines W-3", "complete task T-1", "F14"],
+    );
+    // The config change alone is the project's to make: a warning names what it changes.
+    repo.write("plans/p.md", plan(&criteria));
+    let run = commit_all(&repo, "exclude src/");
+    accepted(&repo, &head, &run);
+    assert!(
+        run.stderr
+            .contains("changes which files W-3 of complete task T-1 reads"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_config_change_that_changes_what_a_done_whole_tree_proof_reads_is_rejected() {
+    let (repo, _) = done_with_tree_proof();
     let head = repo.head();
     repo.write(
         "specproof.yml",

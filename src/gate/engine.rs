@@ -1399,6 +1399,7 @@ impl Ctx<'_, '_, '_> {
     /// task file is touched: a done task's evidence proves the old definition.
     fn tampering(&mut self, changed: &BTreeSet<String>) {
         let mut redefined = self.redefined_criteria(changed);
+        let defined = redefined.clone();
         // Criteria whose files the change's specproof.yml reads differently.
         let by_config = self.rescoped_criteria();
         for (plan, ids) in &by_config {
@@ -1451,7 +1452,9 @@ impl Ctx<'_, '_, '_> {
                 .map(|m| m.status);
             let plan_gone = self.new.content.get(&plan).is_none();
             for (cid, _) in task.criteria_ids.iter().filter(|(c, _)| ids.contains(c)) {
-                let rescoped = by_config.get(&plan).is_some_and(|r| r.contains(cid));
+                // Only a change of specproof.yml, not of the criterion's own definition.
+                let rescoped = by_config.get(&plan).is_some_and(|r| r.contains(cid))
+                    && !defined.get(&plan).is_some_and(|d| d.contains(cid));
                 if rescoped && meta.status == Status::Complete {
                     // A complete task is the record: a later config change does not reopen it,
                     // and a project must stay able to change its config.
