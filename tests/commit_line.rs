@@ -222,3 +222,20 @@ fn a_comment_char_given_with_git_dash_c_is_the_one_stripped() {
         "Fix parser"
     );
 }
+
+#[test]
+fn an_amend_through_a_git_alias_is_judged_against_the_parent() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let head = repo.head();
+    set_status(&repo, TASK, "done", "complete");
+    repo.git(&["add", "-A"]);
+    repo.git(&["config", "alias.fixup-last", "commit --amend --no-edit"]);
+    repo.git(&["config", "alias.fl", "fixup-last"]);
+    let run = repo.git_env(&["fl"], &[]);
+    rejected(&repo, &head, &run, &["G4 evidence persisted", "W-1"]);
+    let run = repo.git_env(&["-c", "alias.ci=commit", "ci", "-m", "complete"], &[]);
+    accepted(&repo, &head, &run);
+}

@@ -23,7 +23,7 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
         .with_context(|| format!("cannot read the commit message {}", path.display()))?;
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let config = committed_config(&git, env)?;
-    let commit = git_argv::commit_command();
+    let commit = git_argv::commit_command(&git);
     let comment = commit
         .as_ref()
         .and_then(|c| command_line_prefix(c, &raw))

@@ -61,7 +61,14 @@ impl Commit {
 /// (`/proc/PID/exe`, which sees through a symlink with another name) or of its `argv[0]`.
 /// `None` without /proc, when no ancestor is git, or when that git is not `git commit` (git
 /// rebase, git merge, an alias) or its command line is one git would refuse.
-pub fn commit_command() -> Option<Commit> {
+pub fn commit_command(git: &git2::Repository) -> Option<Commit> {
+    // git's aliases (`alias.<name>` of the repository's, global and system config; `git -c`
+    // settings are looked at first): `git amend` with `alias.amend = commit --amend` is an
+    // amend. A snapshot of the config, read once.
+    let config = git.config().and_then(|mut c| c.snapshot()).ok();
+    let alias = |name: &str| -> Option<String> {
+        config.as_ref()?.get_string(&format!("alias.{name}")).ok()
+    };
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..4 {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
@@ -76,7 +83,7 @@ pub fn commit_command() -> Option<Commit> {
             // A binary replaced since it started (an upgrade) reads `git (deleted)`.
             n.strip_suffix(b" (deleted)").unwrap_or(n).to_vec()
         });
-        if let Process::Git(found) = process(exe_name.as_deref(), &argv) {
+        if let Process::Git(found) = process(exe_name.as_deref(), &argv, &alias) {
             return found;
         }
         pid = parent_of(pid)?;
@@ -92,8 +99,13 @@ enum Process {
     Other,
 }
 
-/// The process with executable file name `exe_name` and arguments `argv` (`argv[0]` first).
-fn process(exe_name: Option<&[u8]>, argv: &[&[u8]]) -> Process {
+/// The process with executable file name `exe_name` and arguments `argv` (`argv[0]` first);
+/// `alias` gives the value of `alias.<name>` in git's config.
+fn process(
+    exe_name: Option<&[u8]>,
+    argv: &[&[u8]],
+    alias: &dyn Fn(&str) -> Option<String>,
+) -> Process {
     let program = argv
         .first()
         .map(|a| a.rsplit(|b| *b == b'/').next().unwrap_or(a));
@@ -102,7 +114,7 @@ fn process(exe_name: Option<&[u8]>, argv: &[&[u8]]) -> Process {
         return Process::Git(parse_commit(&argv[1..], Vec::new()));
     }
     if exe_name == Some(b"git") || program == Some(b"git") {
-        return Process::Git(parse_git(argv.get(1..).unwrap_or_default()));
+        return Process::Git(parse_git_with(argv.get(1..).unwrap_or_default(), alias));
     }
     Process::Other
 }
@@ -116,14 +128,26 @@ fn parent_of(pid: u32) -> Option<u32> {
 
 /// `git`'s arguments (after `argv[0]`): `Some` when they run `git commit` and git would accept
 /// them.
+#[cfg(test)]
 pub fn parse_git(args: &[&[u8]]) -> Option<Commit> {
+    parse_git_with(args, &|_| None)
+}
+
+/// [`parse_git`], where a subcommand that is not `commit` may be an alias: `alias(name)` gives
+/// `alias.<name>` from git's config (a `git -c alias.<name>=…` on the command line wins). An
+/// alias that runs a shell command (`!…`) is not followed; aliases of aliases are, a few deep.
+pub fn parse_git_with(args: &[&[u8]], alias: &dyn Fn(&str) -> Option<String>) -> Option<Commit> {
     let mut config = Vec::new();
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         if !arg.starts_with(b"-") {
-            return (*arg == b"commit")
-                .then(|| parse_commit(&args[i + 1..], config))
-                .flatten();
+            if *arg == b"commit" {
+                return parse_commit(&args[i + 1..], config);
+            }
+            return expand_alias(arg, &args[i + 1..], &config, alias).and_then(|expanded| {
+                let words: Vec<&[u8]> = expanded.iter().map(Vec::as_slice).collect();
+                parse_alias_words(&words, config, alias, 4)
+            });
         }
         match *arg {
             b"-p"
@@ -174,6 +198,94 @@ pub fn parse_git(args: &[&[u8]]) -> Option<Commit> {
         }
     }
     None
+}
+
+/// The words an alias named `name` expands to, followed by `rest`; None when `name` is no alias
+/// or runs a shell command.
+fn expand_alias(
+    name: &[u8],
+    rest: &[&[u8]],
+    settings: &[(String, Setting)],
+    alias: &dyn Fn(&str) -> Option<String>,
+) -> Option<Vec<Vec<u8>>> {
+    let name = std::str::from_utf8(name).ok()?;
+    let key = format!("alias.{name}");
+    let value = settings
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+        .and_then(|(_, v)| match v {
+            Setting::Value(v) => Some(v.clone()),
+            Setting::Bare => None,
+        })
+        .or_else(|| alias(name))?;
+    if value.trim_start().starts_with('!') {
+        return None;
+    }
+    let mut words = split_alias(&value)?;
+    words.extend(rest.iter().map(|a| a.to_vec()));
+    Some(words)
+}
+
+/// Follows the expansion of an alias: its first word is `commit` or another alias.
+fn parse_alias_words(
+    words: &[&[u8]],
+    config: Vec<(String, Setting)>,
+    alias: &dyn Fn(&str) -> Option<String>,
+    depth: u8,
+) -> Option<Commit> {
+    let (first, rest) = words.split_first()?;
+    if *first == b"commit" {
+        return parse_commit(rest, config);
+    }
+    if depth == 0 || first.starts_with(b"-") {
+        return None;
+    }
+    let expanded = expand_alias(first, rest, &config, alias)?;
+    let words: Vec<&[u8]> = expanded.iter().map(Vec::as_slice).collect();
+    parse_alias_words(&words, config, alias, depth - 1)
+}
+
+/// An alias's value split into words as git splits it: at whitespace, with single and double
+/// quotes and backslashes (None on an unclosed quote, which git refuses too).
+fn split_alias(value: &str) -> Option<Vec<Vec<u8>>> {
+    let mut words = Vec::new();
+    let mut word = Vec::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => word.extend_from_slice(c.to_string().as_bytes()),
+            (_, '\\') => {
+                let next = chars.next()?;
+                word.extend_from_slice(next.to_string().as_bytes());
+                in_word = true;
+            }
+            (_, c) => {
+                word.extend_from_slice(c.to_string().as_bytes());
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return None;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
 }
 
 /// What an option of `git commit` takes.
@@ -562,12 +674,12 @@ mod tests {
     fn a_process_is_git_by_its_executable_or_its_name() {
         let amends = |p: Process| matches!(p, Process::Git(Some(c)) if c.amend);
         let argv: [&[u8]; 3] = [b"/tmp/vcs", b"commit", b"--amend"];
-        assert!(amends(process(Some(&b"git"[..]), &argv)));
-        assert_eq!(process(Some(&b"sh"[..]), &argv), Process::Other);
+        assert!(amends(process(Some(&b"git"[..]), &argv, &|_| None)));
+        assert_eq!(process(Some(&b"sh"[..]), &argv, &|_| None), Process::Other);
         let argv: [&[u8]; 2] = [b"/usr/lib/git-core/git-commit", b"--amend"];
-        assert!(amends(process(None, &argv)));
+        assert!(amends(process(None, &argv, &|_| None)));
         let argv: [&[u8]; 3] = [b"git", b"rebase", b"--continue"];
-        assert_eq!(process(None, &argv), Process::Git(None));
+        assert_eq!(process(None, &argv, &|_| None), Process::Git(None));
     }
 
     #[test]
@@ -757,5 +869,45 @@ mod tests {
             assert_eq!(parsed.amend, amended, "{line:?}: amend");
             assert_eq!(parsed.uses_editor(), edited, "{line:?}: editor");
         }
+    }
+
+    #[test]
+    fn an_alias_of_commit_is_followed_as_git_follows_it() {
+        let aliases = |name: &str| match name {
+            "amend" => Some("commit --amend --no-edit".to_owned()),
+            "ci" => Some("commit".to_owned()),
+            "fix" => Some("amend -q".to_owned()),
+            "msg" => Some("commit -m '--amend, quoted'".to_owned()),
+            "sh" => Some("!git commit --amend".to_owned()),
+            "loop" => Some("loop".to_owned()),
+            _ => None,
+        };
+        let amends = |args: &[&str]| {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            parse_git_with(&args, &aliases).map(|c| c.amend)
+        };
+        assert_eq!(amends(&["amend"]), Some(true));
+        assert_eq!(amends(&["ci", "--amend"]), Some(true));
+        assert_eq!(amends(&["ci", "-m", "--amend"]), Some(false));
+        assert_eq!(amends(&["fix"]), Some(true), "an alias of an alias");
+        assert_eq!(amends(&["msg"]), Some(false), "a quoted word is one value");
+        assert_eq!(
+            amends(&["-c", "alias.ci=commit --amend", "ci"]),
+            Some(true),
+            "git -c wins"
+        );
+        assert_eq!(amends(&["sh"]), None, "a shell alias is not followed");
+        assert_eq!(amends(&["loop"]), None, "a loop ends");
+        assert_eq!(amends(&["status"]), None);
+        assert_eq!(
+            split_alias("a 'b c' \"d\\\"e\" f\\ g"),
+            Some(vec![
+                b"a".to_vec(),
+                b"b c".to_vec(),
+                b"d\"e".to_vec(),
+                b"f g".to_vec()
+            ])
+        );
+        assert_eq!(split_alias("unclosed 'quote"), None);
     }
 }

@@ -16,7 +16,7 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     // makes has HEAD's first parent as its parent, so that is what it is judged against (as
     // pre-push will judge it).
     let head = match head_commit(&git)? {
-        Some(h) if amending() => git
+        Some(h) if amending(&git) => git
             .find_commit(h)
             .context("cannot read HEAD")?
             .parent_ids()
@@ -156,8 +156,8 @@ fn ledger(
 /// Where the command line cannot be read (no /proc, a hook framework more than four processes
 /// below git, an alias), this is false and the change is judged against HEAD; pre-push judges
 /// it again either way.
-fn amending() -> bool {
-    git_argv::commit_command().is_some_and(|c| c.amend)
+fn amending(git: &git2::Repository) -> bool {
+    git_argv::commit_command(git).is_some_and(|c| c.amend)
 }
 
 /// Whether a commit-msg hook will write the override trailer: specproof's shim, or the
