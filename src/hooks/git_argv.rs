@@ -64,10 +64,14 @@ impl Commit {
 pub fn commit_command(git: &git2::Repository) -> Option<Commit> {
     // git's aliases (`alias.<name>` of the repository's, global and system config; `git -c`
     // settings are looked at first): `git amend` with `alias.amend = commit --amend` is an
-    // amend. A snapshot of the config, read once.
-    let config = git.config().and_then(|mut c| c.snapshot()).ok();
+    // amend. A snapshot of the config, read only when an alias is met.
+    let config = std::cell::OnceCell::new();
     let alias = |name: &str| -> Option<String> {
-        config.as_ref()?.get_string(&format!("alias.{name}")).ok()
+        config
+            .get_or_init(|| git.config().and_then(|mut c| c.snapshot()).ok())
+            .as_ref()?
+            .get_string(&format!("alias.{name}"))
+            .ok()
     };
     let mut pid = std::os::unix::process::parent_id();
     for _ in 0..4 {
