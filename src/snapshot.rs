@@ -94,6 +94,22 @@ pub struct SnapshotOutcome {
     pub changed: Vec<String>,
 }
 
+/// The plan a snapshot at repository path `path` stands for: `path` without
+/// `.specproof/snapshots/`; None for any other path.
+#[must_use]
+pub fn plan_of(path: &str) -> Option<&str> {
+    path.strip_prefix(SNAPSHOT_DIR)?.strip_prefix('/')
+}
+
+/// Whether the text of [`CHANGES_LOG`] `log` has a line recording snapshot `sha256` of `plan`.
+#[must_use]
+pub fn records(log: &str, plan: &str, sha256: &str) -> bool {
+    log.lines().any(|line| {
+        let fields: Vec<&str> = line.split('\t').collect();
+        fields.get(1) == Some(&plan) && fields.get(3) == Some(&sha256)
+    })
+}
+
 /// The snapshot of the plan at repository path `plan_rel`: `.specproof/snapshots/<plan_rel>`.
 #[must_use]
 pub fn snapshot_path(plan_rel: &str) -> String {
@@ -194,12 +210,8 @@ pub fn take(root: &Path, plan_rel: &str) -> Result<SnapshotOutcome, SnapshotErro
 /// Whether [`CHANGES_LOG`] records the snapshot `o.new` of `o.plan` (a snapshot copied by hand
 /// is not, and the hooks reject it until `take` logs it).
 fn logged(root: &Path, o: &SnapshotOutcome) -> bool {
-    std::fs::read(root.join(CHANGES_LOG)).is_ok_and(|log| {
-        String::from_utf8_lossy(&log).lines().any(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            fields.get(1) == Some(&o.plan.as_str()) && fields.get(3) == Some(&o.new.as_str())
-        })
-    })
+    std::fs::read(root.join(CHANGES_LOG))
+        .is_ok_and(|log| records(&String::from_utf8_lossy(&log), &o.plan, &o.new))
 }
 
 /// One line of [`CHANGES_LOG`], without the line break.

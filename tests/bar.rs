@@ -131,20 +131,7 @@ fn deleting_or_renaming_the_plan_of_a_done_task_is_rejected() {
 #[test]
 fn a_digest_exclude_added_in_the_claiming_commit_does_not_count_for_it() {
     // W-3 reads the whole tree: with every file excluded its evidence would never go stale.
-    let criteria = format!(
-        "{CRITERIA}- id: W-3\n  description: no TODO is left anywhere\n  proof: no_pattern_exists\n  args: {{ pattern: \"TODO\" }}\n"
-    );
-    let repo = crate::common::Repo::new();
-    repo.write("plans/p.md", plan(&criteria));
-    let echo = "- W-2: I write a function called a in it; a regex looks for it\n";
-    let text = task("T-1", "in_progress", &criteria, "").replace(
-        echo,
-        &format!("{echo}- W-3: nothing in the repository says T O D O\n"),
-    );
-    repo.write(TASK, &text);
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-qm", "plan and task"]);
-    crate::hooks::install(&repo);
+    let (repo, _) = tree_proof_task();
     let head = repo.head();
     repo.write("specproof.yml", "digest_exclude: [\"**\"]\n");
     work_and_verify(&repo);
@@ -514,8 +501,9 @@ fn deleting_a_snapshot_while_its_plan_stays_is_rejected() {
     accepted(&repo, &head, &commit_all(&repo, "plans live in docs/ now"));
 }
 
-/// T-1 with W-3 (no TODO anywhere: a whole-tree proof) verified and committed as done.
-fn done_with_tree_proof() -> (crate::common::Repo, String) {
+/// plans/p.md with W-3 besides W-1 and W-2 (no TODO anywhere: a whole-tree proof), T-1 holding
+/// all three in progress, committed, and the hooks installed; returns the criteria block.
+fn tree_proof_task() -> (crate::common::Repo, String) {
     let criteria = format!(
         "{CRITERIA}- id: W-3\n  description: no TODO is left anywhere\n  proof: no_pattern_exists\n  args: {{ pattern: \"TODO\" }}\n"
     );
@@ -532,6 +520,12 @@ fn done_with_tree_proof() -> (crate::common::Repo, String) {
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-qm", "plan and task"]);
     crate::hooks::install(&repo);
+    (repo, criteria)
+}
+
+/// T-1 with W-3 (no TODO anywhere: a whole-tree proof) verified and committed as done.
+fn done_with_tree_proof() -> (crate::common::Repo, String) {
+    let (repo, criteria) = tree_proof_task();
     work_and_verify(&repo);
     set_status(&repo, TASK, "in_progress", "done");
     accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));

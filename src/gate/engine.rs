@@ -357,9 +357,7 @@ impl Ctx<'_, '_, '_> {
     fn unreadable(&mut self, changed: &BTreeSet<String>) {
         let mut found = Vec::new();
         for path in changed {
-            let snapshot = path
-                .strip_prefix(crate::lint::SNAPSHOT_DIR)
-                .is_some_and(|r| r.starts_with('/'));
+            let snapshot = crate::snapshot::plan_of(path).is_some();
             if (snapshot || self.new.is_plan(path)) && self.new.content.get(path).is_some() {
                 found.extend(self.new.parse_plan(path).diagnostics);
             }
@@ -422,10 +420,7 @@ impl Ctx<'_, '_, '_> {
         // A snapshot stays while its plan does: without it the plan's edits are not drift.
         let mut kept = Vec::new();
         for path in changed {
-            let Some(plan) = path
-                .strip_prefix(crate::lint::SNAPSHOT_DIR)
-                .and_then(|r| r.strip_prefix('/'))
-            else {
+            let Some(plan) = crate::snapshot::plan_of(path) else {
                 continue;
             };
             let deleted = self.new.content.get(path).is_none()
@@ -450,13 +445,10 @@ impl Ctx<'_, '_, '_> {
             }
         }
         self.out.problems.extend(kept);
-        let written: Vec<&String> = changed
+        let written: Vec<(&String, &str)> = changed
             .iter()
-            .filter(|p| {
-                p.strip_prefix(crate::lint::SNAPSHOT_DIR)
-                    .is_some_and(|r| r.starts_with('/'))
-                    && self.new.content.get(p).is_some()
-            })
+            .filter(|p| self.new.content.get(p).is_some())
+            .filter_map(|p| Some((p, crate::snapshot::plan_of(p)?)))
             .collect();
         if written.is_empty() && !changed.contains(log) {
             return;
@@ -508,17 +500,12 @@ impl Ctx<'_, '_, '_> {
         }
         let added = String::from_utf8_lossy(&now[before.len()..]).into_owned();
         let mut found = Vec::new();
-        for path in written {
-            let plan = &path[crate::lint::SNAPSHOT_DIR.len() + 1..];
+        for (path, plan) in written {
+            // A snapshot that cannot be read is reported by `unreadable`.
             let Ok(bytes) = self.new.content.read(path) else {
                 continue;
             };
-            let sha = digest::sha256(&bytes);
-            let logged = added.lines().any(|line| {
-                let fields: Vec<&str> = line.split('\t').collect();
-                fields.get(1) == Some(&plan) && fields.get(3) == Some(&sha.as_str())
-            });
-            if !logged {
+            if !crate::snapshot::records(&added, plan, &digest::sha256(&bytes)) {
                 found.push(problem(
                     path,
                     format!("{path} changes without its line in {log} (the plan, the old and new sha256, the changed criteria): a snapshot is written by `specproof snapshot`, which records it"),
@@ -1297,10 +1284,7 @@ impl Ctx<'_, '_, '_> {
         let unread = self.unread_plans();
         plans.extend(unread.iter().cloned());
         for path in changed {
-            if let Some(plan) = path
-                .strip_prefix(crate::lint::SNAPSHOT_DIR)
-                .and_then(|r| r.strip_prefix('/'))
-            {
+            if let Some(plan) = crate::snapshot::plan_of(path) {
                 plans.insert(plan.to_owned());
             } else if self.new.is_plan(path) || old.is_plan(path) {
                 plans.insert(path.clone());
@@ -1427,9 +1411,7 @@ impl Ctx<'_, '_, '_> {
             let path = self.new.task_path(&id);
             // Only a task file that names a redefined criterion is read in full.
             let names_one = match self.new.content.read(&path) {
-                Ok(bytes) => ids
-                    .iter()
-                    .any(|cid| memchr::memmem::find(&bytes, cid.as_bytes()).is_some()),
+                Ok(bytes) => names_any(&bytes, ids.iter()),
                 Err(err) => {
                     found.push(unreadable_task(&path, &err));
                     continue;
@@ -1599,10 +1581,7 @@ impl Ctx<'_, '_, '_> {
             }
             match self.new.content.read(&e.path) {
                 Ok(bytes) => {
-                    if touched
-                        .iter()
-                        .any(|(_, cid)| memchr::memmem::find(&bytes, cid.as_bytes()).is_some())
-                    {
+                    if names_any(&bytes, touched.iter().map(|(_, cid)| cid)) {
                         ids.push(stem(&e.path));
                     }
                 }
@@ -1709,6 +1688,12 @@ impl Ctx<'_, '_, '_> {
         self.out.problems.extend(found);
         self.out.warnings.extend(warnings);
     }
+}
+
+/// Whether a task file's `bytes` name any of `ids` (a quick search before it is parsed; a
+/// longer ID that starts with one is a false hit the parse sorts out).
+fn names_any<'a>(bytes: &[u8], mut ids: impl Iterator<Item = &'a String>) -> bool {
+    ids.any(|id| memchr::memmem::find(bytes, id.as_bytes()).is_some())
 }
 
 /// A task file the change holds that cannot be read (a missing object, in a partial clone).

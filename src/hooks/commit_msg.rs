@@ -184,39 +184,29 @@ fn committed_config(git: &git2::Repository, env: &HookEnv) -> Result<Config> {
 /// (`git ls-files --stage`), which reads a large index much faster than a full read here; the
 /// whole index is read when git cannot say.
 fn staged_config(git: &git2::Repository, env: &HookEnv) -> Result<Option<git2::Oid>> {
-    let missing = env.index_file.as_ref().is_some_and(|i| !i.is_file());
-    if !missing {
-        let mut cmd = std::process::Command::new("git");
-        cmd.args(["ls-files", "--stage", "-z", "--"])
-            .arg(crate::config::FILE)
-            .env("GIT_DIR", git.path())
-            .env("GIT_OPTIONAL_LOCKS", "0")
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        if let Some(index) = &env.index_file {
-            cmd.env("GIT_INDEX_FILE", index);
+    let listed = super::git_on_index(
+        git,
+        env,
+        &["ls-files", "--stage", "-z", "--", crate::config::FILE],
+    );
+    if let Some(out) = listed {
+        let text = String::from_utf8_lossy(&out);
+        let line = text.trim_end_matches('\0');
+        if line.is_empty() {
+            return Ok(None);
         }
-        if let Ok(out) = cmd.output()
-            && out.status.success()
+        // `<mode> <blob> <stage>\t<path>`, one line for a file that is not in conflict.
+        let fields: Vec<&str> = line
+            .split('\t')
+            .next()
+            .unwrap_or_default()
+            .split(' ')
+            .collect();
+        if let [_, blob, "0"] = fields.as_slice()
+            && !line.contains('\0')
+            && let Ok(oid) = git2::Oid::from_str(blob)
         {
-            let text = String::from_utf8_lossy(&out.stdout);
-            let line = text.trim_end_matches('\0');
-            if line.is_empty() {
-                return Ok(None);
-            }
-            // `<mode> <blob> <stage>\t<path>`, one line for a file that is not in conflict.
-            let fields: Vec<&str> = line
-                .split('\t')
-                .next()
-                .unwrap_or_default()
-                .split(' ')
-                .collect();
-            if let [_, blob, "0"] = fields.as_slice()
-                && !line.contains('\0')
-                && let Ok(oid) = git2::Oid::from_str(blob)
-            {
-                return Ok(Some(oid));
-            }
+            return Ok(Some(oid));
         }
     }
     let index = super::index_content(git, env)?;

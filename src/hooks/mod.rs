@@ -152,35 +152,44 @@ fn index_changes(
     env: &HookEnv,
     base: git2::Oid,
 ) -> Option<Vec<(String, Option<crate::content::Entry>)>> {
+    let base = base.to_string();
+    let out = git_on_index(
+        git,
+        env,
+        &[
+            "diff-index",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--no-abbrev",
+            "--ita-invisible-in-index",
+            &base,
+            "--",
+        ],
+    )?;
+    parse_raw_diff(&out)
+}
+
+/// The output of `git ARGS` run on the index git is committing (`GIT_INDEX_FILE` when set):
+/// git reads a large index much faster than a whole read here. None when git cannot say, and
+/// for a missing index file, which git would read as an empty index: the caller then reads the
+/// whole index, which reports it.
+fn git_on_index(git: &git2::Repository, env: &HookEnv, args: &[&str]) -> Option<Vec<u8>> {
     let mut cmd = std::process::Command::new("git");
-    cmd.args([
-        "diff-index",
-        "--cached",
-        "--raw",
-        "-z",
-        "--no-renames",
-        "--no-abbrev",
-        "--ita-invisible-in-index",
-    ])
-    .arg(base.to_string())
-    .arg("--")
-    .env("GIT_DIR", git.path())
-    .env("GIT_OPTIONAL_LOCKS", "0")
-    .stdin(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null());
+    cmd.args(args)
+        .env("GIT_DIR", git.path())
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     if let Some(index) = &env.index_file {
-        // git reads a missing index file as an empty index: reading the whole index instead
-        // reports it.
         if !index.is_file() {
             return None;
         }
         cmd.env("GIT_INDEX_FILE", index);
     }
     let out = cmd.output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    parse_raw_diff(&out.stdout)
+    out.status.success().then_some(out.stdout)
 }
 
 /// `git diff --raw -z` output: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0`
