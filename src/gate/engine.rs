@@ -47,6 +47,18 @@ pub enum Stage {
     Commit,
     /// pre-push (each pushed commit): `on_push.rerun`.
     Push,
+    /// pre-receive and audit: evidence made on another machine, whose signature cannot be
+    /// checked here. Its recorded facts are compared, and the proofs of criteria claimed by the
+    /// change are run again per `rerun` (the server's policy, never the content's config): a
+    /// re-run that fails where the evidence says pass is F12. Command proofs run only where
+    /// `Change::trusted` allows them; otherwise their evidence is checked for freshness only.
+    Replay { rerun: Rerun },
+}
+
+impl Stage {
+    fn replay(self) -> bool {
+        matches!(self, Self::Replay { .. })
+    }
 }
 
 /// How far along the lifecycle a state is: the gates entering it requires.
@@ -94,6 +106,7 @@ impl Strict {
         let rerun = |c: &crate::config::Config| match stage {
             Stage::Commit => c.on_commit.rerun,
             Stage::Push => c.on_push.rerun,
+            Stage::Replay { rerun } => rerun,
         };
         let mut strict = Self {
             worker_report: new.rationalization.worker_report,
@@ -1112,6 +1125,13 @@ impl Ctx<'_, '_, '_> {
                 input_digest: &input_digest,
             };
             let verdict = match (self.change.key, &existing) {
+                // A replay compares the recorded facts and then runs the proof again.
+                _ if self.change.stage.replay() => {
+                    match evidence::freshness(existing.as_ref(), None, &expected) {
+                        Freshness::Fresh => self.contradicted(&c, base, &id),
+                        other => other,
+                    }
+                }
                 (None, Some(Ok(_))) => Freshness::Suspect {
                     reason: "this machine has no signing key (.git/specproof/key), so the evidence was not made here".into(),
                 },
@@ -1164,6 +1184,70 @@ impl Ctx<'_, '_, '_> {
         }
         self.out.problems.extend(found);
         self.worker_report(task, meta);
+    }
+
+    /// A replay's check of evidence whose recorded facts are fresh: the proof runs again on the
+    /// content (file and git proofs when the policy re-runs them, command proofs only when it
+    /// re-runs everything and commands are allowed), and a failure contradicts the evidence's
+    /// pass (F12). What is not run is judged by its facts alone.
+    fn contradicted(&mut self, c: &Criterion, base: Option<Oid>, id: &str) -> Freshness {
+        let rerun = self.strict.rerun;
+        let command = c.kind().is_command();
+        let runs = match rerun {
+            Rerun::None => false,
+            Rerun::FileProofs => !command,
+            Rerun::All => !command || (self.change.trusted)(&self.new),
+        };
+        if !runs {
+            return Freshness::Fresh;
+        }
+        let excluded = std::rc::Rc::clone(&self.excluded);
+        let is_excluded = |p: &str| excluded.contains(p);
+        let verdict = if command {
+            match self
+                .change
+                .commands
+                .run(self.new.content, &self.new.config, id, c)
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    self.out.warnings.push(format!(
+                        "{id} {}: its command proof could not run here, so its evidence is judged by its recorded facts: {e}",
+                        c.id
+                    ));
+                    return Freshness::Fresh;
+                }
+            }
+        } else {
+            let runner = Rerunner {
+                git: self.change.git,
+                content: self.new.content,
+                config: &self.new.config,
+                excluded: &is_excluded,
+                cache: crate::proof::files::FileCache::default(),
+            };
+            match runner.local(c, base) {
+                Some(v) => v,
+                None => return Freshness::Fresh,
+            }
+        };
+        self.out.reran += 1;
+        match verdict.outcome {
+            evidence::Outcome::Pass => Freshness::Fresh,
+            evidence::Outcome::Fail => Freshness::Suspect {
+                reason: format!(
+                    "the evidence records a pass, and running the proof again on this commit fails: {}",
+                    verdict.detail
+                ),
+            },
+            evidence::Outcome::Inconclusive => {
+                self.out.warnings.push(format!(
+                    "{id} {}: the proof ran again and was inconclusive: {}",
+                    c.id, verdict.detail
+                ));
+                Freshness::Fresh
+            }
+        }
     }
 
     /// Rationalization phrases in the Self-Review and Status Update of a task entering done.
@@ -1607,7 +1691,14 @@ impl Ctx<'_, '_, '_> {
                 }
                 let command = c.kind().is_command();
                 if command && !*trusted.get_or_insert_with(|| (self.change.trusted)(&self.new)) {
-                    untrusted.push(format!("{id} {}", c.id));
+                    if self.change.stage.replay() {
+                        warnings.push(format!(
+                            "{id} {}: a command proof, not run here (commands are not allowed): its inputs changed and it was not proven again",
+                            c.id
+                        ));
+                    } else {
+                        untrusted.push(format!("{id} {}", c.id));
+                    }
                     continue;
                 }
                 let relative = matches!(

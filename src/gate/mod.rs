@@ -9,6 +9,7 @@
 
 pub mod cache;
 mod engine;
+pub mod replay;
 mod rerun;
 pub mod view;
 

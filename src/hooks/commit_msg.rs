@@ -10,8 +10,8 @@ use crate::exit::ExitStatus;
 use crate::printer::{Printer, styles};
 
 use super::git_argv::{self, Setting};
-use super::pre_push::OVERRIDE_TRAILER;
 use super::{HookEnv, head_commit, open_repository, record};
+use crate::gate::replay::OVERRIDE_TRAILER;
 
 pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let file = args

@@ -8,16 +8,15 @@ use std::io::Read;
 use anyhow::{Context, Result, anyhow};
 use git2::{Oid, Repository};
 
-use crate::content::Content;
 use crate::evidence::Key;
 use crate::exit::ExitStatus;
-use crate::gate::{self, Change, ExportRunner, Stage};
+use crate::gate::replay::Judge;
+use crate::gate::{self, ExportRunner, Stage};
 use crate::printer::{Printer, styles};
 
 use super::{HookEnv, output};
 
-/// The trailer an overridden commit carries.
-pub const OVERRIDE_TRAILER: &str = "Specproof-Override";
+use crate::gate::replay::OVERRIDE_TRAILER;
 
 /// One line git gives pre-push: `<local ref> <local oid> <remote ref> <remote oid>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,36 +174,24 @@ fn check_commits(
     let key = Key::load(git.commondir())?;
     let common_dir = git.commondir().to_path_buf();
     let trusted = |view: &gate::view::View<'_, '_>| super::trusted(&common_dir, view);
+    let commands = || Box::new(ExportRunner::default()) as Box<dyn gate::CommandRunner>;
+    let judge = Judge {
+        git,
+        stage: Stage::Push,
+        key: key.as_ref(),
+        trusted: &trusted,
+        commands: &commands,
+    };
     let mut rejected = 0usize;
     let mut records = Vec::new();
     let mut report = String::new();
     for &oid in commits {
-        let commit = git
-            .find_commit(oid)
-            .context("cannot read a pushed commit")?;
-        let parent = commit.parent_ids().next();
-        let new = Content::commit(git, oid)?;
-        let old = parent.map(|p| Content::commit(git, p)).transpose()?;
-        let commands = ExportRunner::default();
-        let change = Change {
-            changed: None,
-            git,
-            old: old.as_ref(),
-            new: &new,
-            old_commit: parent,
-            key: key.as_ref(),
-            stage: Stage::Push,
-            trusted: &trusted,
-            commands: &commands,
-        };
         // A commit whose specproof.yml does not parse is rejected like any other problem: it
         // is already made, so it is a problem of that commit, not a hook that cannot run.
-        let outcome = gate::check(&change);
-        let short = &oid.to_string()[..10];
-        let subject: String = commit
-            .summary_bytes()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
+        let judged = judge.commit(oid)?;
+        let outcome = &judged.outcome;
+        let short = judged.short();
+        let subject = &judged.subject;
         for w in &outcome.warnings {
             super::say(
                 printer,
@@ -228,7 +215,7 @@ fn check_commits(
                 "problems": output::to_json(&outcome.problems),
             })
         };
-        if let Some(reason) = override_reason(commit.message().unwrap_or("")) {
+        if let Some(reason) = &judged.override_reason {
             super::say(
                 printer,
                 format!(
@@ -236,7 +223,7 @@ fn check_commits(
                     printer.paint_err(&styles::warning(), "specproof:"),
                 ),
             );
-            records.push(record_of("override", Some(&reason)));
+            records.push(record_of("override", Some(reason)));
             continue;
         }
         rejected += 1;
@@ -260,24 +247,6 @@ fn check_commits(
     Ok(ExitStatus::Failure)
 }
 
-/// The reason of a `Specproof-Override:` line in a commit message, if it has one (the last
-/// one). commit-msg writes it as a trailer; where git put it (before a `---` line, say) does
-/// not matter: the line declares an override, which is never counted as a pass.
-#[must_use]
-pub fn override_reason(message: &str) -> Option<String> {
-    let prefix = format!("{}:", OVERRIDE_TRAILER.to_ascii_lowercase());
-    message
-        .lines()
-        .rev()
-        .filter_map(|l| {
-            let lower = l.trim_start().to_ascii_lowercase();
-            lower
-                .starts_with(&prefix)
-                .then(|| l.trim_start()[prefix.len()..].trim().to_owned())
-        })
-        .find(|reason| !reason.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,24 +267,5 @@ mod tests {
         assert!(!is_zero("abc0"));
         assert!(!is_zero(""));
         assert!(parse_lines("only two").is_err());
-    }
-
-    #[test]
-    fn the_override_trailer_is_found_case_insensitively() {
-        assert_eq!(
-            override_reason("subject\n\nbody\n\nSpecproof-Override: hotfix for prod\n").as_deref(),
-            Some("hotfix for prod")
-        );
-        assert_eq!(
-            override_reason("subject\n\nspecproof-override:  x \n").as_deref(),
-            Some("x")
-        );
-        assert_eq!(override_reason("subject"), None);
-        // Wherever git put the trailer (above a `---` line, for one), it declares an override.
-        assert_eq!(
-            override_reason("subject\n\nnotes:\nSpecproof-Override: x\n---\nrow\n").as_deref(),
-            Some("x")
-        );
-        assert_eq!(override_reason("subject\n\nSpecproof-Override:   \n"), None);
     }
 }

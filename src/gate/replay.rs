@@ -1,0 +1,236 @@
+//! The gates replayed on a commit that already exists (pre-push, pre-receive, audit): the commit
+//! against its first parent, both read from the object store on demand, with the paths git's
+//! tree diff lists as the change.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result};
+use git2::{Oid, Repository};
+
+use crate::content::{Content, Source};
+use crate::evidence::Key;
+
+use super::rerun::CommandRunner;
+use super::view::View;
+use super::{Change, Outcome, Stage};
+
+/// The trailer an overridden commit carries (commit-msg writes it).
+pub const OVERRIDE_TRAILER: &str = "Specproof-Override";
+
+/// How the gates judge replayed commits.
+pub struct Judge<'a> {
+    pub git: &'a Repository,
+    pub stage: Stage,
+    /// The signing key evidence must verify against (pre-push); None where it cannot be checked.
+    pub key: Option<&'a Key>,
+    /// Whether command proofs may run (the hook trust of §7.3, or the server's policy).
+    pub trusted: &'a dyn Fn(&View<'_, '_>) -> bool,
+    /// Makes the runner for one commit's command proofs (a fresh export per commit).
+    pub commands: &'a dyn Fn() -> Box<dyn CommandRunner>,
+}
+
+/// What the gates found for one commit.
+#[derive(Debug)]
+pub struct Judged {
+    pub oid: Oid,
+    /// The first line of the message.
+    pub subject: String,
+    /// The reason of the commit's `Specproof-Override:` trailer, when it carries one.
+    pub override_reason: Option<String>,
+    pub outcome: Outcome,
+}
+
+impl Judged {
+    /// The abbreviated id people read.
+    #[must_use]
+    pub fn short(&self) -> String {
+        self.oid.to_string()[..10].to_owned()
+    }
+}
+
+impl Judge<'_> {
+    /// Replays the gates on `oid` against its first parent.
+    ///
+    /// # Errors
+    /// When the commit or one of the files the gates read cannot be read: nothing can be said
+    /// about it, and callers fail closed.
+    pub fn commit(&self, oid: Oid) -> Result<Judged> {
+        let git = self.git;
+        let commit = git
+            .find_commit(oid)
+            .with_context(|| format!("cannot read commit {oid}"))?;
+        let parent = commit.parent_ids().next();
+        let (old, new, changed) = contents(git, oid, parent)?;
+        let commands = (self.commands)();
+        let change = Change {
+            git,
+            old: old.as_ref(),
+            new: &new,
+            changed: changed.as_ref(),
+            old_commit: parent,
+            key: self.key,
+            stage: self.stage,
+            trusted: self.trusted,
+            commands: commands.as_ref(),
+        };
+        let outcome = super::check(&change);
+        if let Some(fault) = new
+            .fault()
+            .or_else(|| old.as_ref().and_then(Content::fault))
+        {
+            anyhow::bail!("cannot read the files of commit {oid}: {fault}");
+        }
+        Ok(Judged {
+            oid,
+            subject: commit
+                .summary_bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default(),
+            override_reason: override_reason(&String::from_utf8_lossy(commit.message_bytes())),
+            outcome,
+        })
+    }
+}
+
+/// The parent's and the commit's contents, and what changed between them as git's tree diff
+/// lists it. A root commit, or a change naming a path that is not UTF-8, reads both trees
+/// whole (the gates then compare every file, and report such names).
+type Contents<'r> = (Option<Content<'r>>, Content<'r>, Option<BTreeSet<String>>);
+
+fn contents(git: &Repository, oid: Oid, parent: Option<Oid>) -> Result<Contents<'_>> {
+    let whole = || -> Result<Contents<'_>> {
+        let new = Content::commit(git, oid).with_context(|| format!("cannot read commit {oid}"))?;
+        let old = parent
+            .map(|p| Content::commit(git, p))
+            .transpose()
+            .with_context(|| format!("cannot read the parent of commit {oid}"))?;
+        Ok((old, new, None))
+    };
+    let Some(parent) = parent else {
+        return whole();
+    };
+    let tree = |c: Oid| git.find_commit(c).and_then(|c| c.tree());
+    let (Ok(old_tree), Ok(new_tree)) = (tree(parent), tree(oid)) else {
+        return whole();
+    };
+    let diff = git
+        .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+        .with_context(|| format!("cannot compare commit {oid} with its parent"))?;
+    let mut changed = BTreeSet::new();
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if file.mode() == git2::FileMode::Commit || file.mode() == git2::FileMode::Unreadable {
+                // A submodule's commit, or the missing side of an addition or deletion.
+                continue;
+            }
+            let Some(path) = file.path_bytes() else {
+                continue;
+            };
+            let Ok(path) = std::str::from_utf8(path) else {
+                return whole();
+            };
+            changed.insert(path.to_owned());
+        }
+    }
+    let new = Content::lazy(git, Source::Commit(oid), Some(new_tree.id()), Vec::new());
+    let old = Content::lazy(git, Source::Commit(parent), Some(old_tree.id()), Vec::new());
+    Ok((Some(old), new, Some(changed)))
+}
+
+/// The reason of a `Specproof-Override:` line in a commit message, if it has one (the last
+/// one). commit-msg writes it as a trailer; where git put it (before a `---` line, say) does
+/// not matter: the line declares an override, which is never counted as a pass.
+#[must_use]
+pub fn override_reason(message: &str) -> Option<String> {
+    let prefix = format!("{}:", OVERRIDE_TRAILER.to_ascii_lowercase());
+    message
+        .lines()
+        .rev()
+        .filter_map(|l| {
+            let lower = l.trim_start().to_ascii_lowercase();
+            lower
+                .starts_with(&prefix)
+                .then(|| l.trim_start()[prefix.len()..].trim().to_owned())
+        })
+        .find(|reason| !reason.is_empty())
+}
+
+/// The commits reachable from `tip` and from none of `known` (each peeled to a commit where it
+/// can be; others are ignored), oldest first: what a push adds.
+///
+/// # Errors
+/// When the history cannot be walked.
+pub fn new_commits(git: &Repository, tip: Oid, known: &[Oid]) -> Result<Vec<Oid>> {
+    let mut walk = git.revwalk().context("cannot walk the history")?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .context("cannot walk the history")?;
+    walk.push(tip).context("cannot walk the history")?;
+    for k in known {
+        if let Ok(commit) = git.find_object(*k, None).and_then(|o| o.peel_to_commit()) {
+            walk.hide(commit.id()).context("cannot walk the history")?;
+        }
+    }
+    walk.map(|r| r.context("cannot walk the history")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::testutil::sh;
+
+    #[test]
+    fn the_override_trailer_is_found_case_insensitively() {
+        assert_eq!(
+            override_reason("subject\n\nbody\n\nSpecproof-Override: hotfix for prod\n").as_deref(),
+            Some("hotfix for prod")
+        );
+        assert_eq!(
+            override_reason("subject\n\nspecproof-override:  x \n").as_deref(),
+            Some("x")
+        );
+        assert_eq!(override_reason("subject"), None);
+        // Wherever git put the trailer (above a `---` line, for one), it declares an override.
+        assert_eq!(
+            override_reason("subject\n\nnotes:\nSpecproof-Override: x\n---\nrow\n").as_deref(),
+            Some("x")
+        );
+        assert_eq!(override_reason("subject\n\nSpecproof-Override:   \n"), None);
+    }
+
+    #[test]
+    fn a_commit_s_change_is_what_git_s_tree_diff_lists() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(
+            dir.path(),
+            "git init -q -b main . && git config user.name t && git config user.email t@t && \
+             mkdir -p a/b && printf 1 > a/b/one && printf 2 > two && printf 3 > three && \
+             git add -A && git commit -qm one && \
+             printf 1b > a/b/one && git rm -q two && chmod +x three && ln -s three link && \
+             git add -A && \
+             git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,sub && \
+             git commit -qm two",
+            &[],
+        );
+        let git = Repository::open(dir.path()).expect("open");
+        let head = git.head().expect("head").target().expect("oid");
+        let parent = git.find_commit(head).expect("commit").parent_id(0).ok();
+        let (old, new, changed) = contents(&git, head, parent).expect("contents");
+        let changed: Vec<String> = changed.expect("listed").into_iter().collect();
+        assert_eq!(changed, ["a/b/one", "link", "three", "two"]);
+        assert_eq!(new.read("a/b/one").expect("read"), b"1b");
+        assert!(new.get("two").is_none());
+        assert_eq!(old.expect("parent").read("two").expect("read"), b"2");
+        let (old, whole, changed) = contents(&git, parent.expect("parent"), None).expect("root");
+        assert!(old.is_none() && changed.is_none());
+        assert_eq!(whole.len(), 3);
+        assert_eq!(
+            new_commits(&git, head, &[]).expect("walk"),
+            [parent.expect("parent"), head]
+        );
+        assert_eq!(
+            new_commits(&git, head, &[parent.expect("parent")]).expect("walk"),
+            [head]
+        );
+    }
+}
