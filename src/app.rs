@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::CommandFactory;
 
 use crate::cli::{
@@ -73,13 +73,21 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_escalate(&repo, &args, &printer)
         }
+        Command::Install(args) if args.server => {
+            let git = server_repository(cli.repo.as_deref(), &env.cwd, "install")?;
+            run_install(&git, &[Hook::PreReceive], args.force, &printer)
+        }
         Command::Install(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
-            run_install(&repo, &hooks_of(&args.hooks), args.force, &printer)
+            run_install(&repo.git, &client_hooks(&args.hooks)?, args.force, &printer)
+        }
+        Command::Uninstall(args) if args.server => {
+            let git = server_repository(cli.repo.as_deref(), &env.cwd, "uninstall")?;
+            run_uninstall(&git, &[Hook::PreReceive], args.force, &printer)
         }
         Command::Uninstall(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
-            run_uninstall(&repo, &hooks_of(&args.hooks), args.force, &printer)
+            run_uninstall(&repo.git, &client_hooks(&args.hooks)?, args.force, &printer)
         }
         Command::Hook(args) => {
             let hook = match args.name {
@@ -87,6 +95,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
                 HookName::CommitMsg => hooks::Hook::CommitMsg,
                 HookName::PrePush => hooks::Hook::PrePush,
                 HookName::PreMergeCommit => hooks::Hook::PreMergeCommit,
+                HookName::PreReceive => hooks::Hook::PreReceive,
             };
             let hook_env = hooks::HookEnv::from_process(&env.cwd);
             Ok(hooks::run(
@@ -660,29 +669,66 @@ fn confirm(question: &str) -> Result<bool> {
     Ok(answer == "y" || answer == "yes")
 }
 
-/// The hooks named on the command line, in git's order, each once; none named means all three.
-fn hooks_of(names: &[HookName]) -> Vec<Hook> {
-    let mut hooks: Vec<Hook> = names
-        .iter()
-        .map(|name| match name {
+/// The client hooks named on the command line, in git's order, each once; none named means all
+/// of them. pre-receive is the server's, installed with `--server`.
+fn client_hooks(names: &[HookName]) -> Result<Vec<Hook>> {
+    let mut hooks = Vec::new();
+    for name in names {
+        hooks.push(match name {
             HookName::PreCommit => Hook::PreCommit,
             HookName::CommitMsg => Hook::CommitMsg,
             HookName::PrePush => Hook::PrePush,
             HookName::PreMergeCommit => Hook::PreMergeCommit,
-        })
-        .collect();
+            HookName::PreReceive => {
+                bail!(
+                    "pre-receive is the server's hook: in the bare repository pushes go to, run `specproof install --server`"
+                );
+            }
+        });
+    }
     if hooks.is_empty() {
         hooks = Hook::CLIENT.to_vec();
     }
     hooks.sort_unstable();
     hooks.dedup();
-    hooks
+    Ok(hooks)
 }
 
-fn run_install(repo: &Repo, hooks: &[Hook], force: bool, printer: &Printer) -> Result<ExitStatus> {
+/// The bare repository `--server` works on (`--repo`, else the current folder); a repository
+/// with a working tree is refused, saying what to run there instead.
+fn server_repository(repo: Option<&Path>, cwd: &Path, verb: &str) -> Result<git2::Repository> {
+    let dir = repo.map_or_else(|| cwd.to_path_buf(), |r| cwd.join(r));
+    let git = git2::Repository::open_ext(
+        &dir,
+        git2::RepositoryOpenFlags::empty(),
+        std::iter::empty::<&std::ffi::OsStr>(),
+    )
+    .map_err(|e| {
+        anyhow!(
+            "{} is not a git repository ({}): run `specproof {verb} --server` in the bare repository pushes go to, or name it with --repo",
+            dir.display(),
+            e.message()
+        )
+    })?;
+    if !git.is_bare() {
+        let root = git.workdir().unwrap_or_else(|| git.path());
+        bail!(
+            "{} has a working tree, so it is not a server's repository: `--server` {verb}s the pre-receive hook of a bare repository (the one pushes go to, e.g. `specproof {verb} --server --repo /srv/git/project.git` on the server). Here, run `specproof {verb}` for the client hooks.",
+            root.display()
+        );
+    }
+    Ok(git)
+}
+
+fn run_install(
+    git: &git2::Repository,
+    hooks: &[Hook],
+    force: bool,
+    printer: &Printer,
+) -> Result<ExitStatus> {
     let binary = std::env::current_exe()
         .context("cannot tell where the specproof binary is, which the hooks must run")?;
-    let plan = hook_install::plan(&repo.git, force, "install")?;
+    let plan = hook_install::plan(git, force, "install")?;
     let done = hook_install::install(&plan, hooks, &binary)?;
     let dir = &plan.dir.path;
     printer.out(format!(
@@ -736,12 +782,12 @@ fn run_install(repo: &Repo, hooks: &[Hook], force: bool, printer: &Printer) -> R
 }
 
 fn run_uninstall(
-    repo: &Repo,
+    git: &git2::Repository,
     hooks: &[Hook],
     force: bool,
     printer: &Printer,
 ) -> Result<ExitStatus> {
-    let plan = hook_install::plan(&repo.git, force, "uninstall")?;
+    let plan = hook_install::plan(git, force, "uninstall")?;
     let done = hook_install::uninstall(&plan, hooks)?;
     let dir = &plan.dir.path;
     let changed = done.iter().any(|(_, r)| {

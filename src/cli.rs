@@ -160,6 +160,13 @@ pub struct InstallArgs {
     /// outside this repository, or one set in the global or system git config.
     #[arg(long)]
     pub force: bool,
+
+    /// Install the server's pre-receive hook into this bare repository (the one pushes go to),
+    /// instead of the client hooks. Its policy is the repository's git config: specproof.rerun,
+    /// specproof.allowCommands, specproof.commandTimeout, specproof.allowOverride,
+    /// specproof.pushTimeout.
+    #[arg(long, conflicts_with = "hooks")]
+    pub server: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -171,6 +178,10 @@ pub struct UninstallArgs {
     /// Remove them even from a hooks folder shared with other repositories.
     #[arg(long)]
     pub force: bool,
+
+    /// Remove the server's pre-receive hook from this bare repository.
+    #[arg(long, conflicts_with = "hooks")]
+    pub server: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -214,6 +225,8 @@ pub enum HookName {
     PrePush,
     /// The merge commit `git merge` makes without stopping: the pre-commit checks.
     PreMergeCommit,
+    /// The server's gate: every commit a push adds, with the server's policy (`install --server`).
+    PreReceive,
 }
 
 /// `--format` of lint, verify and drift.

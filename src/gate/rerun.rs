@@ -4,7 +4,7 @@
 
 use std::cell::OnceCell;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::content::{Content, MODE_EXECUTABLE, MODE_SYMLINK};
@@ -59,6 +59,20 @@ impl Rerunner<'_, '_> {
 #[derive(Default)]
 pub struct ExportRunner {
     dir: OnceCell<Result<tempfile::TempDir, String>>,
+    /// The longest one command may run, and when every command must have ended (a server's
+    /// `specproof.commandTimeout` and push budget): shorter than the proof's own timeout wins.
+    limit: Option<(Duration, Instant)>,
+}
+
+impl ExportRunner {
+    /// A runner whose commands run at most `max` each, and never past `deadline`.
+    #[must_use]
+    pub fn limited(max: Duration, deadline: Instant) -> Self {
+        Self {
+            dir: OnceCell::new(),
+            limit: Some((max, deadline)),
+        }
+    }
 }
 
 impl std::fmt::Debug for ExportRunner {
@@ -75,16 +89,25 @@ impl CommandRunner for ExportRunner {
         task: &str,
         criterion: &Criterion,
     ) -> Result<Verdict, String> {
+        let mut cap = None;
+        if let Some((max, deadline)) = self.limit {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err("the time allowed for checking this push is spent".into());
+            }
+            cap = Some(max.min(left).as_secs().max(1));
+        }
         let dir = self
             .dir
             .get_or_init(|| export(content))
             .as_ref()
             .map_err(Clone::clone)?;
         let spec_run = |spec: &CommandSpec| {
-            let secs = spec
+            let own = spec
                 .timeout
                 .or(criterion.timeout)
                 .unwrap_or(config.command_timeout);
+            let secs = cap.map_or(own, |cap| own.min(cap));
             let dir = spec
                 .cwd
                 .as_deref()

@@ -13,6 +13,7 @@ pub mod install;
 mod output;
 mod pre_commit;
 mod pre_push;
+pub mod pre_receive;
 
 use std::path::{Path, PathBuf};
 
@@ -82,9 +83,7 @@ pub fn run(
         Hook::PreCommit | Hook::PreMergeCommit => pre_commit::run(env, printer),
         Hook::CommitMsg => commit_msg::run(args, env, printer),
         Hook::PrePush => pre_push::run(args, stdin, env, printer),
-        Hook::PreReceive => Err(anyhow::anyhow!(
-            "this version of specproof has no server-side pre-receive check; run it on the client hooks only"
-        )),
+        Hook::PreReceive => pre_receive::run(stdin, env, printer),
     };
     match result {
         Ok(status) => status,

@@ -1,0 +1,460 @@
+//! The server's gate: `specproof install --server` in a bare repository, and real `git push`es
+//! to it from a developer repository without any client hook (as after `--no-verify`, or with
+//! the hooks deleted). Every rejection leaves the ref where it was, and `git fsck` stays clean.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Repo, Run};
+use crate::hooks::{CRITERIA, TASK, plan, set_status, task, work_and_verify};
+
+/// A bare repository with specproof's pre-receive hook installed.
+struct Server {
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `git --git-dir=<bare> ARGS`, asserting success.
+    fn git(&self, repo: &Repo, args: &[&str]) -> String {
+        let mut full = vec!["--git-dir", self.path().to_str().expect("utf-8")];
+        full.extend_from_slice(args);
+        repo.git(&full)
+    }
+
+    fn config(&self, repo: &Repo, key: &str, value: &str) {
+        self.git(repo, &["config", key, value]);
+    }
+
+    /// The commit `refs/heads/<branch>` names, empty when there is none.
+    fn head(&self, repo: &Repo, branch: &str) -> String {
+        let run = repo.git_env(
+            &[
+                "--git-dir",
+                self.path().to_str().expect("utf-8"),
+                "rev-parse",
+                "-q",
+                "--verify",
+                &format!("refs/heads/{branch}"),
+            ],
+            &[],
+        );
+        run.stdout.trim().to_owned()
+    }
+
+    /// `git fsck` finds nothing wrong: the hook wrote no ref and no object.
+    #[track_caller]
+    fn assert_clean(&self, repo: &Repo) {
+        let run = repo.git_env(
+            &[
+                "--git-dir",
+                self.path().to_str().expect("utf-8"),
+                "fsck",
+                "--strict",
+                "--no-progress",
+            ],
+            &[],
+        );
+        assert_eq!(run.code, 0, "git fsck: {}{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains("error") && !run.stderr.contains("error"),
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+
+    fn ledger(&self) -> String {
+        std::fs::read_to_string(self.path().join("specproof/ledger.jsonl")).unwrap_or_default()
+    }
+}
+
+/// A developer repository (no client hooks) with plans/p.md and T-1 in progress, and a server
+/// holding its main branch.
+fn setup() -> (Repo, Server) {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan(CRITERIA));
+    repo.write(TASK, task("T-1", "in_progress", CRITERIA, ""));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan and task"]);
+    let server = Server {
+        dir: tempfile::tempdir().expect("server"),
+    };
+    let bare = server.path().to_str().expect("utf-8").to_owned();
+    repo.git(&["init", "-q", "--bare", &bare]);
+    repo.run(&["install", "--server", "--repo", &bare]).code(0);
+    repo.git(&["remote", "add", "origin", &bare]);
+    let run = push(&repo, &["origin", "main"]);
+    assert_eq!(run.code, 0, "the first push: {}", run.stderr);
+    assert_eq!(server.head(&repo, "main"), repo.head());
+    (repo, server)
+}
+
+fn push(repo: &Repo, args: &[&str]) -> Run {
+    let mut full = vec!["push"];
+    full.extend_from_slice(args);
+    repo.git_env(&full, &[])
+}
+
+fn commit(repo: &Repo, msg: &str) {
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", msg]);
+}
+
+/// Asserts the server refused the push, left `branch` at `before`, and said each of `parts`.
+#[track_caller]
+fn refused(server: &Server, repo: &Repo, run: &Run, branch: &str, before: &str, parts: &[&str]) {
+    assert_ne!(run.code, 0, "the server accepted the push:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("pre-receive hook declined"),
+        "{}",
+        run.stderr
+    );
+    for p in parts {
+        assert!(
+            run.stderr.contains(p),
+            "the rejection does not say {p:?}:\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(server.head(repo, branch), before, "the ref moved");
+    server.assert_clean(repo);
+}
+
+#[track_caller]
+fn taken(server: &Server, repo: &Repo, run: &Run, branch: &str) {
+    assert_eq!(run.code, 0, "the server refused the push:\n{}", run.stderr);
+    assert_eq!(server.head(repo, branch), repo.head());
+    server.assert_clean(repo);
+}
+
+/// T-1 worked, verified and claimed done, pushed and accepted.
+fn done_and_pushed(repo: &Repo, server: &Server) {
+    work_and_verify(repo);
+    set_status(repo, TASK, "in_progress", "done");
+    commit(repo, "T-1 done");
+    taken(server, repo, &push(repo, &["origin", "main"]), "main");
+}
+
+#[test]
+fn install_server_wants_a_bare_repository_and_is_idempotent() {
+    let repo = Repo::new();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "root"]);
+    let run = repo.run(&["install", "--server"]);
+    run.code(2);
+    for part in ["working tree", "bare repository", "specproof install"] {
+        assert!(run.stderr.contains(part), "{part:?}: {}", run.stderr);
+    }
+    assert!(!repo.path().join(".git/hooks/pre-receive").exists());
+    let run = repo.run(&["install", "--hook", "pre-receive"]);
+    run.code(2);
+    assert!(run.stderr.contains("--server"), "{}", run.stderr);
+
+    let bare = tempfile::tempdir().expect("bare");
+    let path = bare.path().to_str().expect("utf-8");
+    repo.git(&["init", "-q", "--bare", path]);
+    let run = repo.run(&["install", "--server", "--repo", path]);
+    run.code(0);
+    assert!(run.stdout.contains("pre-receive"), "{}", run.stdout);
+    let shim = bare.path().join("hooks/pre-receive");
+    let text = std::fs::read_to_string(&shim).expect("the shim is written");
+    assert!(text.contains("hook \"$hook\""), "{text}");
+    assert!(!bare.path().join("hooks/pre-commit").exists());
+    let run = repo.run(&["install", "--server", "--repo", path]);
+    run.code(0);
+    assert!(run.stdout.contains("already installed"), "{}", run.stdout);
+    assert_eq!(std::fs::read_to_string(&shim).expect("shim"), text);
+    repo.run(&["uninstall", "--server", "--repo", path]).code(0);
+    assert!(!shim.exists());
+}
+
+#[test]
+fn an_honest_push_is_accepted() {
+    let (repo, server) = setup();
+    done_and_pushed(&repo, &server);
+    assert!(server.ledger().is_empty(), "{}", server.ledger());
+}
+
+#[test]
+fn a_done_claim_without_evidence_is_rejected() {
+    let (repo, server) = setup();
+    let before = server.head(&repo, "main");
+    repo.write("src/a.rs", "fn a() {}\n");
+    set_status(&repo, TASK, "in_progress", "done");
+    commit(&repo, "claim done");
+    repo.write("later.txt", "x\n");
+    commit(&repo, "a later commit");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[
+            "push rejected",
+            "claim done",
+            "T-1",
+            "G3 proofs pass",
+            "W-1",
+            "F11",
+        ],
+    );
+    assert!(
+        server.ledger().contains("\"rejected\""),
+        "{}",
+        server.ledger()
+    );
+}
+
+#[test]
+fn forged_evidence_is_caught_by_running_the_proof_again() {
+    let (repo, server) = setup();
+    let before = server.head(&repo, "main");
+    // The proof fails (no `fn a`), and the failing evidence is edited to say pass.
+    repo.write("src/a.rs", "// nothing yet\n");
+    let run = repo.run(&["verify", "--task", "T-1"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let rel = ".specproof/evidence/T-1/iter-1/W-2.json";
+    let mut evidence = repo.evidence(rel);
+    assert_eq!(evidence["result"], "fail");
+    evidence["result"] = "pass".into();
+    evidence["failure_code"] = serde_json::Value::Null;
+    repo.write(rel, serde_json::to_string_pretty(&evidence).expect("json"));
+    // verify counted the attempt; the claim keeps the task file as verify left it.
+    set_status(&repo, TASK, "in_progress", "done");
+    commit(&repo, "done (forged)");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[
+            "T-1",
+            "W-2",
+            "F12",
+            "running the proof again on this commit fails",
+        ],
+    );
+    // The honest W-1 evidence is not blamed.
+    assert!(!run.stderr.contains("W-1 "), "{}", run.stderr);
+}
+
+#[test]
+fn reopening_a_complete_task_is_rejected() {
+    let (repo, server) = setup();
+    done_and_pushed(&repo, &server);
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "complete");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    set_status(&repo, TASK, "complete", "in_progress");
+    commit(&repo, "reopen");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["reopen", "T-1", "lifecycle", "complete is final"],
+    );
+}
+
+#[test]
+fn breaking_a_criterion_of_a_done_task_is_rejected_even_when_the_pushed_config_says_not_to_look() {
+    let (repo, server) = setup();
+    done_and_pushed(&repo, &server);
+    let before = server.head(&repo, "main");
+    // The pushed config asks pushes not to re-run anything: the server's policy decides.
+    repo.write(
+        "specproof.yml",
+        "on_push: { rerun: none }\non_commit: { rerun: none }\n",
+    );
+    repo.write("src/a.rs", "// fn gone\n");
+    commit(&repo, "break it");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["break it", "T-1", "regression", "W-2", "F10"],
+    );
+    // With the server's policy at none, the same push passes: the policy is the server's.
+    server.config(&repo, "specproof.rerun", "none");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+}
+
+#[test]
+fn new_branches_and_deletions_work() {
+    let (repo, server) = setup();
+    // A new branch with honest work.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("notes.txt", "n\n");
+    commit(&repo, "notes");
+    taken(
+        &server,
+        &repo,
+        &push(&repo, &["origin", "feature"]),
+        "feature",
+    );
+    // A new branch whose only new commit claims done without evidence.
+    repo.git(&["checkout", "-q", "-b", "sneaky", "main"]);
+    set_status(&repo, TASK, "in_progress", "done");
+    commit(&repo, "claim on a branch");
+    let run = push(&repo, &["origin", "sneaky"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "sneaky",
+        "",
+        &["claim on a branch", "F11"],
+    );
+    // A new branch pointing at commits the server has: nothing new to check.
+    repo.git(&["branch", "again", "feature"]);
+    let run = push(&repo, &["origin", "again"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Deleting a branch checks nothing.
+    let run = push(&repo, &["origin", "--delete", "feature"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(server.head(&repo, "feature"), "");
+    server.assert_clean(&repo);
+    // An annotated tag of the bad commit is peeled and checked.
+    repo.git(&["tag", "-a", "v1", "-m", "release", "sneaky"]);
+    let run = push(&repo, &["origin", "v1"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("F11"), "{}", run.stderr);
+}
+
+/// A task whose criterion is a command proof that appends the folder it runs in to `log`.
+fn command_task(repo: &Repo, log: &Path) -> String {
+    let criterion = format!(
+        "- id: C-1\n  description: the check passes\n  proof: command_output_matches\n  args: {{ command: \"pwd >> '{}' && echo ok\", pattern: \"^ok$\" }}\n",
+        log.display()
+    );
+    repo.write("plans/c.md", plan(&criterion).replace("## Work", "## Cmd"));
+    let text = task("T-2", "in_progress", &criterion, "")
+        .replace("plans/p.md", "plans/c.md")
+        .replace("plan_section: Work", "plan_section: Cmd")
+        .replace(
+            "- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n",
+            "- C-1: a shell command prints ok and its output is matched\n",
+        );
+    repo.write(".specproof/tasks/T-2.md", text);
+    criterion
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn command_proofs_run_on_the_server_only_when_its_policy_allows_them() {
+    let (repo, server) = setup();
+    let logs = tempfile::tempdir().expect("logs");
+    let log: PathBuf = logs.path().join("ran.log");
+    command_task(&repo, &log);
+    commit(&repo, "command task");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    repo.run(&["verify", "--task", "T-2"]).code(0);
+    assert_eq!(lines(&log).len(), 1, "verify ran it once");
+    set_status(&repo, ".specproof/tasks/T-2.md", "in_progress", "done");
+    commit(&repo, "T-2 done");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    assert_eq!(
+        lines(&log).len(),
+        1,
+        "the server ran a pushed command by default"
+    );
+    // A later commit touches the command's inputs (the whole tree): not run either.
+    repo.write("more.txt", "m\n");
+    commit(&repo, "more");
+    let run = push(&repo, &["origin", "main"]);
+    taken(&server, &repo, &run, "main");
+    assert_eq!(lines(&log).len(), 1, "{}", run.stderr);
+    // allowCommands alone is not enough: rerun must be all too.
+    server.config(&repo, "specproof.allowCommands", "true");
+    repo.write("more.txt", "m2\n");
+    commit(&repo, "more 2");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    assert_eq!(lines(&log).len(), 1);
+    // Allowed: it runs in a temporary export outside the bare repository, removed after.
+    server.config(&repo, "specproof.rerun", "all");
+    repo.write("more.txt", "m3\n");
+    commit(&repo, "more 3");
+    let run = push(&repo, &["origin", "main"]);
+    taken(&server, &repo, &run, "main");
+    let ran = lines(&log);
+    assert_eq!(ran.len(), 2, "{}", run.stderr);
+    let dir = PathBuf::from(&ran[1]);
+    assert!(!dir.starts_with(server.path()), "{}", dir.display());
+    assert!(
+        !dir.exists(),
+        "the export {} was not removed",
+        dir.display()
+    );
+}
+
+#[test]
+fn overrides_pass_only_where_the_server_allows_them_and_are_recorded() {
+    let (repo, server) = setup();
+    let before = server.head(&repo, "main");
+    set_status(&repo, TASK, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&[
+        "commit",
+        "-qm",
+        "ship it\n\nSpecproof-Override: incident 42",
+    ]);
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[
+            "Specproof-Override: incident 42",
+            "specproof.allowOverride",
+            "F11",
+        ],
+    );
+    server.config(&repo, "specproof.allowOverride", "true");
+    let run = push(&repo, &["origin", "main"]);
+    taken(&server, &repo, &run, "main");
+    assert!(run.stderr.contains("incident 42"), "{}", run.stderr);
+    let ledger = server.ledger();
+    assert!(
+        ledger.contains("\"override\"") && ledger.contains("incident 42"),
+        "{ledger}"
+    );
+}
+
+#[test]
+fn a_server_policy_that_cannot_be_read_fails_closed_naming_the_key() {
+    let (repo, server) = setup();
+    let before = server.head(&repo, "main");
+    server.config(&repo, "specproof.rerun", "sometimes");
+    repo.write("x.txt", "x\n");
+    commit(&repo, "x");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["specproof.rerun", "sometimes", "fails closed"],
+    );
+}
