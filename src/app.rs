@@ -106,6 +106,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
                 &printer,
             ))
         }
+        Command::Audit(args) => run_audit(cli.repo.as_deref(), &env.cwd, &args, &printer),
         Command::Demo(DemoArgs { keep }) => {
             let binary = std::env::current_exe()
                 .context("cannot tell where the specproof binary is, which the demo runs")?;
@@ -667,6 +668,53 @@ fn confirm(question: &str) -> Result<bool> {
         .context("cannot read the answer from stdin")?;
     let answer = answer.trim().to_ascii_lowercase();
     Ok(answer == "y" || answer == "yes")
+}
+
+fn run_audit(
+    repo: Option<&Path>,
+    cwd: &Path,
+    args: &crate::cli::AuditArgs,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let dir = repo.map_or_else(|| cwd.to_path_buf(), |r| cwd.join(r));
+    let git = git2::Repository::discover(&dir).map_err(|e| {
+        anyhow!(
+            "{} is not in a git repository ({}): run specproof audit in a clone, or name one with --repo",
+            dir.display(),
+            e.message()
+        )
+    })?;
+    git2::opts::strict_hash_verification(false);
+    let options = crate::audit::Options {
+        range: args.range.clone(),
+        rerun: match args.rerun {
+            crate::cli::RerunArg::None => crate::config::Rerun::None,
+            crate::cli::RerunArg::FileProofs => crate::config::Rerun::FileProofs,
+            crate::cli::RerunArg::All => crate::config::Rerun::All,
+        },
+        allow_overrides: args.allow_overrides,
+    };
+    let range = crate::audit::range(&git, options.range.as_deref())?;
+    let report = crate::audit::run(&git, range, &options)?;
+    match args.format {
+        crate::cli::AuditFormat::Table => {
+            let text = crate::audit::table(&report, printer);
+            printer.out(text.trim_end())?;
+        }
+        crate::cli::AuditFormat::Json => {
+            printer.out(
+                serde_json::to_string_pretty(&report).context("cannot write the report as JSON")?,
+            )?;
+        }
+        crate::cli::AuditFormat::Junit => {
+            printer.out(crate::audit::junit(&report).trim_end())?;
+        }
+    }
+    Ok(if report.summary.violations {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 /// The client hooks named on the command line, in git's order, each once; none named means all

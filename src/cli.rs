@@ -59,6 +59,14 @@ pub enum Command {
     Uninstall(UninstallArgs),
     /// Run one of specproof's git hooks; the shims `specproof install` writes call this.
     Hook(HookArgs),
+    /// Replay every gate over each commit of a range of history (for CI): done claims without
+    /// fresh evidence, forged or stale evidence, reopened complete tasks, regressions and
+    /// overrides. Exit 1 on any of them.
+    ///
+    /// Evidence is judged by its recorded facts and by running the proofs again (`--rerun`): a
+    /// signature made on another machine cannot be checked here, and a re-run that fails where
+    /// the evidence says pass is forged evidence (F12).
+    Audit(AuditArgs),
     /// Show the whole story in a temporary git repository, with the real output of every command.
     ///
     /// In a new temporary repository: `specproof init` and `install`, a task claiming done
@@ -182,6 +190,45 @@ pub struct UninstallArgs {
     /// Remove the server's pre-receive hook from this bare repository.
     #[arg(long, conflicts_with = "hooks")]
     pub server: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The commits to audit: `A..B` (those of B that A does not have; either side defaults to
+    /// HEAD), or one revision (its whole history). Default: from the merge base of HEAD with
+    /// the remote's default branch (origin/HEAD, else origin/main, else origin/master) to HEAD.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+
+    /// Which proofs run again on each commit: none (evidence facts only), file-proofs (file
+    /// and git proofs) or all (command proofs too, in a temporary export of the commit).
+    #[arg(long, value_enum, default_value_t = RerunArg::FileProofs, value_name = "WHICH")]
+    pub rerun: RerunArg,
+
+    /// List commits carrying the `Specproof-Override:` trailer as warnings instead of failing.
+    #[arg(long)]
+    pub allow_overrides: bool,
+
+    /// Output format: table, json (the document described in the README) or junit (XML test
+    /// results for CI: one test case per commit).
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+}
+
+/// `--rerun` of audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RerunArg {
+    None,
+    FileProofs,
+    All,
+}
+
+/// `--format` of audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Junit,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 //! the result to an exit code.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod content;

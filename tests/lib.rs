@@ -3,6 +3,7 @@
 
 mod common;
 
+mod audit;
 mod bar;
 mod cli;
 mod commit_line;

@@ -25,7 +25,7 @@ use crate::exit::ExitStatus;
 use crate::printer::{Printer, styles};
 
 pub use install::Hook;
-pub use output::render;
+pub use output::{render, render_out};
 
 /// What a hook reads from its environment, read in one place.
 #[derive(Debug, Clone, Default)]

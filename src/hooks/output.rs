@@ -9,6 +9,16 @@ use crate::printer::{Printer, styles};
 /// The problems as lines for stderr, sorted by task, check and criterion.
 #[must_use]
 pub fn render(problems: &[Problem], printer: &Printer) -> String {
+    render_with(problems, &|style, text| printer.paint_err(style, text))
+}
+
+/// [`render`] for stdout (coloured when stdout is a terminal).
+#[must_use]
+pub fn render_out(problems: &[Problem], printer: &Printer) -> String {
+    render_with(problems, &|style, text| printer.paint_out(style, text))
+}
+
+fn render_with(problems: &[Problem], paint: &dyn Fn(&console::Style, &str) -> String) -> String {
     let mut sorted: Vec<&Problem> = problems.iter().collect();
     sorted.sort_by(|a, b| {
         (&a.task, a.check, &a.criterion, &a.file).cmp(&(&b.task, b.check, &b.criterion, &b.file))
@@ -16,7 +26,7 @@ pub fn render(problems: &[Problem], printer: &Printer) -> String {
     let mut out = String::new();
     for p in sorted {
         let mut head = Vec::new();
-        head.push(printer.paint_err(&styles::error(), "✗"));
+        head.push(paint(&styles::error(), "✗"));
         if let Some(task) = &p.task {
             head.push(task.clone());
         }
@@ -25,7 +35,7 @@ pub fn render(problems: &[Problem], printer: &Printer) -> String {
             head.push(c.clone());
         }
         if let Some(code) = p.code {
-            head.push(printer.paint_err(&styles::error(), &format!("{code} {}", code.name())));
+            head.push(paint(&styles::error(), &format!("{code} {}", code.name())));
         }
         let _ = writeln!(out, "  {}", head.join(" "));
         let place = match (&p.file, p.line) {
@@ -36,15 +46,10 @@ pub fn render(problems: &[Problem], printer: &Printer) -> String {
         let _ = writeln!(
             out,
             "      {}{}",
-            printer.paint_err(&styles::location(), &place),
+            paint(&styles::location(), &place),
             p.reason
         );
-        let _ = writeln!(
-            out,
-            "      {} {}",
-            printer.paint_err(&styles::hint(), "fix:"),
-            p.fix
-        );
+        let _ = writeln!(out, "      {} {}", paint(&styles::hint(), "fix:"), p.fix);
     }
     out
 }
