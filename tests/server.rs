@@ -335,9 +335,13 @@ fn new_branches_and_deletions_work() {
 
 /// A task whose criterion is a command proof that appends the folder it runs in to `log`.
 fn command_task(repo: &Repo, log: &Path) -> String {
+    command_task_running(repo, &format!("pwd >> '{}' && echo ok", log.display()))
+}
+
+/// A task T-2 of plans/c.md whose criterion C-1 runs `command` and expects `ok`.
+fn command_task_running(repo: &Repo, command: &str) -> String {
     let criterion = format!(
-        "- id: C-1\n  description: the check passes\n  proof: command_output_matches\n  args: {{ command: \"pwd >> '{}' && echo ok\", pattern: \"^ok$\" }}\n",
-        log.display()
+        "- id: C-1\n  description: the check passes\n  proof: command_output_matches\n  args: {{ command: \"{command}\", pattern: \"^ok$\" }}\n"
     );
     repo.write("plans/c.md", plan(&criterion).replace("## Work", "## Cmd"));
     let text = task("T-2", "in_progress", &criterion, "")
@@ -456,5 +460,33 @@ fn a_server_policy_that_cannot_be_read_fails_closed_naming_the_key() {
         "main",
         &before,
         &["specproof.rerun", "sometimes", "fails closed"],
+    );
+}
+
+#[test]
+fn a_push_that_takes_longer_than_the_server_s_budget_is_rejected_naming_it() {
+    let (repo, server) = setup();
+    command_task_running(&repo, "sleep 2 && echo ok");
+    commit(&repo, "slow command task");
+    repo.run(&["verify", "--task", "T-2"]).code(0);
+    set_status(&repo, ".specproof/tasks/T-2.md", "in_progress", "done");
+    commit(&repo, "T-2 done");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    server.config(&repo, "specproof.allowCommands", "true");
+    server.config(&repo, "specproof.rerun", "all");
+    server.config(&repo, "specproof.pushTimeout", "1");
+    for n in 1..=2 {
+        repo.write("more.txt", format!("{n}\n"));
+        commit(&repo, &format!("more {n}"));
+    }
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["specproof.pushTimeout = 1 s"],
     );
 }
