@@ -490,3 +490,46 @@ fn a_push_that_takes_longer_than_the_server_s_budget_is_rejected_naming_it() {
         &["specproof.pushTimeout = 1 s"],
     );
 }
+
+#[test]
+fn a_force_push_cannot_take_a_complete_task_away_but_may_rebase_a_branch() {
+    let (repo, server) = setup();
+    done_and_pushed(&repo, &server);
+    let done = repo.head();
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "complete");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    // History rewritten from before the completion: every new commit is fine against its
+    // parent, but the ref would lose a complete task.
+    repo.git(&["reset", "-q", "--hard", &done]);
+    repo.write("other.txt", "o\n");
+    commit(&repo, "other work");
+    let run = push(&repo, &["--force", "origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["force-pushes refs/heads/main", "T-1", "complete is final"],
+    );
+    // A feature branch rebased and force-pushed is judged commit by commit only.
+    repo.git(&["reset", "-q", "--hard", &before]);
+    repo.git(&["checkout", "-q", "-b", "feature", "HEAD~1"]);
+    repo.write("f.txt", "f\n");
+    commit(&repo, "feature");
+    taken(
+        &server,
+        &repo,
+        &push(&repo, &["origin", "feature"]),
+        "feature",
+    );
+    repo.git(&["rebase", "-q", "main"]);
+    taken(
+        &server,
+        &repo,
+        &push(&repo, &["--force", "origin", "feature"]),
+        "feature",
+    );
+}

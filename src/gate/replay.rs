@@ -55,11 +55,26 @@ impl Judge<'_> {
     /// When the commit or one of the files the gates read cannot be read: nothing can be said
     /// about it, and callers fail closed.
     pub fn commit(&self, oid: Oid) -> Result<Judged> {
+        let parent = self
+            .git
+            .find_commit(oid)
+            .with_context(|| format!("cannot read commit {oid}"))?
+            .parent_ids()
+            .next();
+        self.between(parent, oid)
+    }
+
+    /// Replays the gates on the change from commit `from` (None: nothing) to commit `oid`, as
+    /// if `oid` had been made on top of `from`: what a force push does to the ref it rewrites.
+    ///
+    /// # Errors
+    /// As [`Judge::commit`].
+    pub fn between(&self, from: Option<Oid>, oid: Oid) -> Result<Judged> {
         let git = self.git;
         let commit = git
             .find_commit(oid)
             .with_context(|| format!("cannot read commit {oid}"))?;
-        let parent = commit.parent_ids().next();
+        let parent = from;
         let (old, new, changed) = contents(git, oid, parent)?;
         let commands = (self.commands)();
         let change = Change {

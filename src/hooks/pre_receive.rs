@@ -157,7 +157,8 @@ pub(super) fn run(stdin: &mut dyn Read, env: &HookEnv, printer: &Printer) -> Res
         .context("cannot read the ref lines git sends on stdin")?;
     let updates = parse_lines(&text).map_err(|e| anyhow!(e))?;
     let commits = pushed_commits(&git, &updates)?;
-    check(&git, &commits, &policy, started, printer)
+    let rewrites = rewrites(&git, &updates);
+    check(&git, &commits, &rewrites, &policy, started, printer)
 }
 
 /// Every commit the push adds, oldest first, each once: for each ref it updates or creates,
@@ -206,9 +207,50 @@ fn pushed_commits(git: &Repository, updates: &[RefUpdate]) -> Result<Vec<Oid>> {
     Ok(commits)
 }
 
+/// The updates that are not fast-forwards (a force push): the ref's old and new commit. Each
+/// new commit is judged against its parent, but the rewrite itself is judged too, as one change
+/// from the old tip to the new one: history rewritten so that a complete task was never
+/// complete still takes the complete task away from the ref.
+fn rewrites(git: &Repository, updates: &[RefUpdate]) -> Vec<(String, Oid, Oid)> {
+    let commit = |oid: &str| {
+        (!is_zero(oid))
+            .then(|| Oid::from_str(oid).ok())
+            .flatten()
+            .and_then(|o| git.find_object(o, None).ok())
+            .and_then(|o| o.peel_to_commit().ok())
+            .map(|c| c.id())
+    };
+    updates
+        .iter()
+        .filter_map(|u| {
+            let (old, new) = (commit(&u.old)?, commit(&u.new)?);
+            let forward = old == new || git.graph_descendant_of(new, old).unwrap_or(false);
+            (!forward).then(|| (u.name.clone(), old, new))
+        })
+        .collect()
+}
+
+/// The IDs of the tasks complete in commit `oid`.
+fn complete_tasks(git: &Repository, oid: Oid) -> Result<std::collections::BTreeSet<String>> {
+    let content = crate::content::Content::lazy_commit(git, oid)
+        .with_context(|| format!("cannot read commit {oid}"))?;
+    let view = gate::view::View::load(&content);
+    let complete = view
+        .task_metas()
+        .into_iter()
+        .filter(|(_, m)| m.status == crate::task::Status::Complete)
+        .map(|(id, _)| id)
+        .collect();
+    if let Some(fault) = content.fault() {
+        bail!("cannot read the files of commit {oid}: {fault}");
+    }
+    Ok(complete)
+}
+
 fn check(
     git: &Repository,
     commits: &[Oid],
+    rewrites: &[(String, Oid, Oid)],
     policy: &Policy,
     started: Instant,
     printer: &Printer,
@@ -231,21 +273,50 @@ fn check(
     let mut rejected = 0usize;
     let mut records = Vec::new();
     let mut report = String::new();
-    for (n, &oid) in commits.iter().enumerate() {
+    let steps = commits.iter().map(|&oid| (None, oid)).chain(
+        rewrites
+            .iter()
+            .map(|(name, old, new)| (Some((name, *old)), *new)),
+    );
+    for (n, (rewrite, oid)) in steps.enumerate() {
         if Instant::now() > deadline {
             super::say(printer, format!(
-                "{} push rejected: checking it takes longer than this server allows (git config specproof.pushTimeout = {} s); {n} of {} commits were checked\n  {}",
+                "{} push rejected: checking it takes longer than this server allows (git config specproof.pushTimeout = {} s); {n} of {} checks were done\n  {}",
                 printer.paint_err(&styles::error(), "specproof:"),
                 policy.push_timeout.as_secs(),
-                commits.len(),
+                commits.len() + rewrites.len(),
                 printer.paint_err(&styles::hint(), "Push fewer commits at a time, or ask the server's admin to raise specproof.pushTimeout."),
             ));
             return Ok(ExitStatus::Failure);
         }
-        let judged = judge.commit(oid)?;
+        let judged = match rewrite {
+            None => judge.commit(oid)?,
+            Some((_, old)) => {
+                // The rewrite as one change answers one question: does the ref still hold every
+                // task that was complete on it, unchanged? The new commits' own gates were
+                // judged commit by commit; judged again against an unrelated old tip they would
+                // see transitions no commit made (a rebased branch "entering" done).
+                let complete = complete_tasks(git, old)?;
+                let mut judged = judge.between(Some(old), oid)?;
+                judged.outcome.problems.retain(|p| {
+                    p.check == gate::Check::Lifecycle
+                        && p.task.as_ref().is_some_and(|t| complete.contains(t))
+                });
+                judged.outcome.warnings.clear();
+                judged
+            }
+        };
         let outcome = &judged.outcome;
         let short = judged.short();
-        let subject = &judged.subject;
+        let subject = match rewrite {
+            None => judged.subject.clone(),
+            Some((name, old)) => format!(
+                "{}, which force-pushes {name} from {}",
+                judged.subject,
+                &old.to_string()[..10]
+            ),
+        };
+        let subject = &subject;
         for w in &outcome.warnings {
             super::say(
                 printer,
@@ -309,11 +380,11 @@ fn check(
     if rejected == 0 {
         return Ok(ExitStatus::Success);
     }
+    let total = commits.len() + rewrites.len();
     super::say(printer, format!(
-        "{} push rejected: {rejected} of {} {} fail the gates\n{report}\n  {}",
+        "{} push rejected: {rejected} of {total} {} fail the gates\n{report}\n  {}",
         printer.paint_err(&styles::error(), "specproof:"),
-        commits.len(),
-        if commits.len() == 1 { "commit" } else { "commits" },
+        if total == 1 { "commit" } else { "commits" },
         printer.paint_err(
             &styles::hint(),
             "No ref was updated. Fix the commits (for example `git commit --amend`, or `git rebase -i` to edit an older one) and push again."
