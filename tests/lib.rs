@@ -13,6 +13,7 @@ mod init;
 mod install;
 mod lint;
 mod props;
+mod shard;
 mod snapshot;
 mod start;
 mod verify;
