@@ -16,5 +16,6 @@ mod props;
 mod shard;
 mod snapshot;
 mod start;
+mod templates;
 mod verify;
 mod verify_proofs;
