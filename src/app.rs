@@ -277,6 +277,7 @@ fn run_verify(repo: &Repo, cwd: &Path, args: VerifyArgs, printer: &Printer) -> R
         plans,
         force: args.force,
         jobs: args.jobs,
+        shard: args.shard,
     };
     // Shown to a second run waiting for the lock; `args_os`, as `args` panics on non-UTF-8.
     let command_line = std::iter::once("specproof".to_owned())

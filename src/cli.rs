@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 use crate::printer::ColorChoice;
+use crate::verify::Shard;
 
 /// specproof makes "done" mean "proven": it checks plans and tasks, runs the proofs of every
 /// acceptance criterion and rejects commits that claim work done without fresh evidence.
@@ -116,6 +117,18 @@ pub struct VerifyArgs {
     /// Proofs run at the same time; default: `jobs` in specproof.yml (0: one per CPU).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Run only shard K of N (1 <= K <= N) of the criteria this run would cover, for N parallel
+    /// CI jobs; the others are neither run nor reported.
+    ///
+    /// The split is deterministic: every criterion chosen (task criteria, and plan-level ones of
+    /// `--plan`; also the rows of tasks that cannot be verified) has a key, its owner (the task
+    /// ID, or `_plan/<plan stem>`) and its criterion ID. The distinct keys are sorted in byte
+    /// order and dealt round-robin: the i-th (from 0) goes to shard i mod N + 1. It depends only
+    /// on what is selected, so every machine and every run agrees; shards 1 to N together cover
+    /// the run without `--shard`, each criterion once, and differ in size by one at most.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

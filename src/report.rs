@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::printer::{Printer, styles};
 use crate::task::Escalation;
-use crate::verify::{Progress, Report, Row, RowResult};
+use crate::verify::{Progress, Report, Row, RowResult, ShardReport};
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
 #[derive(Debug)]
@@ -130,6 +130,7 @@ pub fn verify_json(report: &Report, printer: &Printer) -> io::Result<()> {
         "version": 1,
         "ok": report.ok() && report.errors.is_empty(),
         "summary": summary(report),
+        "shard": report.shard,
         "results": report.rows,
         "tasks": report.tasks,
         "warnings": report.warnings,
@@ -265,6 +266,9 @@ pub fn verify_table(report: &Report, printer: &Printer, elapsed: Duration) -> io
         printer.paint_out(&styles::error(), "failed")
     };
     let n = s.criteria;
+    if let Some(shard) = &report.shard {
+        printer.out(shard_line(shard))?;
+    }
     printer.out(format!(
         "{verdict}: {n} {}: {} in {}",
         if n == 1 { "criterion" } else { "criteria" },
@@ -272,7 +276,31 @@ pub fn verify_table(report: &Report, printer: &Printer, elapsed: Duration) -> io
         duration(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
     ))?;
     if n == 0 && !report.interrupted {
-        printer.out("nothing to verify: no task that is not complete holds a criterion")?;
+        let line = match &report.shard {
+            Some(shard) if shard.unsharded_criteria > 0 => format!(
+                "nothing to verify in shard {}/{}: the other shards hold the run's {}",
+                shard.index,
+                shard.count,
+                counted(shard.unsharded_criteria)
+            ),
+            _ => "nothing to verify: no task that is not complete holds a criterion".to_owned(),
+        };
+        printer.out(line)?;
     }
     Ok(())
+}
+
+/// `shard 2/3: 5 of 14 criteria`.
+fn shard_line(shard: &ShardReport) -> String {
+    format!(
+        "shard {}/{}: {} of {}",
+        shard.index,
+        shard.count,
+        shard.criteria,
+        counted(shard.unsharded_criteria)
+    )
+}
+
+fn counted(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "criterion" } else { "criteria" })
 }

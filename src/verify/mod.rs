@@ -10,6 +10,7 @@
 mod escalate;
 mod run;
 mod select;
+mod shard;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +29,7 @@ use crate::task::Escalation;
 use crate::workspace::Workspace;
 
 pub use escalate::{AckOutcome, acknowledge, level};
+pub use shard::{Shard, ShardReport, split};
 
 /// The tool name evidence records.
 pub const TOOL: &str = concat!("specproof ", env!("CARGO_PKG_VERSION"));
@@ -45,6 +47,8 @@ pub struct Options {
     pub force: bool,
     /// Parallel proofs; None: the config's `jobs` (0: the number of CPUs).
     pub jobs: Option<usize>,
+    /// Run only this shard of the selected criteria (`--shard K/N`).
+    pub shard: Option<Shard>,
 }
 
 /// Verify could not do its work (as opposed to a proof failing).
@@ -139,6 +143,8 @@ pub struct Report {
     pub interrupted: bool,
     /// Plan-level criteria left out of a default run, per plan.
     pub plan_level_not_selected: BTreeMap<String, usize>,
+    /// `--shard K/N`: which shard ran, and how many criteria it held of all the shards'.
+    pub shard: Option<ShardReport>,
 }
 
 impl Report {
@@ -253,7 +259,11 @@ pub fn verify(
         warnings: other.iter().map(ToString::to_string).collect(),
         ..Report::default()
     };
-    let units = select::select(root, &ws, options, &mut report)?;
+    let mut units = select::select(root, &ws, options, &mut report)?;
+    if let Some(shard) = options.shard {
+        // Only this shard's criteria run or are reported; the others belong to other jobs.
+        shard::keep(shard, &mut units, &mut report);
+    }
 
     if crate::interrupt::interrupted() {
         // Ctrl-C while git worked out the working tree: nothing was run or written.
