@@ -423,8 +423,8 @@ fn audit_args(
         .collect();
     assert_audit_interface(&args);
     // The real audit takes the same arguments: this history has no task, so it passes.
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let real = work.run(&argv);
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let real = work.run(&words);
     assert_eq!(
         real.code, 0,
         "specproof {args:?}:\n{}{}",
