@@ -259,6 +259,38 @@ pub fn run(git: &Repository, range: Range, options: &Options) -> Result<Report> 
             warnings: judged.outcome.warnings,
         });
     }
+    // The commits are judged against their first parents. When the range's start is not on
+    // its tip's first-parent chain (a merge whose first parent is some older commit), those
+    // steps are not the whole change from the start: it is judged too, for what it takes away.
+    if let Some(base) = range.base.as_deref().and_then(|b| Oid::from_str(b).ok())
+        && let Ok(tip) = Oid::from_str(&range.head)
+    {
+        let new: std::collections::HashSet<Oid> = range.commits.iter().copied().collect();
+        if !gate::replay::first_parents_reach(git, tip, base, &new) {
+            let judged = judge.jump(base, tip)?;
+            if !judged.outcome.ok() {
+                summary.commits += 1;
+                summary.failed += 1;
+                for p in &judged.outcome.problems {
+                    summary.problems += 1;
+                    let code = p.code.map_or("none".to_owned(), |c| c.to_string());
+                    *summary.by_code.entry(code).or_default() += 1;
+                }
+                commits.push(CommitReport {
+                    commit: tip.to_string(),
+                    subject: format!(
+                        "{}, judged as one change from {} (not reached from it by first parents)",
+                        judged.subject,
+                        &base.to_string()[..10]
+                    ),
+                    status: Status::Fail,
+                    override_reason: None,
+                    problems: judged.outcome.problems,
+                    warnings: Vec::new(),
+                });
+            }
+        }
+    }
     summary.violations = summary.failed > 0 || (summary.overrides > 0 && !options.allow_overrides);
     Ok(Report {
         schema: 1,

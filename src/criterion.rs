@@ -1418,6 +1418,15 @@ mod tests {
     }
 
     #[test]
+    fn a_pattern_too_large_to_compile_is_refused_not_built() {
+        // A few bytes of pattern that would compile to hundreds of megabytes: pushed plans
+        // are untrusted, and the server compiles their patterns.
+        let err = compile_pattern(r"\w{1000}{1000}").expect_err("over the size limit");
+        assert!(regex_error_summary(&err).contains("size limit"), "{err}");
+        assert!(compile_pattern(r"\w{10}").is_ok());
+    }
+
+    #[test]
     fn parses_a_valid_block_with_lines() {
         let b = block(
             "- id: A-1\n  description: d\n  proof: pattern_matches\n  args: { path: src/a.rs, pattern: \"fn a\" }\n\

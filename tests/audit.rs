@@ -367,3 +367,26 @@ fn rerun_all_runs_command_proofs_and_catches_their_forged_evidence() {
         [("T-1".into(), "C-1".into(), "F12".into())]
     );
 }
+
+#[test]
+fn a_merge_whose_first_parent_is_an_older_commit_is_judged_from_the_range_start() {
+    let repo = history();
+    let start = repo.head();
+    honest_done(&repo);
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "complete");
+    repo.git(&["branch", "before"]);
+    repo.git(&["checkout", "-q", "--detach", &start]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "-s",
+        "ours",
+        "-m",
+        "merge, keeping the old tree",
+        "before",
+    ]);
+    let (code, doc) = audit_json(&repo, &["--range", "before..HEAD"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(doc.to_string().contains("complete is final"), "{doc:#}");
+}

@@ -466,7 +466,7 @@ fn a_server_policy_that_cannot_be_read_fails_closed_naming_the_key() {
 #[test]
 fn a_push_that_takes_longer_than_the_server_s_budget_is_rejected_naming_it() {
     let (repo, server) = setup();
-    command_task_running(&repo, "sleep 2 && echo ok");
+    command_task_running(&repo, "sleep 3 && echo ok");
     commit(&repo, "slow command task");
     repo.run(&["verify", "--task", "T-2"]).code(0);
     set_status(&repo, ".specproof/tasks/T-2.md", "in_progress", "done");
@@ -475,7 +475,7 @@ fn a_push_that_takes_longer_than_the_server_s_budget_is_rejected_naming_it() {
     let before = server.head(&repo, "main");
     server.config(&repo, "specproof.allowCommands", "true");
     server.config(&repo, "specproof.rerun", "all");
-    server.config(&repo, "specproof.pushTimeout", "1");
+    server.config(&repo, "specproof.pushTimeout", "2");
     for n in 1..=2 {
         repo.write("more.txt", format!("{n}\n"));
         commit(&repo, &format!("more {n}"));
@@ -487,7 +487,15 @@ fn a_push_that_takes_longer_than_the_server_s_budget_is_rejected_naming_it() {
         &run,
         "main",
         &before,
-        &["specproof.pushTimeout = 1 s"],
+        &[
+            // The first commit's proof is stopped when the time runs out, and the second
+            // commit is not checked at all.
+            "more 1",
+            "T-2 [regression] C-1",
+            "what was left of specproof.pushTimeout",
+            "specproof.pushTimeout = 2 s",
+            "1 of 2 checks were done",
+        ],
     );
 }
 
@@ -532,4 +540,167 @@ fn a_force_push_cannot_take_a_complete_task_away_but_may_rebase_a_branch() {
         &push(&repo, &["--force", "origin", "feature"]),
         "feature",
     );
+}
+
+#[test]
+fn deleting_the_only_ref_that_holds_a_complete_task_is_rejected() {
+    let (repo, server) = setup();
+    done_and_pushed(&repo, &server);
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "complete");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    // Deleting main (and pushing a rewritten main later) would drop the complete task.
+    let run = push(&repo, &["origin", "--delete", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[
+            "deleting refs/heads/main",
+            "complete task T-1",
+            "no other ref",
+        ],
+    );
+    // With another ref holding it, the deletion is fine.
+    taken(
+        &server,
+        &repo,
+        &push(&repo, &["origin", "main:keep"]),
+        "keep",
+    );
+    let run = push(&repo, &["origin", "--delete", "main"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(server.head(&repo, "main"), "");
+    server.assert_clean(&repo);
+}
+
+#[test]
+fn a_merge_whose_first_parent_is_an_older_commit_cannot_undo_a_complete_task() {
+    let (repo, server) = setup();
+    let start = repo.head();
+    done_and_pushed(&repo, &server);
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "complete");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    // A fast-forward of main whose first-parent history never saw the completion.
+    repo.git(&["checkout", "-q", "--detach", &start]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "-s",
+        "ours",
+        "-m",
+        "merge, keeping the old tree",
+        "main",
+    ]);
+    let run = push(&repo, &["origin", "HEAD:main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[
+            "moves, by a merge whose first parent is not its old value",
+            "T-1",
+            "complete is final",
+        ],
+    );
+}
+
+#[test]
+fn commits_the_server_already_holds_are_not_judged_again() {
+    let (repo, server) = setup();
+    // A claim without evidence reaches the server while its hook is away.
+    repo.run(&[
+        "uninstall",
+        "--server",
+        "--repo",
+        server.path().to_str().expect("utf-8"),
+    ])
+    .code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    commit(&repo, "claim while the hook was away");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    repo.run(&[
+        "install",
+        "--server",
+        "--repo",
+        server.path().to_str().expect("utf-8"),
+    ])
+    .code(0);
+    // A new branch on top: only its own commit is new, and it is fine.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("notes.txt", "n\n");
+    commit(&repo, "notes");
+    let run = push(&repo, &["origin", "feature"]);
+    taken(&server, &repo, &run, "feature");
+    assert!(!run.stderr.contains("F11"), "{}", run.stderr);
+}
+
+#[test]
+fn a_command_proof_that_cannot_run_on_the_server_does_not_let_its_evidence_pass() {
+    let (repo, server) = setup();
+    server.config(&repo, "specproof.allowCommands", "true");
+    server.config(&repo, "specproof.rerun", "all");
+    // It runs in `out`, which exists in the working tree but not in the commit.
+    let criterion = command_task_running(&repo, "echo ok");
+    let criterion_in_out = criterion.replace(
+        "args: { command: \"echo ok\"",
+        "args: { cwd: out, command: \"echo ok\"",
+    );
+    assert_ne!(criterion, criterion_in_out);
+    let plan_text = repo
+        .read("plans/c.md")
+        .replace(&criterion, &criterion_in_out);
+    repo.write("plans/c.md", plan_text);
+    let task_text = repo
+        .read(".specproof/tasks/T-2.md")
+        .replace(&criterion, &criterion_in_out);
+    repo.write(".specproof/tasks/T-2.md", task_text);
+    std::fs::create_dir_all(repo.path().join("out")).expect("mkdir");
+    commit(&repo, "command task");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    repo.run(&["verify", "--task", "T-2"]).code(0);
+    set_status(&repo, ".specproof/tasks/T-2.md", "in_progress", "done");
+    commit(&repo, "T-2 done");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["T-2", "C-1", "F9", "could not be run again"],
+    );
+}
+
+#[test]
+fn a_command_stopped_by_the_server_s_timeout_is_a_timeout_not_forgery() {
+    let (repo, server) = setup();
+    command_task_running(&repo, "sleep 2 && echo ok");
+    commit(&repo, "slow command task");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    repo.run(&["verify", "--task", "T-2"]).code(0);
+    set_status(&repo, ".specproof/tasks/T-2.md", "in_progress", "done");
+    commit(&repo, "T-2 done");
+    server.config(&repo, "specproof.allowCommands", "true");
+    server.config(&repo, "specproof.rerun", "all");
+    server.config(&repo, "specproof.commandTimeout", "1");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["T-2", "C-1", "F5", "specproof.commandTimeout"],
+    );
+    assert!(!run.stderr.contains("F12"), "{}", run.stderr);
 }

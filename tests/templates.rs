@@ -319,7 +319,7 @@ fn every_specproof_verify_line_of_the_templates_runs_with_the_real_binary_and_th
 }
 
 /// Checks `args` against the interface of `specproof audit`:
-/// `audit [--range A..B] [--format table|json|junit] [--rerun none|file-proofs|all] [--allow-overrides]`.
+/// `audit [--range A..B|REV] [--format table|json|junit] [--rerun none|file-proofs|all] [--allow-overrides]`.
 #[track_caller]
 fn assert_audit_interface(args: &[String]) {
     assert_eq!(args.first().map(String::as_str), Some("audit"), "{args:?}");
@@ -333,11 +333,14 @@ fn assert_audit_interface(args: &[String]) {
         match arg.as_str() {
             "--range" => {
                 let range = value();
+                // `A..B`, or one revision (its whole history).
                 assert!(
-                    range.split_once("..").is_some_and(|(a, b)| !a.is_empty()
-                        && !b.is_empty()
-                        && !b.starts_with('.')),
-                    "--range A..B: {args:?}"
+                    range
+                        .split_once("..")
+                        .map_or(!range.is_empty(), |(a, b)| !a.is_empty()
+                            && !b.is_empty()
+                            && !b.starts_with('.')),
+                    "--range A..B or REV: {args:?}"
                 );
             }
             "--format" => assert!(["table", "json", "junit"].contains(&value()), "{args:?}"),
@@ -442,12 +445,14 @@ fn the_github_audit_step_passes_the_pushed_range_or_the_base_branch_and_keeps_th
     let (_origin, work, c1, c3) = pushed_repo();
     let gh = github();
     let step = step_running(&gh, "audit", "specproof audit");
-    let run_with = |event: &str, base_ref: &str, before: &str, status: i32| {
+    let run_on = |branch: &str, event: &str, base_ref: &str, before: &str, status: i32| {
         let context = BTreeMap::from([
             ("github.event_name", event.to_owned()),
             ("github.base_ref", base_ref.to_owned()),
             ("github.event.before", before.to_owned()),
             ("github.sha", c3.clone()),
+            ("github.ref", format!("refs/heads/{branch}")),
+            ("github.event.repository.default_branch", "main".to_owned()),
         ]);
         let env: Vec<(String, String)> = step["env"]
             .as_mapping()
@@ -459,6 +464,9 @@ fn the_github_audit_step_passes_the_pushed_range_or_the_base_branch_and_keeps_th
             .unwrap_or_default();
         let script = expand(text(&step["run"]), &context);
         audit_args(&work, GITHUB_BASH, &script, env, status)
+    };
+    let run_with = |event: &str, base_ref: &str, before: &str, status: i32| {
+        run_on("feature", event, base_ref, before, status)
     };
     assert_eq!(
         run_with("pull_request", "main", "", 0),
@@ -474,11 +482,17 @@ fn the_github_audit_step_passes_the_pushed_range_or_the_base_branch_and_keeps_th
             "junit"
         ])
     );
-    // A new branch, and a force push whose old tip this clone does not have: the default range.
+    // A new branch, and a force push whose old tip this clone does not have: the default range;
+    // on the default branch itself that range is empty, so its whole history.
     for before in [ZERO, "1234567890123456789012345678901234567890"] {
         assert_eq!(
             run_with("push", "", before, 0),
             strings(&["audit", "--format", "junit"]),
+            "before {before}"
+        );
+        assert_eq!(
+            run_on("main", "push", "", before, 0),
+            strings(&["audit", "--range", "HEAD", "--format", "junit"]),
             "before {before}"
         );
     }
@@ -547,10 +561,32 @@ fn the_gitlab_audit_job_passes_the_pushed_range_or_the_fetched_target_branch_and
                     &work,
                     shell,
                     &script,
-                    env(&[("CI_COMMIT_BEFORE_SHA", before), ("CI_COMMIT_SHA", &c3)]),
+                    env(&[
+                        ("CI_COMMIT_BEFORE_SHA", before),
+                        ("CI_COMMIT_SHA", &c3),
+                        ("CI_COMMIT_BRANCH", "feature"),
+                        ("CI_DEFAULT_BRANCH", "main")
+                    ]),
                     0
                 ),
                 strings(&["audit", "--format", "junit"]),
+                "{shell:?}: before {before}"
+            );
+            // The default branch (force-pushed, or a pipeline started by hand): all of it.
+            assert_eq!(
+                audit_args(
+                    &work,
+                    shell,
+                    &script,
+                    env(&[
+                        ("CI_COMMIT_BEFORE_SHA", before),
+                        ("CI_COMMIT_SHA", &c3),
+                        ("CI_COMMIT_BRANCH", "main"),
+                        ("CI_DEFAULT_BRANCH", "main")
+                    ]),
+                    0
+                ),
+                strings(&["audit", "--range", "HEAD", "--format", "junit"]),
                 "{shell:?}: before {before}"
             );
         }

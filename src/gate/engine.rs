@@ -1193,12 +1193,21 @@ impl Ctx<'_, '_, '_> {
     fn contradicted(&mut self, c: &Criterion, base: Option<Oid>, id: &str) -> Freshness {
         let rerun = self.strict.rerun;
         let command = c.kind().is_command();
-        let runs = match rerun {
-            Rerun::None => false,
-            Rerun::FileProofs => !command,
-            Rerun::All => !command || (self.change.trusted)(&self.new),
-        };
-        if !runs {
+        if rerun == Rerun::None {
+            return Freshness::Fresh;
+        }
+        if matches!(c.proof, Proof::SemanticMatch { .. }) {
+            self.out.warnings.push(format!(
+                "{id} {}: a judge's verdict is not asked again here: its evidence is judged by its recorded facts",
+                c.id
+            ));
+            return Freshness::Fresh;
+        }
+        if command && !(rerun == Rerun::All && (self.change.trusted)(&self.new)) {
+            self.out.warnings.push(format!(
+                "{id} {}: a command proof, not run here: its evidence is judged by its recorded facts",
+                c.id
+            ));
             return Freshness::Fresh;
         }
         let excluded = std::rc::Rc::clone(&self.excluded);
@@ -1210,12 +1219,13 @@ impl Ctx<'_, '_, '_> {
                 .run(self.new.content, &self.new.config, id, c)
             {
                 Ok(v) => v,
+                // It was to run and could not: nothing proves the claim here (F9), and a
+                // command that cannot start must not let forged evidence through.
                 Err(e) => {
-                    self.out.warnings.push(format!(
-                        "{id} {}: its command proof could not run here, so its evidence is judged by its recorded facts: {e}",
-                        c.id
-                    ));
-                    return Freshness::Fresh;
+                    return Freshness::Failed {
+                        code: FailureCode::F9,
+                        reason: format!("its command proof could not be run again here: {e}"),
+                    };
                 }
             }
         } else {
@@ -1232,15 +1242,26 @@ impl Ctx<'_, '_, '_> {
             }
         };
         self.out.reran += 1;
-        match verdict.outcome {
-            evidence::Outcome::Pass => Freshness::Fresh,
-            evidence::Outcome::Fail => Freshness::Suspect {
+        match (verdict.outcome, verdict.failure_code) {
+            (evidence::Outcome::Pass, _) => Freshness::Fresh,
+            // A proof that could not finish here (killed by a timeout, not started) says
+            // nothing about the evidence.
+            (evidence::Outcome::Fail, Some(code @ (FailureCode::F5 | FailureCode::F9))) => {
+                Freshness::Failed {
+                    code,
+                    reason: format!(
+                        "running the proof again on this commit did not finish: {}",
+                        verdict.detail
+                    ),
+                }
+            }
+            (evidence::Outcome::Fail, _) => Freshness::Suspect {
                 reason: format!(
                     "the evidence records a pass, and running the proof again on this commit fails: {}",
                     verdict.detail
                 ),
             },
-            evidence::Outcome::Inconclusive => {
+            (evidence::Outcome::Inconclusive, _) => {
                 self.out.warnings.push(format!(
                     "{id} {}: the proof ran again and was inconclusive: {}",
                     c.id, verdict.detail
@@ -1730,6 +1751,21 @@ impl Ctx<'_, '_, '_> {
                         .run(self.new.content, &self.new.config, &id, &c)
                     {
                         Ok(v) => v,
+                        // On a replay the command was to run: one that cannot proves nothing,
+                        // and is a problem rather than a pass.
+                        Err(e) if self.change.stage.replay() => {
+                            found.push(Problem {
+                                task: Some(id.clone()),
+                                file: Some(path.clone()),
+                                line: None,
+                                check: Check::Regression,
+                                criterion: Some(c.id.clone()),
+                                code: Some(FailureCode::F9),
+                                reason: format!("{id} is {}, and its proof could not be run again on this commit: {e}", meta.status.name()),
+                                fix: "make the proof runnable on the commit's own files, or ask the server's admin about its time limits".into(),
+                            });
+                            continue;
+                        }
                         Err(e) => {
                             warnings
                                 .push(format!("{id} {}: could not run the proof again: {e}", c.id));

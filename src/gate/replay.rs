@@ -107,6 +107,69 @@ impl Judge<'_> {
     }
 }
 
+impl Judge<'_> {
+    /// Judges a ref's jump from commit `old` to commit `new` that its commits' own first-parent
+    /// steps do not cover (a force push, or a merge whose first parent is an older commit) as
+    /// one change, on two questions: does it still hold every task that was complete at `old`,
+    /// unchanged, and does every done or complete criterion still pass? Its other transitions
+    /// are not judged: the new commits were judged one by one, and against an unrelated `old`
+    /// they would show transitions no commit made (a rebased branch "entering" done).
+    ///
+    /// # Errors
+    /// As [`Judge::commit`].
+    pub fn jump(&self, old: Oid, new: Oid) -> Result<Judged> {
+        let complete = complete_tasks(self.git, old)?;
+        let mut judged = self.between(Some(old), new)?;
+        judged.outcome.problems.retain(|p| {
+            p.check == super::Check::Regression
+                || (p.check == super::Check::Lifecycle
+                    && p.task.as_ref().is_some_and(|t| complete.contains(t)))
+        });
+        judged.outcome.warnings.clear();
+        Ok(judged)
+    }
+}
+
+/// Whether following first parents from `tip` through commits of `new` reaches `old`: then the
+/// commits' own steps are the whole change from `old` to `tip`.
+#[must_use]
+pub fn first_parents_reach(
+    git: &Repository,
+    tip: Oid,
+    old: Oid,
+    new: &std::collections::HashSet<Oid>,
+) -> bool {
+    let mut at = tip;
+    while new.contains(&at) {
+        match git.find_commit(at).ok().and_then(|c| c.parent_ids().next()) {
+            Some(p) if p == old => return true,
+            Some(p) => at = p,
+            None => return false,
+        }
+    }
+    at == old
+}
+
+/// The IDs of the tasks complete in commit `oid`.
+///
+/// # Errors
+/// When the commit or its task files cannot be read.
+pub fn complete_tasks(git: &Repository, oid: Oid) -> Result<BTreeSet<String>> {
+    let content =
+        Content::lazy_commit(git, oid).with_context(|| format!("cannot read commit {oid}"))?;
+    let view = View::load(&content);
+    let complete = view
+        .task_metas()
+        .into_iter()
+        .filter(|(_, m)| m.status == crate::task::Status::Complete)
+        .map(|(id, _)| id)
+        .collect();
+    if let Some(fault) = content.fault() {
+        anyhow::bail!("cannot read the files of commit {oid}: {fault}");
+    }
+    Ok(complete)
+}
+
 /// The parent's and the commit's contents, and what changed between them as git's tree diff
 /// lists it. A root commit, or a change naming a path that is not UTF-8, reads both trees
 /// whole (the gates then compare every file, and report such names).

@@ -3,6 +3,7 @@
 //! policy runs them, run in a temporary export of the content's tree, never in the working tree.
 
 use std::cell::OnceCell;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -93,9 +94,12 @@ impl CommandRunner for ExportRunner {
         if let Some((max, deadline)) = self.limit {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err("the time allowed for checking this push is spent".into());
+                return Err(
+                    "the time allowed for checking this push (specproof.pushTimeout) is spent"
+                        .into(),
+                );
             }
-            cap = Some(max.min(left).as_secs().max(1));
+            cap = Some((max.min(left), max < left));
         }
         let dir = self
             .dir
@@ -107,7 +111,10 @@ impl CommandRunner for ExportRunner {
                 .timeout
                 .or(criterion.timeout)
                 .unwrap_or(config.command_timeout);
-            let secs = cap.map_or(own, |cap| own.min(cap));
+            let timeout = cap.map_or(Duration::from_secs(own), |(cap, _)| {
+                Duration::from_secs(own).min(cap)
+            });
+            let secs = timeout.as_secs().max(1);
             let dir = spec
                 .cwd
                 .as_deref()
@@ -119,14 +126,14 @@ impl CommandRunner for ExportRunner {
                     env: spec.env.clone(),
                     task: task.to_owned(),
                     criterion: criterion.id.clone(),
-                    timeout: Duration::from_secs(secs),
+                    timeout,
                     input: None,
                 },
                 secs,
             )
         };
         let finish = |run: Run| command::run(&run).map_err(|e| e.to_string());
-        Ok(match &criterion.proof {
+        let verdict = match &criterion.proof {
             Proof::BuildsClean { run } => {
                 let (run, secs) = spec_run(run);
                 outcome::builds_clean(&finish(run)?, secs)
@@ -158,7 +165,23 @@ impl CommandRunner for ExportRunner {
                     criterion.kind().name()
                 ));
             }
-        })
+        };
+        let mut verdict = verdict;
+        if let Some((cap, by_command_timeout)) = cap
+            && verdict.failure_code == Some(crate::diagnostic::FailureCode::F5)
+        {
+            let key = if by_command_timeout {
+                "specproof.commandTimeout"
+            } else {
+                "what was left of specproof.pushTimeout"
+            };
+            let _ = write!(
+                verdict.detail,
+                " (this server let it run {:.1} s: {key})",
+                cap.as_secs_f64()
+            );
+        }
+        Ok(verdict)
     }
 }
 

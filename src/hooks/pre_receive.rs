@@ -7,6 +7,7 @@
 //! `GIT_OBJECT_DIRECTORY` / `GIT_ALTERNATE_OBJECT_DIRECTORIES`: the repository is opened from
 //! the environment, and nothing here writes a ref or an object.
 
+use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -157,8 +158,7 @@ pub(super) fn run(stdin: &mut dyn Read, env: &HookEnv, printer: &Printer) -> Res
         .context("cannot read the ref lines git sends on stdin")?;
     let updates = parse_lines(&text).map_err(|e| anyhow!(e))?;
     let commits = pushed_commits(&git, &updates)?;
-    let rewrites = rewrites(&git, &updates);
-    check(&git, &commits, &rewrites, &policy, started, printer)
+    check(&git, &updates, &commits, &policy, started, printer)
 }
 
 /// Every commit the push adds, oldest first, each once: for each ref it updates or creates,
@@ -179,7 +179,7 @@ fn pushed_commits(git: &Repository, updates: &[RefUpdate]) -> Result<Vec<Oid>> {
         }
     }
     let mut commits = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for update in updates {
         if is_zero(&update.new) {
             continue;
@@ -207,54 +207,126 @@ fn pushed_commits(git: &Repository, updates: &[RefUpdate]) -> Result<Vec<Oid>> {
     Ok(commits)
 }
 
-/// The updates that are not fast-forwards (a force push): the ref's old and new commit. Each
-/// new commit is judged against its parent, but the rewrite itself is judged too, as one change
-/// from the old tip to the new one: history rewritten so that a complete task was never
-/// complete still takes the complete task away from the ref.
-fn rewrites(git: &Repository, updates: &[RefUpdate]) -> Vec<(String, Oid, Oid)> {
-    let commit = |oid: &str| {
-        (!is_zero(oid))
-            .then(|| Oid::from_str(oid).ok())
-            .flatten()
-            .and_then(|o| git.find_object(o, None).ok())
-            .and_then(|o| o.peel_to_commit().ok())
-            .map(|c| c.id())
-    };
-    updates
-        .iter()
-        .filter_map(|u| {
-            let (old, new) = (commit(&u.old)?, commit(&u.new)?);
-            let forward = old == new || git.graph_descendant_of(new, old).unwrap_or(false);
-            (!forward).then(|| (u.name.clone(), old, new))
-        })
-        .collect()
+/// How a ref moves, when its new value is not reached from the old one commit by commit.
+#[derive(Debug, Clone)]
+struct Jump {
+    name: String,
+    old: Oid,
+    new: Oid,
+    /// The new value does not descend from the old one at all: a force push.
+    forced: bool,
 }
 
-/// The IDs of the tasks complete in commit `oid`.
-fn complete_tasks(git: &Repository, oid: Oid) -> Result<std::collections::BTreeSet<String>> {
-    let content = crate::content::Content::lazy_commit(git, oid)
-        .with_context(|| format!("cannot read commit {oid}"))?;
-    let view = gate::view::View::load(&content);
-    let complete = view
-        .task_metas()
-        .into_iter()
-        .filter(|(_, m)| m.status == crate::task::Status::Complete)
-        .map(|(id, _)| id)
-        .collect();
-    if let Some(fault) = content.fault() {
-        bail!("cannot read the files of commit {oid}: {fault}");
+/// The updates whose old value is not on the new value's first-parent chain: a force push, or
+/// a merge whose first parent is some older commit (`git merge -s ours` from before the ref's
+/// tip). Each new commit is judged against its first parent, and along a first-parent chain
+/// those steps are the whole change; across a jump they are not, so the jump itself is judged
+/// too, as one change from the old value to the new one.
+fn jumps(git: &Repository, updates: &[RefUpdate], new: &HashSet<Oid>) -> Vec<Jump> {
+    let mut out = Vec::new();
+    for u in updates {
+        let (Some(old), Some(tip)) = (commit_of(git, &u.old), commit_of(git, &u.new)) else {
+            continue;
+        };
+        if old == tip {
+            continue;
+        }
+        if !gate::replay::first_parents_reach(git, tip, old, new) {
+            out.push(Jump {
+                name: u.name.clone(),
+                old,
+                new: tip,
+                forced: !git.graph_descendant_of(tip, old).unwrap_or(false),
+            });
+        }
     }
-    Ok(complete)
+    out
+}
+
+/// The commit an oid of git's lines names (tags peeled), None for zeros and non-commits.
+fn commit_of(git: &Repository, oid: &str) -> Option<Oid> {
+    (!is_zero(oid))
+        .then(|| Oid::from_str(oid).ok())
+        .flatten()
+        .and_then(|o| git.find_object(o, None).ok())
+        .and_then(|o| o.peel_to_commit().ok())
+        .map(|c| c.id())
+}
+
+/// Ref deletions that take a complete task away: one complete on the deleted ref and on no
+/// ref the repository keeps (with the values this push gives them).
+fn deletions(git: &Repository, updates: &[RefUpdate]) -> Result<Vec<(String, Oid, Vec<String>)>> {
+    let deleted: Vec<(&str, Oid)> = updates
+        .iter()
+        .filter(|u| is_zero(&u.new))
+        .filter_map(|u| commit_of(git, &u.old).map(|o| (u.name.as_str(), o)))
+        .collect();
+    if deleted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut kept: BTreeSet<Oid> = BTreeSet::new();
+    for reference in git
+        .references()
+        .context("cannot list the repository's refs")?
+    {
+        let reference = reference.context("cannot read a ref of the repository")?;
+        let name = reference.name().unwrap_or_default().to_owned();
+        if updates.iter().any(|u| u.name == name) {
+            continue;
+        }
+        if let Ok(c) = reference.peel_to_commit() {
+            kept.insert(c.id());
+        }
+    }
+    kept.extend(
+        updates
+            .iter()
+            .filter(|u| !is_zero(&u.new))
+            .filter_map(|u| commit_of(git, &u.new)),
+    );
+    let mut held: Option<BTreeSet<String>> = None;
+    let mut out = Vec::new();
+    for (name, old) in deleted {
+        let complete = gate::replay::complete_tasks(git, old)?;
+        if complete.is_empty() {
+            continue;
+        }
+        if held.is_none() {
+            let mut all = BTreeSet::new();
+            for tip in &kept {
+                all.extend(gate::replay::complete_tasks(git, *tip)?);
+            }
+            held = Some(all);
+        }
+        let lost: Vec<String> = complete
+            .difference(held.as_ref().unwrap_or(&BTreeSet::new()))
+            .cloned()
+            .collect();
+        if !lost.is_empty() {
+            out.push((name.to_owned(), old, lost));
+        }
+    }
+    Ok(out)
+}
+
+/// One thing the push is judged on.
+enum Step<'a> {
+    /// A new commit, against its first parent.
+    Commit(Oid),
+    /// A ref's jump, from its old value to its new one.
+    Jump(&'a Jump),
 }
 
 fn check(
     git: &Repository,
+    updates: &[RefUpdate],
     commits: &[Oid],
-    rewrites: &[(String, Oid, Oid)],
     policy: &Policy,
     started: Instant,
     printer: &Printer,
 ) -> Result<ExitStatus> {
+    let new: HashSet<Oid> = commits.iter().copied().collect();
+    let jumps = jumps(git, updates, &new);
     let deadline = started + policy.push_timeout;
     let allow = policy.runs_commands();
     let trusted = move |_: &gate::view::View<'_, '_>| allow;
@@ -273,50 +345,42 @@ fn check(
     let mut rejected = 0usize;
     let mut records = Vec::new();
     let mut report = String::new();
-    let steps = commits.iter().map(|&oid| (None, oid)).chain(
-        rewrites
-            .iter()
-            .map(|(name, old, new)| (Some((name, *old)), *new)),
-    );
-    for (n, (rewrite, oid)) in steps.enumerate() {
+    let mut out_of_time = None;
+    let steps: Vec<Step<'_>> = commits
+        .iter()
+        .map(|&oid| Step::Commit(oid))
+        .chain(jumps.iter().map(Step::Jump))
+        .collect();
+    for (n, step) in steps.iter().enumerate() {
         if Instant::now() > deadline {
-            super::say(printer, format!(
-                "{} push rejected: checking it takes longer than this server allows (git config specproof.pushTimeout = {} s); {n} of {} checks were done\n  {}",
-                printer.paint_err(&styles::error(), "specproof:"),
-                policy.push_timeout.as_secs(),
-                commits.len() + rewrites.len(),
-                printer.paint_err(&styles::hint(), "Push fewer commits at a time, or ask the server's admin to raise specproof.pushTimeout."),
-            ));
-            return Ok(ExitStatus::Failure);
+            out_of_time = Some(n);
+            break;
         }
-        let judged = match rewrite {
-            None => judge.commit(oid)?,
-            Some((_, old)) => {
-                // The rewrite as one change answers one question: does the ref still hold every
-                // task that was complete on it, unchanged? The new commits' own gates were
-                // judged commit by commit; judged again against an unrelated old tip they would
-                // see transitions no commit made (a rebased branch "entering" done).
-                let complete = complete_tasks(git, old)?;
-                let mut judged = judge.between(Some(old), oid)?;
-                judged.outcome.problems.retain(|p| {
-                    p.check == gate::Check::Lifecycle
-                        && p.task.as_ref().is_some_and(|t| complete.contains(t))
-                });
-                judged.outcome.warnings.clear();
-                judged
+        let (judged, subject) = match step {
+            Step::Commit(oid) => {
+                let judged = judge.commit(*oid)?;
+                let subject = format!("commit {} \"{}\"", judged.short(), judged.subject);
+                (judged, subject)
+            }
+            Step::Jump(jump) => {
+                let judged = judge.jump(jump.old, jump.new)?;
+                let how = if jump.forced {
+                    "force-pushes"
+                } else {
+                    "moves, by a merge whose first parent is not its old value,"
+                };
+                let subject = format!(
+                    "{} {how} {} from {}",
+                    judged.short(),
+                    jump.name,
+                    &jump.old.to_string()[..10]
+                );
+                (judged, subject)
             }
         };
+        let oid = judged.oid;
         let outcome = &judged.outcome;
         let short = judged.short();
-        let subject = match rewrite {
-            None => judged.subject.clone(),
-            Some((name, old)) => format!(
-                "{}, which force-pushes {name} from {}",
-                judged.subject,
-                &old.to_string()[..10]
-            ),
-        };
-        let subject = &subject;
         for w in &outcome.warnings {
             super::say(
                 printer,
@@ -343,7 +407,7 @@ fn check(
                 super::say(
                     printer,
                     format!(
-                        "{} commit {short} \"{subject}\" carries `{OVERRIDE_TRAILER}: {reason}`, and this server allows overrides: {}, on the record{}",
+                        "{} {subject} carries `{OVERRIDE_TRAILER}: {reason}`, and this server allows overrides: {}, on the record{}",
                         printer.paint_err(&styles::warning(), "specproof:"),
                         if outcome.ok() {
                             "it passes"
@@ -359,11 +423,14 @@ fn check(
                 );
                 records.push(record_of("override", Some(reason)));
             }
+            // A jump is judged on its problems only: the trailer is its tip commit's, which
+            // was judged as a commit.
+            Some(_) if matches!(step, Step::Jump(_)) && outcome.ok() => {}
             Some(reason) => {
                 rejected += 1;
                 let _ = write!(
                     report,
-                    "  commit {short} \"{subject}\":\n  {} it carries `{OVERRIDE_TRAILER}: {reason}`, and this server does not accept overrides (git config specproof.allowOverride is not true)\n{problems}",
+                    "  {subject}:\n  {} it carries `{OVERRIDE_TRAILER}: {reason}`, and this server does not accept overrides (git config specproof.allowOverride is not true)\n{problems}",
                     printer.paint_err(&styles::error(), "✗"),
                 );
                 records.push(record_of("rejected", Some(reason)));
@@ -371,20 +438,59 @@ fn check(
             None if outcome.ok() => {}
             None => {
                 rejected += 1;
-                let _ = write!(report, "  commit {short} \"{subject}\":\n{problems}");
+                let _ = write!(report, "  {subject}:\n{problems}");
                 records.push(record_of("rejected", None));
             }
         }
+    }
+    for (name, old, lost) in deletions(git, updates)? {
+        rejected += 1;
+        let _ = writeln!(
+            report,
+            "  deleting {name} (at {}):\n  {} [lifecycle] it holds complete {} {} that no other ref of this repository holds: a complete task is never taken away\n      fix: keep {name}, or first merge it into a branch that stays",
+            &old.to_string()[..10],
+            printer.paint_err(&styles::error(), "✗"),
+            if lost.len() == 1 { "task" } else { "tasks" },
+            lost.join(", "),
+        );
+        records.push(serde_json::json!({
+            "event": "rejected",
+            "hook": "pre-receive",
+            "at": crate::state::now(),
+            "ref": name,
+            "commit": old.to_string(),
+            "reason": format!("deletes complete tasks {}", lost.join(", ")),
+        }));
+    }
+    if let Some(done) = out_of_time {
+        rejected += 1;
+        let _ = writeln!(
+            report,
+            "  {} checking the push takes longer than this server allows (git config specproof.pushTimeout = {} s): {done} of {} checks were done when the time ran out\n      fix: push fewer commits at a time, or ask the server's admin to raise specproof.pushTimeout",
+            printer.paint_err(&styles::error(), "✗"),
+            policy.push_timeout.as_secs(),
+            steps.len(),
+        );
+        records.push(serde_json::json!({
+            "event": "rejected",
+            "hook": "pre-receive",
+            "at": crate::state::now(),
+            "reason": "specproof.pushTimeout",
+        }));
     }
     super::record(git, printer, &records);
     if rejected == 0 {
         return Ok(ExitStatus::Success);
     }
-    let total = commits.len() + rewrites.len();
+    let what = if commits.len() == 1 {
+        "1 new commit".to_owned()
+    } else {
+        format!("{} new commits", commits.len())
+    };
     super::say(printer, format!(
-        "{} push rejected: {rejected} of {total} {} fail the gates\n{report}\n  {}",
+        "{} push rejected: {rejected} failing {} (the push adds {what})\n{report}\n  {}",
         printer.paint_err(&styles::error(), "specproof:"),
-        if total == 1 { "commit" } else { "commits" },
+        if rejected == 1 { "check" } else { "checks" },
         printer.paint_err(
             &styles::hint(),
             "No ref was updated. Fix the commits (for example `git commit --amend`, or `git rebase -i` to edit an older one) and push again."
