@@ -133,11 +133,11 @@ impl Judge<'_> {
 /// Whether following first parents from `tip` through commits of `new` reaches `old`: then the
 /// commits' own steps are the whole change from `old` to `tip`.
 #[must_use]
-pub fn first_parents_reach(
+pub fn first_parents_reach<S: std::hash::BuildHasher>(
     git: &Repository,
     tip: Oid,
     old: Oid,
-    new: &std::collections::HashSet<Oid>,
+    new: &std::collections::HashSet<Oid, S>,
 ) -> bool {
     let mut at = tip;
     while new.contains(&at) {
