@@ -7,8 +7,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::CommandFactory;
 
 use crate::cli::{
-    Cli, Command, DemoArgs, EscalateArgs, Format, HookName, LintArgs, TrustArgs, VerifyArgs,
+    Cli, Command, DemoArgs, EscalateArgs, Format, HookName, LintArgs, MatrixFormat, TrustArgs,
+    VerifyArgs,
 };
+use crate::compliance;
 use crate::config::Config;
 use crate::demo;
 use crate::exit::ExitStatus;
@@ -72,6 +74,14 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
         Command::Escalate(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_escalate(&repo, &args, &printer)
+        }
+        Command::Matrix(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_matrix(&repo, &env.cwd, &args, &printer)
+        }
+        Command::Status(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_status(&repo, args.format, &printer)
         }
         Command::Install(args) if args.server => {
             let git = server_repository(cli.repo.as_deref(), &env.cwd, "install")?;
@@ -371,6 +381,62 @@ fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<E
         done.file, done.file
     ))?;
     Ok(ExitStatus::Success)
+}
+
+fn run_matrix(
+    repo: &Repo,
+    cwd: &Path,
+    args: &crate::cli::MatrixArgs,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let mut plans = Vec::new();
+    for typed in &args.plans {
+        let (_, rel) = repo::user_path(&repo.root, cwd, typed).map_err(|m| anyhow!(m))?;
+        plans.push(rel);
+    }
+    let matrix = compliance::matrix(&repo.root, &repo.git, &compliance::Options { plans })?;
+    for w in &matrix.warnings {
+        printer.err(format!(
+            "{}: {w}",
+            printer.paint_err(&styles::warning(), "warning")
+        ))?;
+    }
+    match args.format {
+        MatrixFormat::Table => printer.out(compliance::render::table(&matrix, printer))?,
+        MatrixFormat::Json => printer.out(serde_json::to_string_pretty(
+            &compliance::render::json(&matrix),
+        )?)?,
+        MatrixFormat::Markdown => printer.out(compliance::render::markdown(&matrix))?,
+    }
+    Ok(if matrix.ok() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn run_status(repo: &Repo, format: Format, printer: &Printer) -> Result<ExitStatus> {
+    let ws = crate::workspace::Workspace::load_with(&repo.root, true);
+    let matrix =
+        compliance::matrix_in(&repo.root, &repo.git, &ws, &compliance::Options::default())?;
+    for w in &matrix.warnings {
+        printer.err(format!(
+            "{}: {w}",
+            printer.paint_err(&styles::warning(), "warning")
+        ))?;
+    }
+    let report = compliance::status(&ws, &matrix);
+    match format {
+        Format::Table => printer.out(compliance::status::table(&report, printer))?,
+        Format::Json => printer.out(serde_json::to_string_pretty(&compliance::status::json(
+            &report,
+        ))?)?,
+    }
+    Ok(if report.ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 /// The config, or what can be kept of it, with a warning when it has problems.

@@ -46,6 +46,18 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Record a person's decision about an escalated task, so that it can move again.
     Escalate(EscalateArgs),
+    /// The summary to run first: tasks by state, the compliance rate, drifted plans, escalated
+    /// tasks, and the command to run next for each problem. Exit 1 when a critical criterion
+    /// is RED.
+    Status(StatusArgs),
+    /// The spec compliance matrix: every plan criterion GREEN (fresh pass evidence), YELLOW
+    /// (stale pass evidence), RED (no pass evidence, or in no task), ORANGE (drift) or GREY
+    /// (inconclusive), with the compliance rate and the criteria density per plan. Exit 1 when a
+    /// critical criterion is RED.
+    ///
+    /// Judged on the working tree as `specproof verify` sees it, without running any proof or
+    /// writing anything.
+    Matrix(MatrixArgs),
     /// Copy a plan to its snapshot (.specproof/snapshots/<plan>), the definition proofs run
     /// from, and log which criteria changed in .specproof/plan-changes.log.
     Snapshot(SnapshotArgs),
@@ -130,6 +142,33 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
 
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MatrixArgs {
+    /// Only this plan (repeatable; a path relative to the current folder); default: every plan.
+    #[arg(long = "plan", value_name = "P")]
+    pub plans: Vec<PathBuf>,
+
+    /// Output format: table, json (the document described in the README) or markdown (for a
+    /// pull-request comment).
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Table)]
+    pub format: MatrixFormat,
+}
+
+/// `--format` of matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

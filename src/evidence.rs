@@ -428,6 +428,70 @@ pub fn freshness(
     Freshness::Fresh
 }
 
+/// One way evidence differs from what fresh evidence must carry (SPEC §5.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "field", rename_all = "snake_case")]
+pub enum Stale {
+    /// The evidence is for another iteration than the owner's current one.
+    Iteration { evidence: u32, expected: u32 },
+    /// The criterion's proof, args or inputs changed since the evidence was made.
+    CriterionDigest { evidence: String, expected: String },
+    /// The files in the criterion's input scope (or a git proof's base) changed.
+    InputDigest { evidence: String, expected: String },
+}
+
+impl Stale {
+    /// The difference in words, digests shortened to 12 hex digits.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let short = |d: &str| {
+            let hex = d.strip_prefix("sha256:").unwrap_or(d);
+            format!("{}…", hex.get(..12).unwrap_or(hex))
+        };
+        match self {
+            Self::Iteration { evidence, expected } => {
+                format!("made in iteration {evidence}, now at iteration {expected}")
+            }
+            Self::CriterionDigest { evidence, expected } => format!(
+                "criterion digest differs, the proof, args or inputs changed ({} → {})",
+                short(evidence),
+                short(expected)
+            ),
+            Self::InputDigest { evidence, expected } => format!(
+                "input digest differs, its files changed ({} → {})",
+                short(evidence),
+                short(expected)
+            ),
+        }
+    }
+}
+
+/// Every way `evidence` is stale for `expected`, in the order [`freshness`] checks them (it
+/// names only the first); empty when iteration and both digests match.
+#[must_use]
+pub fn staleness(evidence: &Evidence, expected: &Expected<'_>) -> Vec<Stale> {
+    let mut out = Vec::new();
+    if evidence.iteration != expected.iteration {
+        out.push(Stale::Iteration {
+            evidence: evidence.iteration,
+            expected: expected.iteration,
+        });
+    }
+    if evidence.criterion_digest != expected.criterion_digest {
+        out.push(Stale::CriterionDigest {
+            evidence: evidence.criterion_digest.clone(),
+            expected: expected.criterion_digest.to_owned(),
+        });
+    }
+    if evidence.input_digest != expected.input_digest {
+        out.push(Stale::InputDigest {
+            evidence: evidence.input_digest.clone(),
+            expected: expected.input_digest.to_owned(),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +526,47 @@ mod tests {
         criterion_digest: "sha256:c",
         input_digest: "sha256:i",
     };
+
+    #[test]
+    fn staleness_names_every_difference_in_freshness_order() {
+        let e = sample();
+        assert!(staleness(&e, &EXPECTED).is_empty());
+        let expected = Expected {
+            iteration: 2,
+            input_digest: "sha256:0123456789abcdef",
+            ..EXPECTED
+        };
+        let found = staleness(&e, &expected);
+        assert_eq!(
+            found,
+            [
+                Stale::Iteration {
+                    evidence: 1,
+                    expected: 2
+                },
+                Stale::InputDigest {
+                    evidence: "sha256:i".into(),
+                    expected: "sha256:0123456789abcdef".into()
+                }
+            ]
+        );
+        assert_eq!(
+            found[0].describe(),
+            "made in iteration 1, now at iteration 2"
+        );
+        assert_eq!(
+            found[1].describe(),
+            "input digest differs, its files changed (i… → 0123456789ab…)"
+        );
+        let redefined = Expected {
+            criterion_digest: "sha256:other",
+            ..EXPECTED
+        };
+        assert!(matches!(
+            staleness(&e, &redefined)[..],
+            [Stale::CriterionDigest { .. }]
+        ));
+    }
 
     #[test]
     fn the_key_is_created_once_with_mode_0600() {

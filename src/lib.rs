@@ -6,6 +6,7 @@
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod compliance;
 pub mod config;
 pub mod content;
 pub mod criterion;

@@ -122,4 +122,14 @@ pub mod styles {
     pub fn hint() -> Style {
         Style::new().cyan()
     }
+    /// Drift in the compliance matrix: orange where the terminal has 256 colours.
+    #[must_use]
+    pub fn orange() -> Style {
+        Style::new().color256(208).bold()
+    }
+    /// Inconclusive in the compliance matrix.
+    #[must_use]
+    pub fn grey() -> Style {
+        Style::new().color256(245)
+    }
 }

@@ -23,6 +23,8 @@ fn help_lists_only_the_commands_that_work() {
             "start",
             "verify",
             "escalate",
+            "status",
+            "matrix",
             "snapshot",
             "drift",
             "trust",

@@ -13,6 +13,7 @@ mod hooks;
 mod init;
 mod install;
 mod lint;
+mod matrix;
 mod props;
 mod server;
 mod shard;

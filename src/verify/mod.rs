@@ -194,6 +194,59 @@ fn stem(plan_file: &str) -> String {
     name.strip_suffix(".md").unwrap_or(name).to_owned()
 }
 
+/// The owner plan-level evidence of `plan_file` is stored under: `_plan/<plan stem>`.
+#[must_use]
+pub fn plan_owner(plan_file: &str) -> String {
+    format!("_plan/{}", stem(plan_file))
+}
+
+/// The iteration of plan-level evidence of `plan_file`: the highest `iteration` among the
+/// plan's tasks, 1 when it has none.
+#[must_use]
+pub fn plan_iteration(ws: &Workspace, plan_file: &str) -> u32 {
+    ws.tasks
+        .iter()
+        .filter_map(|t| t.meta.as_ref())
+        .filter(|m| m.plan_file == plan_file)
+        .map(|m| m.iteration)
+        .max()
+        .unwrap_or(1)
+}
+
+/// The digests fresh evidence of a criterion must carry for a content (SPEC §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// Of the definition's proof, args and inputs.
+    pub criterion: String,
+    /// Of the files in the criterion's input scope (and the base commit of a git proof).
+    pub input: String,
+    /// How many files the input scope holds.
+    pub input_files: u64,
+}
+
+/// The digests of `criterion` (the snapshot's definition) on `content`, for a task whose
+/// `base` is `task_base` (None for plan-level criteria): what verify writes into evidence and
+/// what evidence must match to be fresh.
+///
+/// # Errors
+/// A message when the proof's inputs cannot be found: an invalid glob, or a base commit that
+/// does not resolve.
+pub fn digests(
+    git: &git2::Repository,
+    content: &Content<'_>,
+    criterion: &Criterion,
+    task_base: Option<&str>,
+    excluded: &dyn Fn(&str) -> bool,
+) -> Result<Digests, String> {
+    let base = base_commit(git, criterion, task_base)?;
+    let scope = proof::input_scope(criterion, content, excluded)?;
+    Ok(Digests {
+        criterion: digest::criterion_digest(criterion),
+        input: digest::scope_digest(criterion.kind(), scope.iter().copied(), base),
+        input_files: scope.len() as u64,
+    })
+}
+
 fn error_row(
     task: Option<&str>,
     plan: Option<&str>,
@@ -324,10 +377,8 @@ pub fn verify(
                 evidence: Some(paths[i].clone()),
                 reason: String::new(),
             });
-            let scope = base_of(git, unit).and_then(|base| {
-                proof::input_scope(c, &content, &is_excluded).map(|scope| (base, scope))
-            });
-            let (base, scope) = match scope {
+            let digests = digests(git, &content, c, unit.task_base.as_deref(), &is_excluded);
+            let digests = match digests {
                 Ok(found) => found,
                 Err(e) => {
                     let r = &mut report.rows[row];
@@ -342,9 +393,9 @@ pub fn verify(
             candidates.push(Pending {
                 row,
                 unit: i,
-                criterion_digest: digest::criterion_digest(c),
-                input_digest: digest::scope_digest(c.kind(), scope.iter().copied(), base),
-                input_files: scope.len() as u64,
+                criterion_digest: digests.criterion,
+                input_digest: digests.input,
+                input_files: digests.input_files,
             });
         }
         let prefetched = reading.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
@@ -567,7 +618,10 @@ fn prefetch(
     })
 }
 
-fn read_evidence(root: &Path, rel: &str) -> Option<Result<Evidence, EvidenceError>> {
+/// Reads the evidence file at repository path `rel` of the working tree at `root`: None when
+/// there is none, an error when it cannot be read or parsed (corrupt, F8).
+#[must_use]
+pub fn read_evidence(root: &Path, rel: &str) -> Option<Result<Evidence, EvidenceError>> {
     match std::fs::read(root.join(rel)) {
         Ok(bytes) => Some(evidence::parse(rel, &bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -578,14 +632,27 @@ fn read_evidence(root: &Path, rel: &str) -> Option<Result<Evidence, EvidenceErro
     }
 }
 
-/// The base commit of a git proof: its `base` arg, else the task's `base`, else HEAD.
+/// The base commit of a unit's git proof (see [`base_commit`]).
 fn base_of(git: &git2::Repository, unit: &Unit) -> Result<Option<git2::Oid>, String> {
-    let base = match &unit.criterion.proof {
+    base_commit(git, &unit.criterion, unit.task_base.as_deref())
+}
+
+/// The base commit of a git proof: its `base` arg, else the task's `base`, else HEAD; None for
+/// other proofs.
+///
+/// # Errors
+/// A message when the base does not resolve to a commit.
+pub fn base_commit(
+    git: &git2::Repository,
+    criterion: &Criterion,
+    task_base: Option<&str>,
+) -> Result<Option<git2::Oid>, String> {
+    let base = match &criterion.proof {
         Proof::GitDiffContains { base, .. } | Proof::LineCountDelta { base, .. } => base.clone(),
         _ => return Ok(None),
     };
     let base = base
-        .or_else(|| unit.task_base.clone())
+        .or_else(|| task_base.map(str::to_owned))
         .unwrap_or_else(|| "HEAD".to_owned());
     proof::git::resolve_base(git, &base).map(Some).map_err(|e| {
         if base == "HEAD" {

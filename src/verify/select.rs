@@ -11,7 +11,7 @@ use crate::plan::Plan;
 use crate::task::{Escalation, Status, Task, TaskMeta};
 use crate::workspace::{Reader, Workspace};
 
-use super::{Options, Report, Unit, VerifyError, error_row, stem};
+use super::{Options, Report, Unit, VerifyError, error_row};
 
 /// Loads the authoritative plans: the snapshot where one exists, else the plan file.
 struct Plans<'a> {
@@ -154,14 +154,7 @@ pub(super) fn select(
         }
     }
     for plan_file in &plan_files {
-        let iteration = ws
-            .tasks
-            .iter()
-            .filter_map(|t| t.meta.as_ref())
-            .filter(|m| &m.plan_file == plan_file)
-            .map(|m| m.iteration)
-            .max()
-            .unwrap_or(1);
+        let iteration = super::plan_iteration(ws, plan_file);
         let Some(plan) = plans.get(plan_file) else {
             continue;
         };
@@ -181,7 +174,7 @@ pub(super) fn select(
             .filter(|c| c.scope != Scope::Task && wanted(&c.id))
         {
             units.push(Unit {
-                owner: format!("_plan/{}", stem(plan_file)),
+                owner: super::plan_owner(plan_file),
                 task: None,
                 plan: plan_file.clone(),
                 iteration,

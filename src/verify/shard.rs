@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::{Report, Row, Unit, stem};
+use super::{Report, Row, Unit};
 
 /// Which share of the criteria a run takes: shard `index` of `count`, `1 <= index <= count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +145,7 @@ fn row_key(row: &Row) -> (String, &str) {
     let owner = row
         .task
         .clone()
-        .unwrap_or_else(|| format!("_plan/{}", stem(row.plan.as_deref().unwrap_or_default())));
+        .unwrap_or_else(|| super::plan_owner(row.plan.as_deref().unwrap_or_default()));
     (owner, row.criterion.as_str())
 }
 
