@@ -38,6 +38,9 @@ pub enum Command {
     /// Check plans and tasks (gate 1): parse errors, bad proofs and args, duplicate IDs,
     /// unverifiable, fabricated, drifted and misplaced criteria.
     Lint(LintArgs),
+    /// Write task files: `specproof task new` makes one for a plan section.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Move a ready task to `in_progress` through gates 1 and 2, recording the commit it starts
     /// from as `base` (and taking the first snapshot of its plan when there is none).
     Start(StartArgs),
@@ -93,6 +96,42 @@ pub struct LintArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// The subcommands of `specproof task`.
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Write a task file for one plan section: its text as `## Source`, exact copies of its
+    /// task-scope criteria, their paths as File Targets, and an empty Worker Report.
+    ///
+    /// The section's text and criteria are read from the plan's snapshot
+    /// (.specproof/snapshots/<plan>) when it has one, since proofs run from it, else from the
+    /// plan. Cross-cutting and system criteria are left out: they belong to no task. The file is
+    /// `<tasks_dir>/<T>.md` with `status: created`; an existing file is never overwritten.
+    New(TaskNewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TaskNewArgs {
+    /// The plan file (a path relative to the current folder).
+    #[arg(long, value_name = "P")]
+    pub plan: PathBuf,
+
+    /// The plan section: one of its headings, matched ignoring case and punctuation.
+    #[arg(long, value_name = "S")]
+    pub section: String,
+
+    /// The task ID; default: the next free T-NNN after the existing tasks.
+    #[arg(long, value_name = "T")]
+    pub id: Option<String>,
+
+    /// The task's owner (`assigned_to`); default: nobody (`assigned_to: null`).
+    #[arg(long, value_name = "NAME")]
+    pub assign: Option<String>,
+
+    /// A task that must be done before this one (repeatable, or comma-separated); it must exist.
+    #[arg(long = "depends-on", value_name = "T", value_delimiter = ',')]
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -34,6 +34,7 @@ pub mod start;
 pub mod state;
 pub mod task;
 pub mod task_edit;
+pub mod task_new;
 #[cfg(test)]
 mod testutil;
 pub mod trust;

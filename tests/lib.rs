@@ -18,6 +18,7 @@ mod server;
 mod shard;
 mod snapshot;
 mod start;
+mod task_new;
 mod templates;
 mod verify;
 mod verify_proofs;
