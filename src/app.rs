@@ -134,6 +134,10 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_drift(&repo.root, args.format, &printer)
         }
+        Command::ReviewTasks(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_review_tasks(&repo.root, &env.cwd, &args, &printer)
+        }
         Command::Trust(TrustArgs { yes }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_trust(&repo, yes, &printer)
@@ -410,6 +414,45 @@ fn run_task_new(
         created.task
     ))?;
     Ok(ExitStatus::Success)
+}
+
+fn run_review_tasks(
+    root: &Path,
+    cwd: &Path,
+    args: &crate::cli::ReviewTasksArgs,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let mut plans = Vec::new();
+    for typed in &args.plans {
+        plans.push(plan_arg(root, cwd, typed)?);
+    }
+    let options = crate::review::Options {
+        plans,
+        create_gap_tasks: args.create_gap_tasks,
+    };
+    let review = crate::review::review(root, &options).map_err(|m| anyhow!(m))?;
+    match args.format {
+        crate::cli::ReviewFormat::Table => {
+            for w in &review.warnings {
+                printer.err(format!(
+                    "{}: {w}",
+                    printer.paint_err(&styles::warning(), "warning")
+                ))?;
+            }
+            printer.out(crate::review::table(&review, printer))?;
+        }
+        crate::cli::ReviewFormat::Json => {
+            printer.out(serde_json::to_string_pretty(&review)?)?;
+        }
+        crate::cli::ReviewFormat::Markdown => {
+            printer.out(crate::review::markdown(&review).trim_end())?;
+        }
+    }
+    Ok(if review.ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 fn run_start(repo: &Repo, id: &str, printer: &Printer) -> Result<ExitStatus> {

@@ -54,6 +54,14 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Show which plans differ from their snapshots, and in which criteria (F14).
     Drift(DriftArgs),
+    /// Cross-reference plan criteria with task criteria: mapped, missing, duplicated, drifted
+    /// and fabricated criteria, cross-cutting orphans (F16), and who holds what.
+    ///
+    /// Each plan is read from its snapshot where it has one (proofs run from it). A task-scope
+    /// criterion must be in exactly one task, copied exactly; a cross-cutting or system one in
+    /// no task, and verified at plan level (evidence under `_plan/`). Exit 1 on any missing,
+    /// duplicated, drifted, fabricated or orphaned criterion.
+    ReviewTasks(ReviewTasksArgs),
     /// Show every command proof of the repository and approve them for git hooks.
     Trust(TrustArgs),
     /// Install specproof's git hooks (pre-commit, commit-msg, pre-push, pre-merge-commit) into the
@@ -201,6 +209,34 @@ pub struct DriftArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReviewTasksArgs {
+    /// Review only this plan (repeatable; a path relative to the current folder); default:
+    /// every plan.
+    #[arg(long = "plan", value_name = "P")]
+    pub plans: Vec<PathBuf>,
+
+    /// Write a task file for the missing criteria of each plan section (as `specproof task new`
+    /// would, holding only the missing ones, unassigned), then review again. Never overwrites.
+    #[arg(long)]
+    pub create_gap_tasks: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Table)]
+    pub format: ReviewFormat,
+}
+
+/// `--format` of review-tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewFormat {
+    /// A table per plan, the fabricated criteria, coverage per owner, then a summary line.
+    Table,
+    /// The stable JSON document described in the README.
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
 }
 
 #[derive(Debug, clap::Args)]

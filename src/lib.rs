@@ -29,6 +29,7 @@ pub mod proof;
 pub mod rationalize;
 pub mod repo;
 pub mod report;
+pub mod review;
 pub mod snapshot;
 pub mod start;
 pub mod state;

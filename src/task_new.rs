@@ -769,6 +769,17 @@ pub fn create_gap(
     if taken.is_empty() {
         taken.extend(taken_ids(ws));
     }
+    if let (true, Some(title), Some(plan)) = (
+        defs.from_snapshot(),
+        defs.title(heading),
+        ws.plan(&defs.plan),
+    ) && plan.section(title).is_none()
+    {
+        return Err(TaskNewError::Refused(format!(
+            "\"{title}\" is a heading of the snapshot {} but no longer of {}, which a task's plan_section must name: take a new snapshot first (`specproof snapshot {}`)",
+            defs.file, defs.plan, defs.plan
+        )));
+    }
     let criteria: Vec<&Criterion> = defs
         .criteria_under(heading)
         .into_iter()

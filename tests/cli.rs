@@ -26,6 +26,7 @@ fn help_lists_only_the_commands_that_work() {
             "escalate",
             "snapshot",
             "drift",
+            "review-tasks",
             "trust",
             "install",
             "uninstall",

@@ -14,6 +14,7 @@ mod init;
 mod install;
 mod lint;
 mod props;
+mod review;
 mod server;
 mod shard;
 mod snapshot;
