@@ -314,6 +314,7 @@ fn analyse(root: &Path, ws: &Workspace, plans: &[String], scoped: bool) -> Revie
     // Task-scope criteria in plan order, with their holders: for coverage.
     let mut task_scope: Vec<(String, Vec<Holder>)> = Vec::new();
 
+    warnings.extend(ws.config_diagnostics.iter().map(ToString::to_string));
     for task in &ws.tasks {
         if task.meta.is_none() {
             warnings.push(format!(
@@ -783,12 +784,12 @@ pub fn table(review: &Review, printer: &Printer) -> String {
     for g in &review.gap_tasks {
         let _ = writeln!(
             out,
-            "{} {}: gap task {} for {}, section \"{}\": {}",
+            "{} {}: gap task {} for {}, {}: {}",
             printer.paint_out(&styles::ok(), "wrote"),
             g.file,
             g.task,
             g.plan,
-            g.section.as_deref().unwrap_or_default(),
+            section_name(g.section.as_deref()),
             g.criteria.join(", ")
         );
     }
@@ -818,6 +819,14 @@ pub fn table(review: &Review, printer: &Printer) -> String {
         );
     }
     out
+}
+
+/// `section "Title"`, or what stands for the text before a plan's first heading.
+fn section_name(section: Option<&str>) -> String {
+    section.map_or_else(
+        || "the text before its first heading".to_owned(),
+        |s| format!("section \"{s}\""),
+    )
 }
 
 fn fabricated_text(f: &Fabricated) -> String {
@@ -933,10 +942,10 @@ pub fn markdown(review: &Review) -> String {
             let ids: Vec<String> = g.criteria.iter().map(|c| format!("`{c}`")).collect();
             let _ = writeln!(
                 out,
-                "- `{}` ({}, section \"{}\"): {}",
+                "- `{}` ({}, {}): {}",
                 g.file,
                 g.plan,
-                g.section.as_deref().unwrap_or_default(),
+                section_name(g.section.as_deref()),
                 ids.join(", ")
             );
         }
