@@ -820,13 +820,27 @@ fn write_task(root: &Path, ws: &Workspace, job: &Job<'_>) -> Result<Created, Tas
             ws.config.tasks_dir
         )));
     }
+    let source = defs.source(job.heading);
+    if let Some(open) = markdown::scan(&source, 1).fences.iter().find(|f| !f.closed) {
+        // The text is the section's from its first non-blank line on.
+        let (first, _) = defs.span(job.heading);
+        let skipped = defs.lines[first.saturating_sub(1).min(defs.lines.len())..]
+            .iter()
+            .take_while(|l| l.trim().is_empty())
+            .count();
+        return Err(TaskNewError::Refused(format!(
+            "{}:{}: a fenced block opened here is never closed, so the section's text would swallow the rest of the task file; nothing was written: close it in the plan",
+            defs.file,
+            first + skipped + open.open_line - 1
+        )));
+    }
     let mut draft = Draft {
         task_id: job.id.clone(),
         plan_file: defs.plan.clone(),
         plan_section: defs.title(job.heading).map(str::to_owned),
         assigned_to: job.assigned_to.clone(),
         depends_on: job.depends_on.clone(),
-        source: defs.source(job.heading),
+        source,
         criteria: Vec::new(),
         file_targets: file_targets(job.criteria.iter().copied()),
     };

@@ -298,3 +298,24 @@ fn a_new_task_with_its_echo_back_written_starts() {
         &[],
     );
 }
+
+#[test]
+fn task_new_refuses_a_section_whose_text_never_closes_a_fence() {
+    let repo = Repo::new();
+    repo.write(
+        "plans/p.md",
+        format!(
+            "# P\n\n## Work\n\n{}\nSee:\n\n```sh\nmake\n",
+            criteria_block(
+                "- id: W-1\n  description: the module exists\n  proof: file_exists\n  args: { path: a }\n"
+            )
+        ),
+    );
+    let run = repo.run(&["task", "new", "--plan", "plans/p.md", "--section", "Work"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("error: plans/p.md:14: a fenced block opened here is never closed, so the section's text would swallow the rest of the task file; nothing was written: close it in the plan"),
+        "{}",
+        run.stderr
+    );
+}
