@@ -7,8 +7,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::CommandFactory;
 
 use crate::cli::{
-    Cli, Command, DemoArgs, EscalateArgs, Format, HookName, LintArgs, MatrixFormat, TrustArgs,
-    VerifyArgs,
+    Cli, Command, DemoArgs, EscalateArgs, Format, HookName, LintArgs, MatrixFormat, TaskCommand,
+    TaskNewArgs, TrustArgs, VerifyArgs,
 };
 use crate::compliance;
 use crate::config::Config;
@@ -22,6 +22,7 @@ use crate::printer::{Printer, styles};
 use crate::repo::{self, Repo};
 use crate::report;
 use crate::snapshot::{self, DriftState, SnapshotError};
+use crate::task_new::{self, TaskNewError};
 use crate::trust;
 use crate::verify::{self, VerifyError};
 
@@ -126,6 +127,10 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_start(&repo, &args.task, &printer)
         }
+        Command::Task(TaskCommand::New(args)) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_task_new(&repo.root, &env.cwd, args, &printer)
+        }
         Command::Lint(LintArgs { paths, format }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_lint(&repo.root, &env.cwd, &paths, format, &printer)
@@ -137,6 +142,10 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
         Command::Drift(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_drift(&repo.root, args.format, &printer)
+        }
+        Command::ReviewTasks(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_review_tasks(&repo.root, &env.cwd, &args, &printer)
         }
         Command::Trust(TrustArgs { yes }) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
@@ -316,6 +325,139 @@ fn run_verify(repo: &Repo, cwd: &Path, args: VerifyArgs, printer: &Printer) -> R
     } else if !report.errors.is_empty() {
         ExitStatus::Error
     } else if report.ok() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// A plan path typed by the user (relative to `cwd`) as a repository path. A path that does not
+/// exist is still turned into one, so that it can be reported with a did-you-mean.
+fn plan_arg(root: &Path, cwd: &Path, typed: &Path) -> Result<String> {
+    if let Ok((_, rel)) = repo::user_path(root, cwd, typed) {
+        return Ok(rel);
+    }
+    let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    crate::paths::relative_to(root, &cwd.join(typed))
+        .map(|rel| crate::paths::normalize(&rel))
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: outside the repository at {}",
+                typed.display(),
+                root.display()
+            )
+        })
+}
+
+fn run_task_new(
+    root: &Path,
+    cwd: &Path,
+    args: TaskNewArgs,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let request = task_new::Request {
+        plan: plan_arg(root, cwd, &args.plan)?,
+        section: args.section,
+        id: args.id,
+        assigned_to: args.assign,
+        depends_on: args.depends_on,
+    };
+    let ws = crate::workspace::Workspace::load(root);
+    let created = match task_new::create(root, &ws, &request) {
+        Ok(created) => created,
+        Err(TaskNewError::Refused(message)) => {
+            printer.err(format!(
+                "{}: {message}",
+                printer.paint_err(&styles::error(), "error")
+            ))?;
+            return Ok(ExitStatus::Failure);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let warning = printer.paint_err(&styles::warning(), "warning");
+    if created.plan_differs {
+        printer.err(format!(
+            "{warning}: {} differs from its snapshot {}: the task copies the snapshot, which proofs run from (`specproof snapshot {}` takes the change)",
+            created.plan, created.definitions, created.plan
+        ))?;
+    }
+    for (criterion, task) in &created.held_elsewhere {
+        printer.err(format!(
+            "{warning}: {criterion} is also in task {task}: a task-scope criterion belongs to exactly one task; remove it from one of them (`specproof review-tasks` shows every duplicate)"
+        ))?;
+    }
+    let read_from = if created.definitions == created.plan {
+        "read from the plan: it has no snapshot yet".to_owned()
+    } else {
+        format!("read from its snapshot {}", created.definitions)
+    };
+    printer.out(format!(
+        "{} {}: task {} for {}, section \"{}\" ({read_from})",
+        printer.paint_out(&styles::ok(), "wrote"),
+        created.file,
+        created.task,
+        created.plan,
+        created.section.as_deref().unwrap_or_default()
+    ))?;
+    printer.out(format!("  criteria:     {}", created.criteria.join(", ")))?;
+    if !created.file_targets.is_empty() {
+        printer.out(format!(
+            "  file targets: {}",
+            created.file_targets.join(", ")
+        ))?;
+    }
+    if !created.left_out.is_empty() {
+        let ids: Vec<String> = created
+            .left_out
+            .iter()
+            .map(|(id, scope)| format!("{id} ({})", scope.name()))
+            .collect();
+        printer.out(format!(
+            "  left out:     {}: they belong to no task and are verified at plan level (`specproof verify --plan {}`)",
+            ids.join(", "),
+            created.plan
+        ))?;
+    }
+    printer.out(format!(
+        "next: write the Echo-Back in your own words, set `status: ready`, then `specproof start {}`",
+        created.task
+    ))?;
+    Ok(ExitStatus::Success)
+}
+
+fn run_review_tasks(
+    root: &Path,
+    cwd: &Path,
+    args: &crate::cli::ReviewTasksArgs,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let mut plans = Vec::new();
+    for typed in &args.plans {
+        plans.push(plan_arg(root, cwd, typed)?);
+    }
+    let options = crate::review::Options {
+        plans,
+        create_gap_tasks: args.create_gap_tasks,
+    };
+    let review = crate::review::review(root, &options).map_err(|m| anyhow!(m))?;
+    match args.format {
+        crate::cli::ReviewFormat::Table => {
+            for w in &review.warnings {
+                printer.err(format!(
+                    "{}: {w}",
+                    printer.paint_err(&styles::warning(), "warning")
+                ))?;
+            }
+            printer.out(crate::review::table(&review, printer))?;
+        }
+        crate::cli::ReviewFormat::Json => {
+            printer.out(serde_json::to_string_pretty(&review)?)?;
+        }
+        crate::cli::ReviewFormat::Markdown => {
+            printer.out(crate::review::markdown(&review).trim_end())?;
+        }
+    }
+    Ok(if review.ok {
         ExitStatus::Success
     } else {
         ExitStatus::Failure

@@ -38,6 +38,9 @@ pub enum Command {
     /// Check plans and tasks (gate 1): parse errors, bad proofs and args, duplicate IDs,
     /// unverifiable, fabricated, drifted and misplaced criteria.
     Lint(LintArgs),
+    /// Write task files: `specproof task new` makes one for a plan section.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Move a ready task to `in_progress` through gates 1 and 2, recording the commit it starts
     /// from as `base` (and taking the first snapshot of its plan when there is none).
     Start(StartArgs),
@@ -63,6 +66,14 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Show which plans differ from their snapshots, and in which criteria (F14).
     Drift(DriftArgs),
+    /// Cross-reference plan criteria with task criteria: mapped, missing, duplicated, drifted
+    /// and fabricated criteria, cross-cutting orphans (F16), and who holds what.
+    ///
+    /// Each plan is read from its snapshot where it has one (proofs run from it). A task-scope
+    /// criterion must be in exactly one task, copied exactly; a cross-cutting or system one in
+    /// no task, and verified at plan level (evidence under `_plan/`). Exit 1 on any missing,
+    /// duplicated, drifted, fabricated or orphaned criterion.
+    ReviewTasks(ReviewTasksArgs),
     /// Show every command proof of the repository and approve them for git hooks.
     Trust(TrustArgs),
     /// Install specproof's git hooks (pre-commit, commit-msg, pre-push, pre-merge-commit) into the
@@ -105,6 +116,42 @@ pub struct LintArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// The subcommands of `specproof task`.
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Write a task file for one plan section: its text as `## Source`, exact copies of its
+    /// task-scope criteria, their paths as File Targets, and an empty Worker Report.
+    ///
+    /// The section's text and criteria are read from the plan's snapshot
+    /// (.specproof/snapshots/<plan>) when it has one, since proofs run from it, else from the
+    /// plan. Cross-cutting and system criteria are left out: they belong to no task. The file is
+    /// `<tasks_dir>/<T>.md` with `status: created`; an existing file is never overwritten.
+    New(TaskNewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TaskNewArgs {
+    /// The plan file (a path relative to the current folder).
+    #[arg(long, value_name = "P")]
+    pub plan: PathBuf,
+
+    /// The plan section: one of its headings, matched ignoring case and punctuation.
+    #[arg(long, value_name = "S")]
+    pub section: String,
+
+    /// The task ID; default: the next free T-NNN after the existing tasks.
+    #[arg(long, value_name = "T")]
+    pub id: Option<String>,
+
+    /// The task's owner (`assigned_to`); default: nobody (`assigned_to: null`).
+    #[arg(long, value_name = "NAME")]
+    pub assign: Option<String>,
+
+    /// A task that must be done before this one (repeatable, or comma-separated); it must exist.
+    #[arg(long = "depends-on", value_name = "T", value_delimiter = ',')]
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -201,6 +248,34 @@ pub struct DriftArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReviewTasksArgs {
+    /// Review only this plan (repeatable; a path relative to the current folder); default:
+    /// every plan.
+    #[arg(long = "plan", value_name = "P")]
+    pub plans: Vec<PathBuf>,
+
+    /// Write a task file for the missing criteria of each plan section (as `specproof task new`
+    /// would, holding only the missing ones, unassigned), then review again. Never overwrites.
+    #[arg(long)]
+    pub create_gap_tasks: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Table)]
+    pub format: ReviewFormat,
+}
+
+/// `--format` of review-tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewFormat {
+    /// A table per plan, the fabricated criteria, coverage per owner, then a summary line.
+    Table,
+    /// The stable JSON document described in the README.
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
 }
 
 #[derive(Debug, clap::Args)]

@@ -480,7 +480,7 @@ fn recover_ids(body: &str, first_line: usize) -> Vec<(String, Pos)> {
 
 /// Line indexes where each top-level list item starts; all zeros when they cannot be told apart
 /// (flow-style lists).
-fn item_starts(lines: &[&str], count: usize) -> Vec<usize> {
+pub(crate) fn item_starts(lines: &[&str], count: usize) -> Vec<usize> {
     let dash = |l: &str| {
         let t = l.trim_start();
         t == "-" || t.starts_with("- ")

@@ -106,6 +106,10 @@ pub enum Rule {
     Drift,
     /// A cross-cutting or system criterion inside a task (F16).
     CrossCuttingInTask,
+    /// A task's `depends_on` names a task that does not exist (F7).
+    MissingDependency,
+    /// Tasks whose `depends_on` lead back to themselves (F7).
+    DependencyCycle,
 }
 
 /// One problem in one file.

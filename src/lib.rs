@@ -30,11 +30,13 @@ pub mod proof;
 pub mod rationalize;
 pub mod repo;
 pub mod report;
+pub mod review;
 pub mod snapshot;
 pub mod start;
 pub mod state;
 pub mod task;
 pub mod task_edit;
+pub mod task_new;
 #[cfg(test)]
 mod testutil;
 pub mod trust;

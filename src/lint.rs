@@ -116,6 +116,7 @@ pub fn lint(root: &Path, targets: &[Target]) -> Result<LintReport, String> {
         ));
     }
     problems.extend(snapshots.diagnostics);
+    problems.extend(dependencies(&ws.tasks, &ws.config.tasks_dir));
 
     if !only.is_empty() {
         let wanted: BTreeSet<&str> = only.iter().map(String::as_str).collect();
@@ -400,4 +401,144 @@ fn orphan(task: &Task, copy: &Criterion, def: &Criterion, id: Option<&str>) -> D
     )
     .criterion(Some(&copy.id))
     .task(id)
+}
+
+/// The `depends_on` problems of `tasks` (F7): a dependency on a task that does not exist, and
+/// dependencies that lead back to the task (each task of a cycle is told the shortest cycle
+/// through it, `T-1 → T-2 → T-1`), placed at the task's `depends_on`.
+pub fn dependencies(tasks: &[Task], tasks_dir: &str) -> Vec<Diagnostic> {
+    let ids: Vec<&str> = tasks.iter().map(Task::id).collect();
+    let graph: BTreeMap<&str, Vec<&str>> = tasks
+        .iter()
+        .filter_map(|t| {
+            let meta = t.meta.as_ref()?;
+            let deps = meta
+                .depends_on
+                .iter()
+                .map(String::as_str)
+                .filter(|d| ids.contains(d))
+                .collect();
+            Some((t.id(), deps))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        let Some(meta) = &task.meta else { continue };
+        let id = Some(meta.task_id.as_str());
+        let pos = task.field_pos("depends_on");
+        for dep in &meta.depends_on {
+            if !ids.contains(&dep.as_str()) {
+                out.push(
+                    Diagnostic::new(
+                        &task.path,
+                        pos,
+                        FailureCode::F7,
+                        Rule::MissingDependency,
+                        format!(
+                            "depends on {dep}, which is no task in {tasks_dir}: it can never be done, so neither can this task; fix the ID or remove it from depends_on"
+                        ),
+                    )
+                    .task(id)
+                    .field("depends_on")
+                    .suggest(did_you_mean(dep, ids.iter().copied())),
+                );
+            }
+        }
+        if let Some(cycle) = cycle_through(&graph, task.id()) {
+            out.push(
+                Diagnostic::new(
+                    &task.path,
+                    pos,
+                    FailureCode::F7,
+                    Rule::DependencyCycle,
+                    format!(
+                        "depends_on forms a cycle: {}: no task of it can be done before the others; remove one of these dependencies",
+                        cycle.join(" → ")
+                    ),
+                )
+                .task(id)
+                .field("depends_on"),
+            );
+        }
+    }
+    out
+}
+
+/// The shortest path of dependencies from `start` back to itself (`[start, …, start]`), if any:
+/// a breadth-first search, neighbours in the order `depends_on` lists them.
+fn cycle_through(graph: &BTreeMap<&str, Vec<&str>>, start: &str) -> Option<Vec<String>> {
+    let mut came_from: HashMap<&str, &str> = HashMap::new();
+    let mut queue = std::collections::VecDeque::new();
+    for &next in graph.get(start)? {
+        if next == start {
+            return Some(vec![start.to_owned(), start.to_owned()]);
+        }
+        if !came_from.contains_key(next) {
+            came_from.insert(next, start);
+            queue.push_back(next);
+        }
+    }
+    while let Some(node) = queue.pop_front() {
+        for &next in graph.get(node).map(Vec::as_slice).unwrap_or_default() {
+            if next == start {
+                let mut path = vec![start.to_owned(), node.to_owned()];
+                let mut at = node;
+                while let Some(&prev) = came_from.get(at) {
+                    if prev == start {
+                        break;
+                    }
+                    path.push(prev.to_owned());
+                    at = prev;
+                }
+                path.push(start.to_owned());
+                // Built backwards from the end: start, node, …, start reversed is the order.
+                let last = path.len() - 1;
+                path[1..last].reverse();
+                return Some(path);
+            }
+            if next != start && !came_from.contains_key(next) {
+                came_from.insert(next, node);
+                queue.push_back(next);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph<'a>(edges: &[(&'a str, &[&'a str])]) -> BTreeMap<&'a str, Vec<&'a str>> {
+        edges.iter().map(|(k, v)| (*k, v.to_vec())).collect()
+    }
+
+    #[test]
+    fn the_shortest_cycle_through_a_task_is_named_in_dependency_order() {
+        let g = graph(&[
+            ("T-1", &["T-2"]),
+            ("T-2", &["T-3", "T-1"]),
+            ("T-3", &["T-1"]),
+            ("T-4", &["T-1"]),
+            ("T-5", &["T-5"]),
+        ]);
+        assert_eq!(
+            cycle_through(&g, "T-1"),
+            Some(vec!["T-1".into(), "T-2".into(), "T-1".into()])
+        );
+        assert_eq!(
+            cycle_through(&g, "T-3"),
+            Some(vec!["T-3".into(), "T-1".into(), "T-2".into(), "T-3".into()])
+        );
+        assert_eq!(
+            cycle_through(&g, "T-4"),
+            None,
+            "depends on a cycle, is not in one"
+        );
+        assert_eq!(
+            cycle_through(&g, "T-5"),
+            Some(vec!["T-5".into(), "T-5".into()])
+        );
+        assert_eq!(cycle_through(&g, "T-9"), None);
+    }
 }

@@ -20,6 +20,7 @@ fn help_lists_only_the_commands_that_work() {
         vec![
             "init",
             "lint",
+            "task",
             "start",
             "verify",
             "escalate",
@@ -27,6 +28,7 @@ fn help_lists_only_the_commands_that_work() {
             "matrix",
             "snapshot",
             "drift",
+            "review-tasks",
             "trust",
             "install",
             "uninstall",

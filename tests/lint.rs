@@ -824,3 +824,68 @@ fn a_config_that_is_not_a_regular_file_is_reported_not_read() {
         .code(1)
         .line("specproof.yml:1:1: F8: specproof.yml is not a regular file: replace it with one");
 }
+
+/// Task `id` of the Auth middleware section holding AUTH-1, depending on `deps` (line 8).
+fn dependent_task(id: &str, deps: &str) -> String {
+    auth_task(id, AUTH_1).replace("tier: 1\n", &format!("tier: 1\ndepends_on: {deps}\n"))
+}
+
+#[test]
+fn a_dependency_on_a_missing_task_is_an_error_at_depends_on() {
+    let repo = Repo::new();
+    repo.write("plans/auth.md", AUTH_PLAN)
+        .write(".specproof/tasks/T-001.md", auth_task("T-001", AUTH_1))
+        .write(
+            ".specproof/tasks/T-002.md",
+            dependent_task("T-002", "[T-001, T-009]"),
+        );
+    lint_fails_with(
+        &repo,
+        ".specproof/tasks/T-002.md:8:1: F7: task T-002: depends on T-009, which is no task in .specproof/tasks: it can never be done, so neither can this task; fix the ID or remove it from depends_on (did you mean \"T-001\"?)",
+    );
+    let (_, doc) = repo.lint_json(&[]);
+    let problem = &doc["problems"][0];
+    assert_eq!(problem["rule"], "missing-dependency");
+    assert_eq!(problem["code"], "F7");
+    assert_eq!(problem["field"], "depends_on");
+}
+
+#[test]
+fn a_dependency_cycle_is_named_in_each_task_of_it() {
+    let repo = Repo::new();
+    repo.write("plans/auth.md", AUTH_PLAN)
+        .write(
+            ".specproof/tasks/T-001.md",
+            dependent_task("T-001", "[T-002]"),
+        )
+        .write(
+            ".specproof/tasks/T-002.md",
+            dependent_task("T-002", "[T-003]"),
+        )
+        .write(
+            ".specproof/tasks/T-003.md",
+            dependent_task("T-003", "[T-001]"),
+        )
+        .write(
+            ".specproof/tasks/T-004.md",
+            dependent_task("T-004", "T-004"),
+        )
+        .write(
+            ".specproof/tasks/T-005.md",
+            dependent_task("T-005", "[T-001]"),
+        );
+    let run = repo.run(&["lint"]);
+    run.code(1);
+    assert_eq!(
+        run.problems(),
+        [
+            ".specproof/tasks/T-001.md:8:1: F7: task T-001: depends_on forms a cycle: T-001 → T-002 → T-003 → T-001: no task of it can be done before the others; remove one of these dependencies",
+            ".specproof/tasks/T-002.md:8:1: F7: task T-002: depends_on forms a cycle: T-002 → T-003 → T-001 → T-002: no task of it can be done before the others; remove one of these dependencies",
+            ".specproof/tasks/T-003.md:8:1: F7: task T-003: depends_on forms a cycle: T-003 → T-001 → T-002 → T-003: no task of it can be done before the others; remove one of these dependencies",
+            ".specproof/tasks/T-004.md:8:1: F7: task T-004: depends_on forms a cycle: T-004 → T-004: no task of it can be done before the others; remove one of these dependencies",
+        ],
+        "T-005 depends on the cycle without being in it"
+    );
+    let (_, doc) = repo.lint_json(&[]);
+    assert_eq!(doc["problems"][0]["rule"], "dependency-cycle");
+}

@@ -1121,3 +1121,75 @@ fn a_plans_folder_or_plan_linked_from_outside_is_neither_walked_nor_run() {
     );
     assert!(run.stdout.lines().count() < 20, "{}", run.stdout);
 }
+
+/// plans/p.md with C-1 (T-1) and C-2 (T-2, depending on T-1), T-2 `t2_status`; src/a.rs passes both.
+fn dependent_repo(t2_status: &str) -> Repo {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan_with(&two()))
+        .write(".specproof/tasks/T-1.md", task_with("T-1", EXISTS))
+        .write(
+            ".specproof/tasks/T-2.md",
+            task_with("T-2", MATCHES)
+                .replace("status: in_progress", &format!("status: {t2_status}"))
+                .replace("tier: 1\n", "tier: 1\ndepends_on: [T-1]\n"),
+        )
+        .write("src/a.rs", "fn hello() {}\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan"]);
+    repo
+}
+
+#[test]
+fn verify_warns_f7_for_a_task_in_progress_whose_dependency_is_not_done() {
+    let repo = dependent_repo("in_progress");
+    let run = repo.run(&["verify", "--task", "T-2"]);
+    run.code(0);
+    assert!(
+        run.stderr.contains("warning: .specproof/tasks/T-2.md: F7: T-2 depends on T-1, which is in_progress: its proofs run, but it cannot be done until T-1 is done or complete"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("ok: 1 criterion: 1 passed"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn verify_fails_f7_for_a_done_task_whose_dependency_is_not_done_and_still_runs_its_proofs() {
+    let repo = dependent_repo("done");
+    let (code, doc) = repo.verify_json(&["--task", "T-2"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let f7 = result_of(&doc, "-");
+    assert_eq!(f7["task"], "T-2");
+    assert_eq!(f7["result"], "error");
+    assert_eq!(f7["failure_code"], "F7");
+    assert_eq!(
+        f7["detail"],
+        "T-2 is done, but depends on T-1, which is in_progress: a task is done only after the tasks it depends on; finish them first, or move T-2 back to in_progress in .specproof/tasks/T-2.md"
+    );
+    assert_eq!(
+        result_of(&doc, "C-2")["result"],
+        "pass",
+        "the proofs still run"
+    );
+    assert!(
+        repo.path()
+            .join(".specproof/evidence/T-2/iter-1/C-2.json")
+            .is_file()
+    );
+    assert_eq!(doc["tasks"], serde_json::json!([]), "not a failed attempt");
+    assert!(
+        repo.read(".specproof/tasks/T-2.md")
+            .contains("attempts: 0\n")
+    );
+
+    repo.write(
+        ".specproof/tasks/T-1.md",
+        task_with("T-1", EXISTS).replace("status: in_progress", "status: done"),
+    );
+    let (code, doc) = repo.verify_json(&["--task", "T-2"]);
+    assert_eq!(code, 0, "T-1 is done now: {doc:#}");
+    assert_eq!(doc["summary"]["criteria"], 1);
+}

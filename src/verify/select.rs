@@ -137,6 +137,7 @@ pub(super) fn select(
             ));
             continue;
         }
+        dependencies(ws, task, meta, report);
         units.extend(task_units(task, meta, plans, &wanted, report));
     }
 
@@ -261,6 +262,57 @@ fn refusal(root: &Path, task: &Task, meta: &TaskMeta) -> Option<(FailureCode, St
         ));
     }
     None
+}
+
+/// F7 (SPEC §6.1): the tasks `depends_on` names that are not done or complete in the working
+/// tree. A done task whose dependencies are not done cannot hold, so it gets an error row (the
+/// run fails); any other task is work in progress: a warning, and its proofs run all the same.
+fn dependencies(ws: &Workspace, task: &Task, meta: &TaskMeta, report: &mut Report) {
+    let (names, unmet): (Vec<&str>, Vec<String>) = meta
+        .depends_on
+        .iter()
+        .filter_map(|dep| {
+            let why = match ws
+                .tasks
+                .iter()
+                .find(|t| t.id() == dep)
+                .map(|t| t.meta.as_ref())
+            {
+                None => format!("{dep}, which does not exist"),
+                Some(None) => format!("{dep}, whose front matter does not parse"),
+                Some(Some(m)) if matches!(m.status, Status::Done | Status::Complete) => {
+                    return None;
+                }
+                Some(Some(m)) => format!("{dep}, which is {}", m.status.name()),
+            };
+            Some((dep.as_str(), why))
+        })
+        .unzip();
+    if unmet.is_empty() {
+        return;
+    }
+    let id = &meta.task_id;
+    if meta.status == Status::Done {
+        report.rows.push(error_row(
+            Some(id),
+            Some(&meta.plan_file),
+            "-",
+            Some(FailureCode::F7),
+            format!(
+                "{id} is done, but depends on {}: a task is done only after the tasks it depends on; finish them first, or move {id} back to in_progress in {}",
+                unmet.join("; "),
+                task.path
+            ),
+        ));
+    } else {
+        report.warnings.push(format!(
+            "{}: F7: {id} depends on {}: its proofs run, but it cannot be done until {} {} done or complete",
+            task.path,
+            unmet.join("; "),
+            names.join(", "),
+            if names.len() == 1 { "is" } else { "are" }
+        ));
+    }
 }
 
 /// The units of one task, and error rows for criteria it cannot run.
