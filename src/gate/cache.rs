@@ -65,9 +65,21 @@ fn path(common_dir: &Path, oid: git2::Oid) -> PathBuf {
 /// The cached inputs of the plan whose blob is `oid`, if any.
 #[must_use]
 pub fn load(common_dir: &Path, oid: git2::Oid) -> Option<Vec<Inputs>> {
-    let bytes = std::fs::read(path(common_dir, oid)).ok()?;
+    // Read once per process: a push or an audit asks for the same plan on every commit.
+    static LOADED: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<PathBuf, Vec<Inputs>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let file_path = path(common_dir, oid);
+    if let Some(found) = LOADED.lock().ok().and_then(|m| m.get(&file_path).cloned()) {
+        return Some(found);
+    }
+    let bytes = std::fs::read(&file_path).ok()?;
     let file: File = serde_json::from_slice(&bytes).ok()?;
-    (file.version == VERSION).then_some(file.criteria)
+    let criteria = (file.version == VERSION).then_some(file.criteria)?;
+    if let Ok(mut memo) = LOADED.lock() {
+        memo.insert(file_path, criteria.clone());
+    }
+    Some(criteria)
 }
 
 /// Stores the inputs of the plan whose blob is `oid`. A cache that cannot be written is only
@@ -117,10 +129,21 @@ mod tests {
         assert_eq!(load(dir.path(), oid), Some(inputs));
         let other = git2::Oid::hash_object(git2::ObjectType::Blob, b"other").expect("oid");
         assert_eq!(load(dir.path(), other), None);
-        // A file of another format version, or a corrupt one, is not used.
-        std::fs::write(path(dir.path(), oid), br#"{"version":99,"criteria":[]}"#).expect("w");
-        assert_eq!(load(dir.path(), oid), None);
-        std::fs::write(path(dir.path(), oid), b"{not json").expect("w");
-        assert_eq!(load(dir.path(), oid), None);
+        // A file of another format version, or a corrupt one, is not used (files of blobs this
+        // process has not read yet: what it read once it keeps).
+        for (n, bytes) in [
+            br#"{"version":99,"criteria":[]}"#.as_slice(),
+            b"{not json".as_slice(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let fresh = git2::Oid::hash_object(git2::ObjectType::Blob, format!("p{n}").as_bytes())
+                .expect("oid");
+            let file = path(dir.path(), fresh);
+            std::fs::create_dir_all(file.parent().expect("dir")).expect("mkdir");
+            std::fs::write(file, bytes).expect("w");
+            assert_eq!(load(dir.path(), fresh), None);
+        }
     }
 }

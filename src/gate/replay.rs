@@ -191,28 +191,91 @@ fn contents(git: &Repository, oid: Oid, parent: Option<Oid>) -> Result<Contents<
     let (Ok(old_tree), Ok(new_tree)) = (tree(parent), tree(oid)) else {
         return whole();
     };
-    let diff = git
-        .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
-        .with_context(|| format!("cannot compare commit {oid} with its parent"))?;
     let mut changed = BTreeSet::new();
-    for delta in diff.deltas() {
-        for file in [delta.old_file(), delta.new_file()] {
-            if file.mode() == git2::FileMode::Commit || file.mode() == git2::FileMode::Unreadable {
-                // A submodule's commit, or the missing side of an addition or deletion.
-                continue;
-            }
-            let Some(path) = file.path_bytes() else {
-                continue;
-            };
-            let Ok(path) = std::str::from_utf8(path) else {
-                return whole();
-            };
-            changed.insert(path.to_owned());
+    match diff_trees(git, Some(&old_tree), Some(&new_tree), "", &mut changed) {
+        Ok(()) => {}
+        Err(Unlisted::NotUtf8) => return whole(),
+        Err(Unlisted::Git(e)) => {
+            return Err(anyhow::anyhow!(
+                "cannot compare commit {oid} with its parent: {}",
+                e.message()
+            ));
         }
     }
     let new = Content::lazy(git, Source::Commit(oid), Some(new_tree.id()), Vec::new());
     let old = Content::lazy(git, Source::Commit(parent), Some(old_tree.id()), Vec::new());
     Ok((Some(old), new, Some(changed)))
+}
+
+/// Why two trees' changed paths could not be listed.
+enum Unlisted {
+    NotUtf8,
+    Git(git2::Error),
+}
+
+impl From<git2::Error> for Unlisted {
+    fn from(e: git2::Error) -> Self {
+        Self::Git(e)
+    }
+}
+
+/// Adds to `out` every file path (under `prefix`) whose entry differs between `old` and `new`
+/// (None: no tree there), as git's tree diff without rename detection lists them. Subtrees with
+/// the same id are skipped without being read: a commit that touches one file reads only the
+/// trees on its path. Submodules are not files of a content and are left out.
+fn diff_trees(
+    git: &Repository,
+    old: Option<&git2::Tree<'_>>,
+    new: Option<&git2::Tree<'_>>,
+    prefix: &str,
+    out: &mut BTreeSet<String>,
+) -> Result<(), Unlisted> {
+    type Side = (Oid, Option<git2::ObjectType>, i32);
+    const GITLINK: i32 = 0o160_000;
+    let mut names: std::collections::BTreeMap<Vec<u8>, (Option<Side>, Option<Side>)> =
+        std::collections::BTreeMap::new();
+    for (tree, old_side) in [(old, true), (new, false)] {
+        let Some(tree) = tree else { continue };
+        for e in tree {
+            let side = Some((e.id(), e.kind(), e.filemode()));
+            let slot = names.entry(e.name_bytes().to_vec()).or_default();
+            if old_side {
+                slot.0 = side;
+            } else {
+                slot.1 = side;
+            }
+        }
+    }
+    for (name, (a, b)) in names {
+        if a == b {
+            continue;
+        }
+        let name = std::str::from_utf8(&name).map_err(|_| Unlisted::NotUtf8)?;
+        let path = if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let tree_of = |side: Option<Side>| -> Result<Option<git2::Tree<'_>>, Unlisted> {
+            match side {
+                Some((id, Some(git2::ObjectType::Tree), _)) => Ok(Some(git.find_tree(id)?)),
+                _ => Ok(None),
+            }
+        };
+        let (ta, tb) = (tree_of(a)?, tree_of(b)?);
+        if ta.is_some() || tb.is_some() {
+            diff_trees(git, ta.as_ref(), tb.as_ref(), &path, out)?;
+        }
+        let file = |side: Option<Side>| {
+            side.is_some_and(|(_, kind, mode)| {
+                kind != Some(git2::ObjectType::Tree) && mode != GITLINK
+            })
+        };
+        if file(a) || file(b) {
+            out.insert(path);
+        }
+    }
+    Ok(())
 }
 
 /// The reason of a `Specproof-Override:` line in a commit message, if it has one (the last

@@ -168,8 +168,27 @@ impl<'c, 'r> View<'c, 'r> {
     /// Parses the plan (or snapshot) file at `path` of this content.
     #[must_use]
     pub fn parse_plan(&self, path: &str) -> Plan {
+        // A plan is the same blob in most commits a push or an audit replays: parsed once per
+        // process, by path and blob id.
+        static PARSED: std::sync::LazyLock<
+            std::sync::Mutex<std::collections::HashMap<(String, git2::Oid), Plan>>,
+        > = std::sync::LazyLock::new(Default::default);
+        let key = self.content.get(path).map(|e| (path.to_owned(), e.oid));
+        if let Some(key) = &key
+            && let Some(plan) = PARSED.lock().ok().and_then(|m| m.get(key).cloned())
+        {
+            return plan;
+        }
         match self.content.read(path) {
-            Ok(bytes) => Plan::parse(path, &bytes, CTX),
+            Ok(bytes) => {
+                let plan = Plan::parse(path, &bytes, CTX);
+                if let Some(key) = key
+                    && let Ok(mut memo) = PARSED.lock()
+                {
+                    memo.insert(key, plan.clone());
+                }
+                plan
+            }
             Err(e) => Plan {
                 path: path.to_owned(),
                 diagnostics: vec![unreadable(path, &e.to_string())],
