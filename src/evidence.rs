@@ -374,6 +374,12 @@ pub fn freshness(
             reason: "the signature does not verify: this file was not written by specproof on this machine, or was edited".into(),
         };
     }
+    // A pass never carries a failure code: such a file was edited by hand.
+    if evidence.result == Outcome::Pass && evidence.failure_code.is_some() {
+        return Freshness::Suspect {
+            reason: "the evidence records a pass with a failure code: it was edited after specproof wrote it".into(),
+        };
+    }
     // Evidence proves one criterion of one owner: a signed file copied to another task or
     // criterion proves nothing there.
     if (
@@ -730,6 +736,36 @@ mod tests {
         other_schema.schema = 2;
         let err = parse("ev.json", &serde_json::to_vec(&other_schema).unwrap()).unwrap_err();
         assert!(err.to_string().contains("schema 2"), "{err}");
+    }
+
+    #[test]
+    fn a_pass_with_a_failure_code_was_edited_by_hand() {
+        let expected = Expected {
+            task_id: "T-1",
+            criterion_id: "C-1",
+            proof: "semantic_match",
+            iteration: 1,
+            criterion_digest: "sha256:c",
+            input_digest: "sha256:i",
+        };
+        let mut e = sample();
+        e.task_id = "T-1".into();
+        e.criterion_id = "C-1".into();
+        e.proof = "semantic_match".into();
+        e.iteration = 1;
+        e.criterion_digest = "sha256:c".into();
+        e.input_digest = "sha256:i".into();
+        e.result = Outcome::Pass;
+        e.failure_code = None;
+        assert_eq!(
+            freshness(Some(&Ok(e.clone())), None, &expected),
+            Freshness::Fresh
+        );
+        e.failure_code = Some(FailureCode::F3);
+        assert!(matches!(
+            freshness(Some(&Ok(e)), None, &expected),
+            Freshness::Suspect { .. }
+        ));
     }
 
     #[test]

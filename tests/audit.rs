@@ -388,5 +388,26 @@ fn a_merge_whose_first_parent_is_an_older_commit_is_judged_from_the_range_start(
     ]);
     let (code, doc) = audit_json(&repo, &["--range", "before..HEAD"]);
     assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(
+        doc["summary"]["commits"], 1,
+        "the merge is the one commit: {doc:#}"
+    );
+    assert_eq!(doc["summary"]["range_change_fails"], true);
     assert!(doc.to_string().contains("complete is final"), "{doc:#}");
+}
+
+#[test]
+fn a_branch_behind_its_target_is_not_blamed_for_what_the_target_did_later() {
+    let repo = history();
+    let start = repo.head();
+    honest_done(&repo);
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "complete");
+    repo.git(&["checkout", "-q", "-b", "feature", &start]);
+    repo.write("f.txt", "f\n");
+    commit(&repo, "feature work");
+    let (code, doc) = audit_json(&repo, &["--range", "main..feature"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["summary"]["commits"], 1);
+    assert_eq!(doc["summary"]["range_change_fails"], false);
 }

@@ -543,14 +543,17 @@ fn a_force_push_cannot_take_a_complete_task_away_but_may_rebase_a_branch() {
 }
 
 #[test]
-fn deleting_the_only_ref_that_holds_a_complete_task_is_rejected() {
+fn deleting_a_ref_may_not_take_a_complete_task_away_from_the_default_branch() {
     let (repo, server) = setup();
+    server.git(&repo, &["symbolic-ref", "HEAD", "refs/heads/main"]);
     done_and_pushed(&repo, &server);
     set_status(&repo, TASK, "done", "complete");
     commit(&repo, "complete");
     taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
     let before = server.head(&repo, "main");
-    // Deleting main (and pushing a rewritten main later) would drop the complete task.
+    // The default branch holds complete T-1: it is not deleted (and then pushed again from
+    // an older commit), not even with another ref holding the task, made in the same push or
+    // before.
     let run = push(&repo, &["origin", "--delete", "main"]);
     refused(
         &server,
@@ -561,19 +564,43 @@ fn deleting_the_only_ref_that_holds_a_complete_task_is_rejected() {
         &[
             "deleting refs/heads/main",
             "complete task T-1",
-            "no other ref",
+            "default branch",
         ],
     );
-    // With another ref holding it, the deletion is fine.
+    let run = push(&repo, &["origin", "main:refs/hold/x", ":refs/heads/main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["deleting refs/heads/main"],
+    );
     taken(
         &server,
         &repo,
-        &push(&repo, &["origin", "main:keep"]),
-        "keep",
+        &push(&repo, &["origin", "main:refs/hold/x"]),
+        "main",
     );
     let run = push(&repo, &["origin", "--delete", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["deleting refs/heads/main"],
+    );
+    // A branch whose complete tasks the default branch holds, unchanged, may go.
+    taken(
+        &server,
+        &repo,
+        &push(&repo, &["origin", "main:side"]),
+        "side",
+    );
+    let run = push(&repo, &["origin", "--delete", "side"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(server.head(&repo, "main"), "");
+    assert_eq!(server.head(&repo, "side"), "");
     server.assert_clean(&repo);
 }
 
@@ -703,4 +730,38 @@ fn a_command_stopped_by_the_server_s_timeout_is_a_timeout_not_forgery() {
         &["T-2", "C-1", "F5", "specproof.commandTimeout"],
     );
     assert!(!run.stderr.contains("F12"), "{}", run.stderr);
+}
+
+#[test]
+fn a_force_push_to_a_commit_whose_config_is_broken_fails_closed() {
+    let (repo, server) = setup();
+    let bare = server.path().to_str().expect("utf-8").to_owned();
+    // A commit with an unusable specproof.yml reaches the server while its hook is away.
+    repo.run(&["uninstall", "--server", "--repo", &bare])
+        .code(0);
+    repo.write("specproof.yml", "no_such_key: 1\n");
+    commit(&repo, "broken config");
+    let broken = repo.head();
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    repo.run(&["install", "--server", "--repo", &bare]).code(0);
+    std::fs::remove_file(repo.path().join("specproof.yml")).expect("rm");
+    commit(&repo, "config fixed");
+    done_and_pushed(&repo, &server);
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "complete");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = server.head(&repo, "main");
+    // Back to the broken commit: no new commit to judge, and the jump cannot be judged.
+    let run = push(
+        &repo,
+        &["--force", "origin", &format!("{broken}:refs/heads/main")],
+    );
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["force-pushes refs/heads/main", "no_such_key"],
+    );
 }

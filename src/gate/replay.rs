@@ -120,8 +120,11 @@ impl Judge<'_> {
     pub fn jump(&self, old: Oid, new: Oid) -> Result<Judged> {
         let complete = complete_tasks(self.git, old)?;
         let mut judged = self.between(Some(old), new)?;
+        // A config that cannot be used hides everything else: it stays, so the jump fails
+        // closed.
         judged.outcome.problems.retain(|p| {
             p.check == super::Check::Regression
+                || p.check == super::Check::Config
                 || (p.check == super::Check::Lifecycle
                     && p.task.as_ref().is_some_and(|t| complete.contains(t)))
         });
@@ -148,6 +151,32 @@ pub fn first_parents_reach<S: std::hash::BuildHasher>(
         }
     }
     at == old
+}
+
+/// The tasks complete in commit `oid`, with the blob id of each one's task file.
+///
+/// # Errors
+/// When the commit or its task files cannot be read.
+pub fn complete_task_files(
+    git: &Repository,
+    oid: Oid,
+) -> Result<std::collections::BTreeMap<String, Oid>> {
+    let content =
+        Content::lazy_commit(git, oid).with_context(|| format!("cannot read commit {oid}"))?;
+    let view = View::load(&content);
+    let complete = view
+        .task_metas()
+        .into_iter()
+        .filter(|(_, m)| m.status == crate::task::Status::Complete)
+        .filter_map(|(id, _)| {
+            let blob = content.get(&view.task_path(&id))?.oid;
+            Some((id, blob))
+        })
+        .collect();
+    if let Some(fault) = content.fault() {
+        anyhow::bail!("cannot read the files of commit {oid}: {fault}");
+    }
+    Ok(complete)
 }
 
 /// The IDs of the tasks complete in commit `oid`.
@@ -195,6 +224,12 @@ fn contents(git: &Repository, oid: Oid, parent: Option<Oid>) -> Result<Contents<
     match diff_trees(git, Some(&old_tree), Some(&new_tree), "", &mut changed) {
         Ok(()) => {}
         Err(Unlisted::NotUtf8) => return whole(),
+        Err(Unlisted::Duplicate(name)) => {
+            anyhow::bail!(
+                "commit {oid} has a tree with two entries named {:?}, which git fsck rejects (duplicateEntries): set `receive.fsckObjects true` on the server so git refuses such objects",
+                name.trim_start_matches('/')
+            );
+        }
         Err(Unlisted::Git(e)) => {
             return Err(anyhow::anyhow!(
                 "cannot compare commit {oid} with its parent: {}",
@@ -211,6 +246,8 @@ fn contents(git: &Repository, oid: Oid, parent: Option<Oid>) -> Result<Contents<
 enum Unlisted {
     NotUtf8,
     Git(git2::Error),
+    /// A tree with two entries of one name (git fsck: duplicateEntries).
+    Duplicate(String),
 }
 
 impl From<git2::Error> for Unlisted {
@@ -239,11 +276,16 @@ fn diff_trees(
         for e in tree {
             let side = Some((e.id(), e.kind(), e.filemode()));
             let slot = names.entry(e.name_bytes().to_vec()).or_default();
-            if old_side {
-                slot.0 = side;
-            } else {
-                slot.1 = side;
+            let held = if old_side { &mut slot.0 } else { &mut slot.1 };
+            if held.is_some() {
+                // Two entries of one name: tools disagree on which one is the file (git reads
+                // the first), so nothing said about it can be trusted.
+                return Err(Unlisted::Duplicate(format!(
+                    "{prefix}/{}",
+                    String::from_utf8_lossy(e.name_bytes())
+                )));
             }
+            *held = side;
         }
     }
     for (name, (a, b)) in names {
@@ -337,6 +379,36 @@ mod tests {
             Some("x")
         );
         assert_eq!(override_reason("subject\n\nSpecproof-Override:   \n"), None);
+    }
+
+    #[test]
+    fn a_tree_with_two_entries_of_one_name_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        sh(dir.path(), "git init -q .", &[]);
+        let git = Repository::open(dir.path()).expect("open");
+        let one = git.blob(b"one").expect("blob");
+        let two = git.blob(b"two").expect("blob");
+        let entry = |name: &str, oid: Oid| {
+            let mut e = format!("100644 {name}\0").into_bytes();
+            e.extend_from_slice(oid.as_bytes());
+            e
+        };
+        let odb = git.odb().expect("odb");
+        let normal = odb
+            .write(git2::ObjectType::Tree, &entry("T-1.md", one))
+            .expect("tree");
+        let mut bytes = entry("T-1.md", two);
+        bytes.extend(entry("T-1.md", one));
+        let doubled = odb.write(git2::ObjectType::Tree, &bytes).expect("tree");
+        let (a, b) = (
+            git.find_tree(normal).expect("tree"),
+            git.find_tree(doubled).expect("tree"),
+        );
+        let mut out = BTreeSet::new();
+        assert!(matches!(
+            diff_trees(&git, Some(&a), Some(&b), "", &mut out),
+            Err(Unlisted::Duplicate(name)) if name.ends_with("T-1.md")
+        ));
     }
 
     #[test]

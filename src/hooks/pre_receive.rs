@@ -7,7 +7,7 @@
 //! `GIT_OBJECT_DIRECTORY` / `GIT_ALTERNATE_OBJECT_DIRECTORIES`: the repository is opened from
 //! the environment, and nothing here writes a ref or an object.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -253,8 +253,11 @@ fn commit_of(git: &Repository, oid: &str) -> Option<Oid> {
         .map(|c| c.id())
 }
 
-/// Ref deletions that take a complete task away: one complete on the deleted ref and on no
-/// ref the repository keeps (with the values this push gives them).
+/// Ref deletions that take a complete task away: the deleted ref holds a complete task, and
+/// the repository's default branch (where HEAD points), as it stands before this push and
+/// untouched by it, does not hold that task complete with the same task file. Deleting the
+/// default branch itself while it holds a complete task is refused, and so is any deletion
+/// that relies on a ref the same push creates or moves (git may still fail to update it).
 fn deletions(git: &Repository, updates: &[RefUpdate]) -> Result<Vec<(String, Oid, Vec<String>)>> {
     let deleted: Vec<(&str, Oid)> = updates
         .iter()
@@ -264,43 +267,24 @@ fn deletions(git: &Repository, updates: &[RefUpdate]) -> Result<Vec<(String, Oid
     if deleted.is_empty() {
         return Ok(Vec::new());
     }
-    let mut kept: BTreeSet<Oid> = BTreeSet::new();
-    for reference in git
-        .references()
-        .context("cannot list the repository's refs")?
-    {
-        let reference = reference.context("cannot read a ref of the repository")?;
-        let name = reference.name().unwrap_or_default().to_owned();
-        if updates.iter().any(|u| u.name == name) {
-            continue;
-        }
-        if let Ok(c) = reference.peel_to_commit() {
-            kept.insert(c.id());
-        }
-    }
-    kept.extend(
-        updates
-            .iter()
-            .filter(|u| !is_zero(&u.new))
-            .filter_map(|u| commit_of(git, &u.new)),
-    );
-    let mut held: Option<BTreeSet<String>> = None;
+    let keeper = git
+        .find_reference("HEAD")
+        .ok()
+        .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_owned))
+        .filter(|name| !updates.iter().any(|u| &u.name == name))
+        .and_then(|name| git.find_reference(&name).ok())
+        .and_then(|r| r.peel_to_commit().ok())
+        .map(|c| c.id());
+    let held = match keeper {
+        Some(tip) => gate::replay::complete_task_files(git, tip)?,
+        None => std::collections::BTreeMap::new(),
+    };
     let mut out = Vec::new();
     for (name, old) in deleted {
-        let complete = gate::replay::complete_tasks(git, old)?;
-        if complete.is_empty() {
-            continue;
-        }
-        if held.is_none() {
-            let mut all = BTreeSet::new();
-            for tip in &kept {
-                all.extend(gate::replay::complete_tasks(git, *tip)?);
-            }
-            held = Some(all);
-        }
-        let lost: Vec<String> = complete
-            .difference(held.as_ref().unwrap_or(&BTreeSet::new()))
-            .cloned()
+        let lost: Vec<String> = gate::replay::complete_task_files(git, old)?
+            .into_iter()
+            .filter(|(id, blob)| held.get(id) != Some(blob))
+            .map(|(id, _)| id)
             .collect();
         if !lost.is_empty() {
             out.push((name.to_owned(), old, lost));
@@ -447,7 +431,7 @@ fn check(
         rejected += 1;
         let _ = writeln!(
             report,
-            "  deleting {name} (at {}):\n  {} [lifecycle] it holds complete {} {} that no other ref of this repository holds: a complete task is never taken away\n      fix: keep {name}, or first merge it into a branch that stays",
+            "  deleting {name} (at {}):\n  {} [lifecycle] it holds complete {} {} that the default branch (where HEAD points) does not hold, unchanged, before this push: a complete task is never taken away\n      fix: keep {name}, or first merge it into the default branch and push that, then delete it",
             &old.to_string()[..10],
             printer.paint_err(&styles::error(), "✗"),
             if lost.len() == 1 { "task" } else { "tasks" },
