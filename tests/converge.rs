@@ -189,6 +189,8 @@ fn converge_escalates_stagnation_at_once_with_f17() {
         (code, &doc["decision"]),
         (1, &serde_json::json!("continue"))
     );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "iteration 2"]);
     let (code, doc) = converge(&repo, &[]);
     assert_eq!(code, 1, "{doc}");
     assert_eq!(doc["decision"], "escalate");
@@ -202,6 +204,23 @@ fn converge_escalates_stagnation_at_once_with_f17() {
         run.stdout.contains("missing: W-1 (task T-1"),
         "{}",
         run.stdout
+    );
+    // A record that escalates never lets an iteration rise.
+    install(&repo);
+    let head = repo.head();
+    let t1 = repo.read(TASK);
+    repo.write(
+        TASK,
+        t1.replace("iteration: 2", "iteration: 3")
+            .replace("attempts: 1", "attempts: 0")
+            .replace("escalation: retry", "escalation: null"),
+    );
+    let run = commit_all(&repo, "iteration 3 after an escalation");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["rose from 2 to 3", "only `continue` starts a new iteration"],
     );
 }
 
@@ -236,4 +255,54 @@ fn converge_dry_run_writes_nothing() {
         repo.git(&["status", "--porcelain", "--untracked-files=all"]),
         ""
     );
+}
+
+#[test]
+fn converge_escalates_a_spent_wall_clock_with_f15() {
+    let repo = repo_with("", "");
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue");
+    // The first iteration was recorded two hours ago.
+    let record = repo.read(RECORD_1);
+    let at: serde_json::Value = serde_json::from_str(&record).expect("record");
+    let at = at["recorded_at"].as_str().expect("recorded_at").to_owned();
+    repo.write(
+        RECORD_1,
+        record.replace(
+            &format!("\"recorded_at\": \"{at}\""),
+            "\"recorded_at\": \"2000-01-01T00:00:00Z\"",
+        ),
+    );
+    // Iteration 2: W-1 and W-2 pass, a new criterion (held by no task) fails: no regression, no
+    // stagnation, only the clock.
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.write(
+        "plans/p.md",
+        plan(&format!("{CRITERIA}{}", W3.replace("W-3", "W-4"))),
+    );
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "escalate");
+    let plan = &doc["plans"][0];
+    assert_eq!(codes(plan), ["F15"]);
+    assert!(
+        plan["escalation"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("convergence.max_wall_clock_min"),
+        "{plan}"
+    );
+    assert!(plan["budget"]["minutes_used"].as_u64().expect("minutes") > 60);
+}
+
+#[test]
+fn converge_s_iteration_is_accepted_by_a_replay_checking_the_record_s_facts() {
+    let repo = repo_with("", "");
+    install(&repo);
+    let first = repo.head();
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue");
+    accepted(&repo, &first, &commit_all(&repo, "iteration 2"));
+    let run = repo.run(&["audit", "--range", &format!("{first}..HEAD")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
