@@ -598,6 +598,13 @@ fn run_converge(
                         p.tasks_advanced.join(", ")
                     ))?;
                 }
+                if !p.tasks_waiting.is_empty() {
+                    printer.out(format!(
+                        "  left in iteration {} for a person's decision (escalation: human; `specproof escalate --ack T --by NAME --note TEXT`): {}",
+                        p.iteration,
+                        p.tasks_waiting.join(", ")
+                    ))?;
+                }
                 for g in &p.gap_tasks {
                     printer.out(format!(
                         "  gap task {}: {}",

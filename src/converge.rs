@@ -121,6 +121,9 @@ pub struct PlanOutcome {
     /// Failing criteria with their tasks' attempts (what is missing and what was tried).
     pub missing: Vec<Attempted>,
     pub tasks_advanced: Vec<String>,
+    /// Unfinished tasks at `escalation: human`, left in their iteration for a person's decision
+    /// (`specproof escalate --ack`): a new iteration never lifts it (SPEC §6.2).
+    pub tasks_waiting: Vec<String>,
     pub gap_tasks: Vec<Gap>,
     /// The record written; None in a dry run.
     pub record: Option<String>,
@@ -300,6 +303,9 @@ fn one_plan(
             );
         }
     }
+    // verify counted failed attempts (and may have escalated tasks): read the tasks again.
+    let fresh = Workspace::load(root);
+    let metas = metas_of(&fresh, plan);
     let mut results = Vec::new();
     for row in &matrix.rows {
         let complete = row.task_status == Some(Status::Complete);
@@ -428,11 +434,16 @@ fn one_plan(
 
     // Continue: the next iteration's tasks and gap tasks.
     let mut advanced = Vec::new();
+    let mut waiting = Vec::new();
     let mut edits = Vec::new();
     let mut gaps = Vec::new();
     if decision == "continue" {
         for (path, meta) in &metas {
             if matches!(meta.status, Status::Done | Status::Complete) {
+                continue;
+            }
+            if meta.escalation == Some(crate::task::Escalation::Human) {
+                waiting.push(meta.task_id.clone());
                 continue;
             }
             advanced.push(meta.task_id.clone());
@@ -498,6 +509,7 @@ fn one_plan(
         complete,
         missing,
         tasks_advanced: advanced,
+        tasks_waiting: waiting,
         gap_tasks,
         record: None,
     };
@@ -520,6 +532,7 @@ fn one_plan(
             "stagnant": outcome.stagnant,
             "budget": outcome.budget,
             "tasks_advanced": outcome.tasks_advanced,
+            "tasks_waiting": outcome.tasks_waiting,
             "gap_tasks": outcome.gap_tasks,
             "tool": verify::TOOL,
         });
@@ -616,13 +629,19 @@ fn write_record(root: &Path, rel: &str, doc: &Value) -> Result<(), ConvergeError
     Ok(())
 }
 
-/// The facts a commit raising a task's iteration from `n` relies on: the record at `path`
-/// (its bytes) ends iteration `n` with `continue` and names `task` among the tasks advanced.
+/// The facts a commit raising a task's iteration from `n` relies on: the record (its bytes)
+/// ends iteration `n` of `plan` with `continue` and names `task` among the tasks advanced.
 /// `key`: when given, the signature must verify with it too.
 ///
 /// # Errors
 /// Why the record does not allow the rise.
-pub fn allows_rise(bytes: &[u8], n: u32, task: &str, key: Option<&Key>) -> Result<(), String> {
+pub fn allows_rise(
+    bytes: &[u8],
+    plan: &str,
+    n: u32,
+    task: &str,
+    key: Option<&Key>,
+) -> Result<(), String> {
     let doc: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("it is not a valid record ({e})"))?;
     if let Some(key) = key
@@ -635,6 +654,9 @@ pub fn allows_rise(bytes: &[u8], n: u32, task: &str, key: Option<&Key>) -> Resul
         return Err(format!(
             "its decision is \"{decision}\", and only `continue` starts a new iteration"
         ));
+    }
+    if doc.get("plan").and_then(Value::as_str) != Some(plan) {
+        return Err(format!("it is not a record of {plan}"));
     }
     if doc.get("iteration").and_then(Value::as_u64) != Some(u64::from(n)) {
         return Err(format!("it does not record iteration {n}"));

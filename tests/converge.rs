@@ -306,3 +306,24 @@ fn converge_s_iteration_is_accepted_by_a_replay_checking_the_record_s_facts() {
     let run = repo.run(&["audit", "--range", &format!("{first}..HEAD")]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
+
+#[test]
+fn converge_leaves_a_task_waiting_for_a_person_in_its_iteration() {
+    let repo = repo_with("", "");
+    let t1 = repo.read(TASK);
+    repo.write(
+        TASK,
+        t1.replace("attempts: 0", "attempts: 3")
+            .replace("escalation: null", "escalation: reassign"),
+    );
+    // verify's fourth failed attempt escalates T-1 to a person; the new iteration leaves it be.
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "continue");
+    let plan = &doc["plans"][0];
+    assert!(names(&plan["tasks_advanced"]).is_empty(), "{plan}");
+    assert_eq!(names(&plan["tasks_waiting"]), ["T-1"]);
+    let t1 = repo.read(TASK);
+    assert!(t1.contains("iteration: 1\n"), "{t1}");
+    assert!(t1.contains("escalation: human\n"), "{t1}");
+}

@@ -864,7 +864,8 @@ impl Ctx<'_, '_, '_> {
             // only a person's acknowledgement does.
             let human = o.escalation == Some(crate::task::Escalation::Human);
             let record = self.convergence_record(o, n);
-            if !new_ack && record.is_err() {
+            // A record never lifts `escalation: human`: only a person does.
+            if !new_ack && (human || record.is_err()) {
                 let why = if human {
                     "while the task waits for a person's decision (escalation: human)".to_owned()
                 } else {
@@ -989,7 +990,13 @@ impl Ctx<'_, '_, '_> {
                 "this machine has no signing key, so the record was not written by `specproof converge` here".to_owned()
             })?)
         };
-        crate::converge::allows_rise(&bytes, o.iteration, &n.task_id, key)
+        crate::converge::allows_rise(
+            &bytes,
+            &crate::paths::normalize(&n.plan_file),
+            o.iteration,
+            &n.task_id,
+            key,
+        )
     }
 
     /// Convergence records are committed once and never deleted or rewritten (SPEC §10.2).
