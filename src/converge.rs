@@ -134,7 +134,6 @@ pub struct PlanOutcome {
 pub struct Report {
     pub dry_run: bool,
     pub plans: Vec<PlanOutcome>,
-    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -669,4 +668,48 @@ pub fn allows_rise(
         return Err(format!("it does not name {task} among the tasks advanced"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(decision: &str, key: &Key) -> Vec<u8> {
+        let mut doc = json!({
+            "plan": "plans/p.md", "iteration": 2, "decision": decision,
+            "tasks_advanced": ["T-1", "T-2"],
+        });
+        doc["signature"] = Value::String(key.sign_json(&doc));
+        doc.to_string().into_bytes()
+    }
+
+    #[test]
+    fn a_signed_continue_record_allows_the_rise_of_the_tasks_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(dir.path()).unwrap();
+        let bytes = record("continue", &key);
+        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-2", Some(&key)).is_ok());
+        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-3", Some(&key)).is_err());
+        assert!(allows_rise(&bytes, "plans/p.md", 1, "T-1", Some(&key)).is_err());
+        assert!(allows_rise(&bytes, "plans/q.md", 2, "T-1", Some(&key)).is_err());
+        let escalate = record("escalate", &key);
+        assert!(allows_rise(&escalate, "plans/p.md", 2, "T-1", None).is_err());
+    }
+
+    #[test]
+    fn an_edited_or_foreign_record_does_not_verify_but_its_facts_still_hold_on_a_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(dir.path()).unwrap();
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = Key::load_or_create(other_dir.path()).unwrap();
+        let bytes = record("continue", &key);
+        let edited = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("T-2", "T-9")
+            .into_bytes();
+        let err = allows_rise(&edited, "plans/p.md", 2, "T-9", Some(&key)).unwrap_err();
+        assert!(err.contains("signature does not verify"), "{err}");
+        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-1", Some(&other)).is_err());
+        assert!(allows_rise(&edited, "plans/p.md", 2, "T-9", None).is_ok());
+    }
 }
