@@ -72,6 +72,10 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_verify(&repo, &env.cwd, args, &printer)
         }
+        Command::Converge(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_converge(&repo, &env.cwd, &args, &printer)
+        }
         Command::Escalate(args) => {
             let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
             run_escalate(&repo, &args, &printer)
@@ -497,6 +501,129 @@ fn run_start(repo: &Repo, id: &str, printer: &Printer) -> Result<ExitStatus> {
         }
         Err(e) => Err(anyhow!(e)),
     }
+}
+
+fn run_converge(
+    repo: &Repo,
+    cwd: &Path,
+    args: &crate::cli::ConvergeArgs,
+    printer: &Printer,
+) -> Result<ExitStatus> {
+    let plan = match &args.plan {
+        Some(typed) => Some(
+            repo::user_path(&repo.root, cwd, typed)
+                .map_err(|m| anyhow!(m))?
+                .1,
+        ),
+        None => None,
+    };
+    let options = crate::converge::Options {
+        plan,
+        dry_run: args.dry_run,
+    };
+    let report =
+        match crate::converge::converge(&repo.root, &repo.git, &options, "specproof converge") {
+            Ok(r) => r,
+            Err(crate::converge::ConvergeError::Usage(m)) => return Err(anyhow!(m)),
+            Err(e) => return Err(e.into()),
+        };
+    let decision = report.decision();
+    match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "version": 1,
+                "decision": decision,
+                "dry_run": report.dry_run,
+                "plans": report.plans,
+            });
+            printer.out(serde_json::to_string_pretty(&doc)?)?;
+        }
+        Format::Table => {
+            for p in &report.plans {
+                printer.out(format!(
+                    "{} iteration {}: {} ({}/{} criteria pass; budget: iteration {} of {}, {} of {} min){}",
+                    p.plan,
+                    p.iteration,
+                    p.decision,
+                    p.passed,
+                    p.results.len(),
+                    p.budget.iterations_used,
+                    p.budget.max_iterations,
+                    p.budget.minutes_used,
+                    p.budget.max_wall_clock_min,
+                    if report.dry_run { " [dry run]" } else { "" }
+                ))?;
+                for r in &p.results {
+                    printer.out(format!(
+                        "  {:<12} {:<8} {:<12} {}{}",
+                        r.criterion,
+                        r.task.as_deref().unwrap_or("-"),
+                        r.result,
+                        r.failure_code
+                            .map(|c| format!("{c:?} "))
+                            .unwrap_or_default(),
+                        r.judged
+                    ))?;
+                }
+                for e in &p.escalation {
+                    printer.out(format!(
+                        "  escalate {:?} {}: {}",
+                        e.code,
+                        e.code.name(),
+                        e.reason
+                    ))?;
+                }
+                if p.decision == "escalate" {
+                    printer.out(format!(
+                        "  complete: {}",
+                        if p.complete.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            p.complete.join(", ")
+                        }
+                    ))?;
+                    for m in &p.missing {
+                        printer.out(format!(
+                            "  missing: {} (task {}, attempts {})",
+                            m.criterion,
+                            m.task.as_deref().unwrap_or("none"),
+                            m.attempts.map_or("-".to_owned(), |a| a.to_string())
+                        ))?;
+                    }
+                }
+                if !p.tasks_advanced.is_empty() {
+                    printer.out(format!(
+                        "  advanced to iteration {}: {}",
+                        p.iteration + 1,
+                        p.tasks_advanced.join(", ")
+                    ))?;
+                }
+                if !p.tasks_waiting.is_empty() {
+                    printer.out(format!(
+                        "  left in iteration {} for a person's decision (escalation: human; `specproof escalate --ack T --by NAME --note TEXT`): {}",
+                        p.iteration,
+                        p.tasks_waiting.join(", ")
+                    ))?;
+                }
+                for g in &p.gap_tasks {
+                    printer.out(format!(
+                        "  gap task {}: {}",
+                        g.file.as_deref().unwrap_or("(not written)"),
+                        g.criteria.join(", ")
+                    ))?;
+                }
+                if let Some(r) = &p.record {
+                    printer.out(format!("  recorded in {r}; commit it with the task files"))?;
+                }
+            }
+            printer.out(format!("decision: {decision}"))?;
+        }
+    }
+    Ok(if decision == "converged" {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<ExitStatus> {

@@ -47,6 +47,14 @@ pub enum Command {
     /// Run the proofs of every criterion of the chosen tasks (default: every task that is not
     /// complete) and write signed evidence; fresh pass evidence is reused.
     Verify(VerifyArgs),
+    /// End an iteration of each plan (SPEC §10.2): verify its unfinished tasks' and plan-level
+    /// criteria again, judge complete tasks' as the matrix does, compare with the previous
+    /// iteration (regressed: F10; stagnant: F17), and decide: converged (every criterion
+    /// passes), escalate (F10, F17, or the budget spent: F15) or continue (the next iteration:
+    /// unfinished tasks' `iteration` +1, attempts and escalation reset, gap tasks for failing
+    /// criteria no open task holds). The results go to
+    /// .specproof/convergence/<plan stem>/iter-<N>.json, signed. Exit 0 converged, 1 otherwise.
+    Converge(ConvergeArgs),
     /// Record a person's decision about an escalated task, so that it can move again.
     Escalate(EscalateArgs),
     /// The summary to run first: tasks by state, the compliance rate, drifted plans, escalated
@@ -188,6 +196,22 @@ pub struct VerifyArgs {
     /// the run without `--shard`, each criterion once, and differ in size by one at most.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConvergeArgs {
+    /// Only this plan (a path relative to the current folder); default: every plan.
+    #[arg(long, value_name = "P")]
+    pub plan: Option<PathBuf>,
+
+    /// Compute and show the decision without running proofs or writing anything: every
+    /// criterion is judged on its existing evidence, as `specproof matrix` does.
+    #[arg(long)]
+    pub dry_run: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

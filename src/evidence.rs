@@ -182,11 +182,43 @@ impl Key {
     }
 
     fn mac(&self, evidence: &Evidence) -> HmacSha256 {
+        self.mac_of(signed_bytes(evidence).as_bytes())
+    }
+
+    fn mac_of(&self, bytes: &[u8]) -> HmacSha256 {
         // A key of any length is valid for HMAC; `checked` makes it 32 bytes.
         let mut mac = HmacSha256::new_from_slice(&self.bytes)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(signed_bytes(evidence).as_bytes());
+        mac.update(bytes);
         mac
+    }
+
+    /// The signature (`hmac-sha256:…`) of a JSON document other than evidence (a convergence
+    /// record): over the canonical JSON (sorted keys, no spaces) of every field but `signature`.
+    #[must_use]
+    pub fn sign_json(&self, doc: &serde_json::Value) -> String {
+        let tag = self
+            .mac_of(canonical(doc).as_bytes())
+            .finalize()
+            .into_bytes();
+        format!("hmac-sha256:{}", hex(&tag))
+    }
+
+    /// True when `doc`'s `signature` was made by [`Key::sign_json`] with this key over these
+    /// exact fields.
+    #[must_use]
+    pub fn verify_json(&self, doc: &serde_json::Value) -> bool {
+        let Some(tag) = doc
+            .get("signature")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.strip_prefix("hmac-sha256:"))
+            .and_then(unhex)
+        else {
+            return false;
+        };
+        self.mac_of(canonical(doc).as_bytes())
+            .verify_slice(&tag)
+            .is_ok()
     }
 
     /// Sets `evidence.signature`.
@@ -211,7 +243,12 @@ impl Key {
 
 /// The canonical JSON of every field but the signature (sorted keys, no spaces).
 fn signed_bytes(evidence: &Evidence) -> String {
-    let mut value = serde_json::to_value(evidence).unwrap_or(serde_json::Value::Null);
+    canonical(&serde_json::to_value(evidence).unwrap_or(serde_json::Value::Null))
+}
+
+/// `doc` without its `signature`, as JSON with sorted keys and no spaces.
+fn canonical(doc: &serde_json::Value) -> String {
+    let mut value = doc.clone();
     if let serde_json::Value::Object(map) = &mut value {
         map.remove("signature");
     }

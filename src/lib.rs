@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compliance;
 pub mod config;
 pub mod content;
+pub mod converge;
 pub mod criterion;
 pub mod demo;
 pub mod diagnostic;

@@ -180,10 +180,22 @@ fn a_new_iteration_needs_a_person() {
             "SPECPROOF_OVERRIDE",
         ],
     );
-    // A file where convergence will keep its records is not a person's decision.
+    // A file where convergence keeps its records is not a person's decision, nor is a record
+    // written by hand with every fact right but no signature of `specproof converge`.
     repo.write(".specproof/convergence/p/iter-1.json", "{}\n");
     let run = commit_all(&repo, "a record by hand");
     rejected(&repo, &head, &run, &["rose from 1 to 2"]);
+    repo.write(
+        ".specproof/convergence/p/iter-1.json",
+        "{\"plan\": \"plans/p.md\", \"iteration\": 1, \"decision\": \"continue\", \"tasks_advanced\": [\"T-1\"], \"signature\": \"hmac-sha256:00\"}\n",
+    );
+    let run = commit_all(&repo, "a forged record");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["rose from 1 to 2", "not written by `specproof converge`"],
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ fn help_lists_only_the_commands_that_work() {
             "task",
             "start",
             "verify",
+            "converge",
             "escalate",
             "status",
             "matrix",

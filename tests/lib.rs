@@ -7,6 +7,7 @@ mod audit;
 mod bar;
 mod cli;
 mod commit_line;
+mod converge;
 mod demo;
 mod framework;
 mod hooks;

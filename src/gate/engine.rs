@@ -208,6 +208,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
     ctx.complete_evidence(&changed);
     ctx.tampering(&changed);
     ctx.changes_log(&changed);
+    ctx.convergence_records(&changed);
     let gated = ctx.tasks(&changed);
     ctx.regressions(&changed, &gated);
     ctx.out
@@ -858,10 +859,13 @@ impl Ctx<'_, '_, '_> {
                 restore("iteration", o.iteration.to_string()),
             ));
         } else if n.iteration == o.iteration + 1 {
-            // A new iteration resets attempts and escalation. Until `specproof converge` ends
-            // iterations (and records them), only a person's acknowledgement starts one.
+            // A new iteration resets attempts and escalation. `specproof converge` starts one,
+            // with the signed record of the iteration it ended added in the same change; else
+            // only a person's acknowledgement does.
             let human = o.escalation == Some(crate::task::Escalation::Human);
-            if !new_ack {
+            let record = self.convergence_record(o, n);
+            // A record never lifts `escalation: human`: only a person does.
+            if !new_ack && (human || record.is_err()) {
                 let why = if human {
                     "while the task waits for a person's decision (escalation: human)".to_owned()
                 } else {
@@ -880,8 +884,10 @@ impl Ctx<'_, '_, '_> {
                         )
                     } else {
                         format!(
-                            "put `iteration: {}` back in {path}: iterations are started by `specproof converge` (not built yet); until then a person starts one on the record: SPECPROOF_OVERRIDE='<reason>' git commit …",
-                            o.iteration
+                            "put `iteration: {}` back in {path}: iterations are started by `specproof converge`, which writes {} (signed, committed with the task files) when its decision is continue{}; otherwise a person starts one on the record: SPECPROOF_OVERRIDE='<reason>' git commit …",
+                            o.iteration,
+                            crate::converge::record_path(&stem(&n.plan_file), o.iteration),
+                            record.err().map(|e| format!(" (that record: {e})")).unwrap_or_default()
                         )
                     },
                 ));
@@ -951,6 +957,74 @@ impl Ctx<'_, '_, '_> {
                 fix,
             });
         }
+    }
+
+    /// Whether the change adds the convergence record of the iteration `o` ends (SPEC §10.2),
+    /// deciding continue and naming the task, with attempts and escalation reset. The signature
+    /// is checked where the change has this machine's key; a replay checks the facts only.
+    fn convergence_record(&self, o: &TaskMeta, n: &TaskMeta) -> Result<(), String> {
+        let path = crate::converge::record_path(&stem(&n.plan_file), o.iteration);
+        let in_old = self
+            .old
+            .as_ref()
+            .is_some_and(|old| old.content.get(&path).is_some());
+        if in_old {
+            return Err(format!(
+                "{path} was committed earlier, not added by this change"
+            ));
+        }
+        let bytes = self
+            .new
+            .content
+            .read(&path)
+            .map_err(|_| "this change does not add it".to_owned())?;
+        if n.attempts != 0 || n.escalation.is_some() {
+            return Err("a new iteration starts with `attempts: 0` and `escalation: null`".into());
+        }
+        // On this machine the record must be signed with its key (`specproof converge` makes
+        // one when there is none); a replay cannot check another machine's signature.
+        let key = if self.change.stage.replay() {
+            None
+        } else {
+            Some(self.change.key.ok_or_else(|| {
+                "this machine has no signing key, so the record was not written by `specproof converge` here".to_owned()
+            })?)
+        };
+        crate::converge::allows_rise(
+            &bytes,
+            &crate::paths::normalize(&n.plan_file),
+            o.iteration,
+            &n.task_id,
+            key,
+        )
+    }
+
+    /// Convergence records are committed once and never deleted or rewritten (SPEC §10.2).
+    fn convergence_records(&mut self, changed: &BTreeSet<String>) {
+        let Some(old) = &self.old else { return };
+        let prefix = format!("{}/", crate::converge::DIR);
+        let mut found = Vec::new();
+        for path in changed.iter().filter(|p| p.starts_with(&prefix)) {
+            if old.content.get(path).is_none() {
+                continue;
+            }
+            let what = if self.new.content.get(path).is_some() {
+                "rewrites"
+            } else {
+                "deletes"
+            };
+            found.push(Problem {
+                task: None,
+                file: Some(path.clone()),
+                line: None,
+                check: Check::Lifecycle,
+                criterion: None,
+                code: Some(FailureCode::F8),
+                reason: format!("this change {what} {path}, a committed convergence record: records are the history regression and stagnation compare"),
+                fix: format!("restore it: `git checkout HEAD -- {path}`"),
+            });
+        }
+        self.out.problems.extend(found);
     }
 
     /// A task's first `base` (written by `specproof start`: HEAD when the work starts) names a

@@ -1,0 +1,715 @@
+//! `specproof converge`: ends an iteration of each plan (SPEC §10.2).
+//!
+//! Every criterion of the plan is judged: those of its unfinished tasks and its plan-level ones
+//! by running verify again (`--force`), those of complete tasks as the compliance matrix judges
+//! them (their evidence is never rewritten). The results are compared with the previous
+//! iteration's record, and the decision is converged, escalate or continue.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::compliance::{self, Colour, Level};
+use crate::criterion::Scope;
+use crate::diagnostic::FailureCode;
+use crate::evidence::Key;
+use crate::task::{Status, TaskMeta};
+use crate::task_new::{self, Definitions};
+use crate::verify::{self, RowResult};
+use crate::workspace::Workspace;
+
+/// Where convergence records live: `<DIR>/<plan stem>/iter-<N>.json`.
+pub const DIR: &str = ".specproof/convergence";
+
+/// The record of iteration `n` of the plan whose stem is `stem`.
+#[must_use]
+pub fn record_path(stem: &str, n: u32) -> String {
+    format!("{DIR}/{stem}/iter-{n}.json")
+}
+
+/// What to converge.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A plan's repository path; None: every plan.
+    pub plan: Option<String>,
+    /// Compute and show the decision, write nothing (no proof runs either).
+    pub dry_run: bool,
+}
+
+/// Converge could not do its work.
+#[derive(Debug, Error)]
+pub enum ConvergeError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
+    #[error(transparent)]
+    Compliance(#[from] compliance::ComplianceError),
+    #[error(transparent)]
+    Evidence(#[from] crate::evidence::EvidenceError),
+}
+
+/// How a criterion stands at the end of the iteration.
+#[derive(Debug, Clone, Serialize)]
+pub struct CriterionResult {
+    pub criterion: String,
+    /// The task holding it; None at plan level or when no task holds it.
+    pub task: Option<String>,
+    /// `pass`, `fail` or `inconclusive`.
+    pub result: &'static str,
+    pub failure_code: Option<FailureCode>,
+    /// `verified` (run again now) or `compliance` (a complete task's evidence, judged as is).
+    pub judged: &'static str,
+    pub detail: String,
+}
+
+/// Why an iteration escalates.
+#[derive(Debug, Clone, Serialize)]
+pub struct Escalation {
+    pub code: FailureCode,
+    pub reason: String,
+}
+
+/// A failing criterion and what its task tried.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempted {
+    pub criterion: String,
+    pub task: Option<String>,
+    pub attempts: Option<u32>,
+    pub failure_code: Option<FailureCode>,
+}
+
+/// The budget of the plan's convergence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Budget {
+    pub iterations_used: u32,
+    pub max_iterations: u32,
+    pub minutes_used: u64,
+    pub max_wall_clock_min: u64,
+    pub spent: bool,
+}
+
+/// A gap task written (or, in a dry run, to be written).
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    pub task: Option<String>,
+    pub file: Option<String>,
+    pub criteria: Vec<String>,
+}
+
+/// The end of one plan's iteration.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanOutcome {
+    pub plan: String,
+    pub iteration: u32,
+    /// `converged`, `continue` or `escalate`.
+    pub decision: &'static str,
+    pub escalation: Vec<Escalation>,
+    pub results: Vec<CriterionResult>,
+    pub passed: usize,
+    pub regressions: Vec<String>,
+    pub stagnant: Vec<String>,
+    pub budget: Budget,
+    /// Complete tasks (what is done).
+    pub complete: Vec<String>,
+    /// Failing criteria with their tasks' attempts (what is missing and what was tried).
+    pub missing: Vec<Attempted>,
+    pub tasks_advanced: Vec<String>,
+    /// Unfinished tasks at `escalation: human`, left in their iteration for a person's decision
+    /// (`specproof escalate --ack`): a new iteration never lifts it (SPEC §6.2).
+    pub tasks_waiting: Vec<String>,
+    pub gap_tasks: Vec<Gap>,
+    /// The record written; None in a dry run.
+    pub record: Option<String>,
+}
+
+/// Every plan's outcome.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub plans: Vec<PlanOutcome>,
+}
+
+impl Report {
+    /// The overall decision: escalate if any plan escalates, else continue if any continues.
+    #[must_use]
+    pub fn decision(&self) -> &'static str {
+        if self.plans.iter().any(|p| p.decision == "escalate") {
+            "escalate"
+        } else if self.plans.iter().any(|p| p.decision == "continue") {
+            "continue"
+        } else {
+            "converged"
+        }
+    }
+}
+
+fn stem(plan_file: &str) -> String {
+    let name = plan_file.rsplit('/').next().unwrap_or(plan_file);
+    name.strip_suffix(".md").unwrap_or(name).to_owned()
+}
+
+/// Ends an iteration of every plan (or `options.plan`) of the repository at `root`.
+///
+/// # Errors
+/// An unknown plan, a broken config, verify or the matrix failing, files that cannot be written.
+pub fn converge(
+    root: &Path,
+    git: &git2::Repository,
+    options: &Options,
+    command_line: &str,
+) -> Result<Report, ConvergeError> {
+    let ws = Workspace::load(root);
+    let plans: Vec<String> = match &options.plan {
+        Some(p) => {
+            if ws.plan(p).is_none() {
+                return Err(ConvergeError::Usage(format!(
+                    "{p}: not a plan file (the `plans` of specproof.yml)"
+                )));
+            }
+            vec![p.clone()]
+        }
+        None => ws.plans.iter().map(|p| p.path.clone()).collect(),
+    };
+    let key = if options.dry_run {
+        None
+    } else {
+        Some(Key::load_or_create(git.commondir())?)
+    };
+    let mut report = Report {
+        dry_run: options.dry_run,
+        ..Report::default()
+    };
+    for plan in plans {
+        let outcome = one_plan(root, git, &ws, &plan, options, key.as_ref(), command_line)?;
+        report.plans.push(outcome);
+    }
+    Ok(report)
+}
+
+fn metas_of<'w>(ws: &'w Workspace, plan: &str) -> Vec<(&'w str, &'w TaskMeta)> {
+    ws.tasks
+        .iter()
+        .filter_map(|t| Some((t.path.as_str(), t.meta.as_ref()?)))
+        .filter(|(_, m)| m.plan_file == plan)
+        .collect()
+}
+
+fn result_name(r: RowResult) -> &'static str {
+    match r {
+        RowResult::Pass => "pass",
+        RowResult::Inconclusive => "inconclusive",
+        RowResult::Fail | RowResult::Error => "fail",
+    }
+}
+
+fn from_matrix(row: &compliance::Row) -> CriterionResult {
+    let (result, code) = match row.colour {
+        Colour::Green => ("pass", None),
+        Colour::Grey => ("inconclusive", row.failure_code.or(Some(FailureCode::F4))),
+        Colour::Yellow => ("fail", row.failure_code.or(Some(FailureCode::F11))),
+        Colour::Orange => ("fail", row.failure_code.or(Some(FailureCode::F14))),
+        Colour::Red => ("fail", row.failure_code.or(Some(FailureCode::F3))),
+    };
+    CriterionResult {
+        criterion: row.criterion.clone(),
+        task: row.task.clone(),
+        result,
+        failure_code: code,
+        judged: "compliance",
+        detail: row.reason.clone(),
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn one_plan(
+    root: &Path,
+    git: &git2::Repository,
+    ws: &Workspace,
+    plan: &str,
+    options: &Options,
+    key: Option<&Key>,
+    command_line: &str,
+) -> Result<PlanOutcome, ConvergeError> {
+    let config = &ws.config.convergence;
+    let plan_stem = stem(plan);
+    let n = verify::plan_iteration(ws, plan);
+    let metas = metas_of(ws, plan);
+    let path = record_path(&plan_stem, n);
+    if !options.dry_run && committed(git, &path) {
+        return Err(ConvergeError::Usage(format!(
+            "{path}: iteration {n} of {plan} has already ended (its record is committed); a record is never rewritten"
+        )));
+    }
+    let matrix = compliance::matrix(
+        root,
+        git,
+        &compliance::Options {
+            plans: vec![plan.to_owned()],
+        },
+    )?;
+    let open: Vec<String> = metas
+        .iter()
+        .filter(|(_, m)| m.status != Status::Complete)
+        .map(|(_, m)| m.task_id.clone())
+        .collect();
+    let has_plan_level = matrix.rows.iter().any(|r| r.level == Level::Plan);
+    // Unfinished tasks' and plan-level criteria run again; a dry run only reads.
+    let mut verified: BTreeMap<String, CriterionResult> = BTreeMap::new();
+    if !options.dry_run && (!open.is_empty() || has_plan_level) {
+        let vopts = verify::Options {
+            tasks: open.clone(),
+            plans: if has_plan_level {
+                vec![plan.to_owned()]
+            } else {
+                Vec::new()
+            },
+            force: true,
+            ..verify::Options::default()
+        };
+        // With no task named, `plans` keeps verify to the plan level.
+        let vreport = verify::verify(root, git, &vopts, command_line, &verify::Silent)?;
+        if vreport.interrupted {
+            return Err(ConvergeError::Failed(
+                "interrupted: nothing recorded".into(),
+            ));
+        }
+        for row in vreport.rows {
+            if row.plan.as_deref().is_some_and(|p| p != plan) {
+                continue;
+            }
+            let code = match row.result {
+                RowResult::Pass => None,
+                RowResult::Inconclusive => row.failure_code.or(Some(FailureCode::F4)),
+                _ => row.failure_code.or(Some(FailureCode::F3)),
+            };
+            verified.insert(
+                row.criterion.clone(),
+                CriterionResult {
+                    criterion: row.criterion,
+                    task: row.task,
+                    result: result_name(row.result),
+                    failure_code: code,
+                    judged: "verified",
+                    detail: row.detail,
+                },
+            );
+        }
+    }
+    // verify counted failed attempts (and may have escalated tasks): read the tasks again.
+    let fresh = Workspace::load(root);
+    let metas = metas_of(&fresh, plan);
+    let mut results = Vec::new();
+    for row in &matrix.rows {
+        let complete = row.task_status == Some(Status::Complete);
+        let result = match verified.remove(&row.criterion) {
+            Some(r) if !complete => r,
+            _ => from_matrix(row),
+        };
+        results.push(result);
+    }
+    let passed = results.iter().filter(|r| r.result == "pass").count();
+
+    // Compare with the previous iteration.
+    let previous = if n > 1 {
+        read_record(root, &record_path(&plan_stem, n - 1))
+    } else {
+        None
+    };
+    let mut regressions = Vec::new();
+    let mut stagnant = Vec::new();
+    if let Some(prev) = &previous {
+        let before: BTreeMap<&str, &str> = prev
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| Some((r.get("criterion")?.as_str()?, r.get("result")?.as_str()?)))
+            .collect();
+        for r in &results {
+            match (before.get(r.criterion.as_str()), r.result) {
+                (Some(&"pass"), now) if now != "pass" => regressions.push(r.criterion.clone()),
+                (Some(b), now) if *b != "pass" && now != "pass" => {
+                    stagnant.push(r.criterion.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // The budget, from the first iteration's record time.
+    let now = SystemTime::now();
+    let started = read_record(root, &record_path(&plan_stem, 1))
+        .and_then(|r| humantime::parse_rfc3339(r.get("recorded_at")?.as_str()?).ok())
+        .filter(|_| n > 1)
+        .unwrap_or(now);
+    let minutes = now
+        .duration_since(started)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+        / 60;
+    let budget = Budget {
+        iterations_used: n,
+        max_iterations: config.max_iterations,
+        minutes_used: minutes,
+        max_wall_clock_min: config.max_wall_clock_min,
+        spent: n >= config.max_iterations || minutes >= config.max_wall_clock_min,
+    };
+
+    let all_pass = passed == results.len();
+    let mut escalation = Vec::new();
+    if !all_pass {
+        if !stagnant.is_empty() {
+            escalation.push(Escalation {
+                code: FailureCode::F17,
+                reason: format!(
+                    "failed in iterations {} and {n}: {}",
+                    n - 1,
+                    stagnant.join(", ")
+                ),
+            });
+        }
+        if !regressions.is_empty() {
+            escalation.push(Escalation {
+                code: FailureCode::F10,
+                reason: format!(
+                    "passed in iteration {} and fail now: {}",
+                    n - 1,
+                    regressions.join(", ")
+                ),
+            });
+        }
+        if budget.spent {
+            let why = if n >= config.max_iterations {
+                format!(
+                    "iteration {n} of at most {} (convergence.max_iterations)",
+                    config.max_iterations
+                )
+            } else {
+                format!(
+                    "{minutes} minutes since the first iteration, of at most {} (convergence.max_wall_clock_min)",
+                    config.max_wall_clock_min
+                )
+            };
+            escalation.push(Escalation {
+                code: FailureCode::F15,
+                reason: format!("the convergence budget is spent: {why}"),
+            });
+        }
+    }
+    let decision = if all_pass {
+        "converged"
+    } else if escalation.is_empty() {
+        "continue"
+    } else {
+        "escalate"
+    };
+
+    let attempts: BTreeMap<&str, u32> = metas
+        .iter()
+        .map(|(_, m)| (m.task_id.as_str(), m.attempts))
+        .collect();
+    let missing: Vec<Attempted> = results
+        .iter()
+        .filter(|r| r.result != "pass")
+        .map(|r| Attempted {
+            criterion: r.criterion.clone(),
+            task: r.task.clone(),
+            attempts: r.task.as_deref().and_then(|t| attempts.get(t).copied()),
+            failure_code: r.failure_code,
+        })
+        .collect();
+    let complete: Vec<String> = metas
+        .iter()
+        .filter(|(_, m)| m.status == Status::Complete)
+        .map(|(_, m)| m.task_id.clone())
+        .collect();
+
+    // Continue: the next iteration's tasks and gap tasks.
+    let mut advanced = Vec::new();
+    let mut waiting = Vec::new();
+    let mut edits = Vec::new();
+    let mut gaps = Vec::new();
+    if decision == "continue" {
+        for (path, meta) in &metas {
+            if matches!(meta.status, Status::Done | Status::Complete) {
+                continue;
+            }
+            if meta.escalation == Some(crate::task::Escalation::Human) {
+                waiting.push(meta.task_id.clone());
+                continue;
+            }
+            advanced.push(meta.task_id.clone());
+            let src = std::fs::read_to_string(root.join(path))
+                .map_err(|e| ConvergeError::Failed(format!("{path}: cannot read: {e}")))?;
+            let mut want = (*meta).clone();
+            want.iteration = n + 1;
+            want.attempts = 0;
+            want.escalation = None;
+            let edited = advance(&src, n + 1)
+                .and_then(|t| crate::task_edit::check(path, &t, &want).map(|()| t))
+                .map_err(|e| {
+                    ConvergeError::Failed(format!(
+                        "{path}: the front matter cannot be edited line by line ({e}): {}",
+                        crate::task_edit::BLOCK_STYLE
+                    ))
+                })?;
+            edits.push(((*path).to_owned(), edited));
+        }
+        let held: BTreeSet<&str> = open.iter().map(String::as_str).collect();
+        for row in &matrix.rows {
+            let failing = results
+                .iter()
+                .any(|r| r.criterion == row.criterion && r.result != "pass");
+            let in_open = row.task.as_deref().is_some_and(|t| held.contains(t))
+                || row.also.iter().any(|t| held.contains(t.as_str()));
+            if failing && row.scope == Scope::Task && !in_open {
+                gaps.push(row.criterion.clone());
+            }
+        }
+    }
+
+    let mut gap_tasks = Vec::new();
+    let mut record = None;
+    if options.dry_run {
+        if !gaps.is_empty() {
+            gap_tasks.push(Gap {
+                task: None,
+                file: None,
+                criteria: gaps,
+            });
+        }
+    } else {
+        for (path, text) in &edits {
+            crate::task_edit::write(root, path, text)
+                .map_err(|e| ConvergeError::Failed(format!("{path}: cannot write: {e}")))?;
+        }
+        if !gaps.is_empty() {
+            gap_tasks = write_gaps(root, plan, &gaps, n + 1)?;
+        }
+    }
+
+    let mut outcome = PlanOutcome {
+        plan: plan.to_owned(),
+        iteration: n,
+        decision,
+        escalation,
+        results,
+        passed,
+        regressions,
+        stagnant,
+        budget,
+        complete,
+        missing,
+        tasks_advanced: advanced,
+        tasks_waiting: waiting,
+        gap_tasks,
+        record: None,
+    };
+    if let Some(key) = key {
+        let started_at = if n > 1 {
+            humantime::format_rfc3339_seconds(started).to_string()
+        } else {
+            humantime::format_rfc3339_seconds(now).to_string()
+        };
+        let mut doc = json!({
+            "schema": 1,
+            "plan": plan,
+            "iteration": n,
+            "decision": decision,
+            "recorded_at": humantime::format_rfc3339_seconds(now).to_string(),
+            "first_recorded_at": started_at,
+            "escalation": outcome.escalation,
+            "results": outcome.results,
+            "regressions": outcome.regressions,
+            "stagnant": outcome.stagnant,
+            "budget": outcome.budget,
+            "tasks_advanced": outcome.tasks_advanced,
+            "tasks_waiting": outcome.tasks_waiting,
+            "gap_tasks": outcome.gap_tasks,
+            "tool": verify::TOOL,
+        });
+        let signature = key.sign_json(&doc);
+        doc["signature"] = Value::String(signature);
+        write_record(root, &path, &doc)?;
+        record = Some(path);
+    }
+    outcome.record = record;
+    Ok(outcome)
+}
+
+/// The front matter of `src` at iteration `next`, with attempts and escalation reset.
+fn advance(src: &str, next: u32) -> Result<String, String> {
+    let text = crate::task_edit::set_field(src, "iteration", &next.to_string())?;
+    let text = crate::task_edit::set_field(&text, "attempts", "0")?;
+    crate::task_edit::set_field(&text, "escalation", "null")
+}
+
+/// One gap task per plan section holding `ids`, at iteration `next`.
+fn write_gaps(
+    root: &Path,
+    plan: &str,
+    ids: &[String],
+    next: u32,
+) -> Result<Vec<Gap>, ConvergeError> {
+    let ws = Workspace::load(root);
+    let defs = Definitions::load(root, plan).map_err(ConvergeError::Failed)?;
+    let mut groups: Vec<(Option<usize>, Vec<String>)> = Vec::new();
+    for id in ids {
+        let Some(def) = defs.parsed.criterion(id) else {
+            continue;
+        };
+        let heading = defs.heading_at(def.pos.line);
+        match groups.iter_mut().find(|(h, _)| *h == heading) {
+            Some((_, group)) => group.push(id.clone()),
+            None => groups.push((heading, vec![id.clone()])),
+        }
+    }
+    let mut taken = BTreeSet::new();
+    let mut out = Vec::new();
+    for (heading, group) in groups {
+        let created =
+            task_new::create_gap(root, &ws, &defs, heading, &group, &mut taken).map_err(|e| {
+                ConvergeError::Failed(format!(
+                    "cannot write a gap task for {}: {e}",
+                    group.join(", ")
+                ))
+            })?;
+        // The gap task belongs to the new iteration.
+        if next > 1
+            && let Ok(src) = std::fs::read_to_string(root.join(&created.file))
+            && let Ok(text) = crate::task_edit::set_field(&src, "iteration", &next.to_string())
+        {
+            crate::task_edit::write(root, &created.file, &text).map_err(|e| {
+                ConvergeError::Failed(format!("{}: cannot write: {e}", created.file))
+            })?;
+        }
+        out.push(Gap {
+            task: Some(created.task),
+            file: Some(created.file),
+            criteria: created.criteria,
+        });
+    }
+    Ok(out)
+}
+
+fn read_record(root: &Path, rel: &str) -> Option<Value> {
+    let bytes = std::fs::read(root.join(rel)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `rel` is in HEAD's tree.
+fn committed(git: &git2::Repository, rel: &str) -> bool {
+    git.head()
+        .ok()
+        .and_then(|h| h.peel_to_tree().ok())
+        .is_some_and(|t| t.get_path(Path::new(rel)).is_ok())
+}
+
+fn write_record(root: &Path, rel: &str, doc: &Value) -> Result<(), ConvergeError> {
+    use std::io::Write as _;
+    let target = root.join(rel);
+    let fail = |e: std::io::Error| ConvergeError::Failed(format!("{rel}: cannot write: {e}"));
+    let dir = target.parent().unwrap_or(root);
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    let mut text = serde_json::to_string_pretty(doc)
+        .map_err(|e| ConvergeError::Failed(format!("{rel}: {e}")))?;
+    text.push('\n');
+    tmp.write_all(text.as_bytes()).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(&target).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// The facts a commit raising a task's iteration from `n` relies on: the record (its bytes)
+/// ends iteration `n` of `plan` with `continue` and names `task` among the tasks advanced.
+/// `key`: when given, the signature must verify with it too.
+///
+/// # Errors
+/// Why the record does not allow the rise.
+pub fn allows_rise(
+    bytes: &[u8],
+    plan: &str,
+    n: u32,
+    task: &str,
+    key: Option<&Key>,
+) -> Result<(), String> {
+    let doc: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("it is not a valid record ({e})"))?;
+    if let Some(key) = key
+        && !key.verify_json(&doc)
+    {
+        return Err("its signature does not verify: it was not written by `specproof converge` on this machine".into());
+    }
+    let decision = doc.get("decision").and_then(Value::as_str).unwrap_or("");
+    if decision != "continue" {
+        return Err(format!(
+            "its decision is \"{decision}\", and only `continue` starts a new iteration"
+        ));
+    }
+    if doc.get("plan").and_then(Value::as_str) != Some(plan) {
+        return Err(format!("it is not a record of {plan}"));
+    }
+    if doc.get("iteration").and_then(Value::as_u64) != Some(u64::from(n)) {
+        return Err(format!("it does not record iteration {n}"));
+    }
+    let named = doc
+        .get("tasks_advanced")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(task)));
+    if !named {
+        return Err(format!("it does not name {task} among the tasks advanced"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(decision: &str, key: &Key) -> Vec<u8> {
+        let mut doc = json!({
+            "plan": "plans/p.md", "iteration": 2, "decision": decision,
+            "tasks_advanced": ["T-1", "T-2"],
+        });
+        doc["signature"] = Value::String(key.sign_json(&doc));
+        doc.to_string().into_bytes()
+    }
+
+    #[test]
+    fn a_signed_continue_record_allows_the_rise_of_the_tasks_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(dir.path()).unwrap();
+        let bytes = record("continue", &key);
+        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-2", Some(&key)).is_ok());
+        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-3", Some(&key)).is_err());
+        assert!(allows_rise(&bytes, "plans/p.md", 1, "T-1", Some(&key)).is_err());
+        assert!(allows_rise(&bytes, "plans/q.md", 2, "T-1", Some(&key)).is_err());
+        let escalate = record("escalate", &key);
+        assert!(allows_rise(&escalate, "plans/p.md", 2, "T-1", None).is_err());
+    }
+
+    #[test]
+    fn an_edited_or_foreign_record_does_not_verify_but_its_facts_still_hold_on_a_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::load_or_create(dir.path()).unwrap();
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = Key::load_or_create(other_dir.path()).unwrap();
+        let bytes = record("continue", &key);
+        let edited = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("T-2", "T-9")
+            .into_bytes();
+        let err = allows_rise(&edited, "plans/p.md", 2, "T-9", Some(&key)).unwrap_err();
+        assert!(err.contains("signature does not verify"), "{err}");
+        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-1", Some(&other)).is_err());
+        assert!(allows_rise(&edited, "plans/p.md", 2, "T-9", None).is_ok());
+    }
+}

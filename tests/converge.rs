@@ -1,0 +1,329 @@
+//! `specproof converge` (SPEC §10.2): the end of an iteration, its signed record, and the
+//! pre-commit hook accepting the new iteration it starts (and nothing else).
+
+use crate::common::Repo;
+use crate::hooks::{CRITERIA, TASK, accepted, commit_all, install, plan, rejected, task};
+
+/// W-3 is held by no task: a failing W-3 gets a gap task.
+const W3: &str = "- id: W-3\n  description: the second module file exists\n  proof: file_exists\n  args: { path: src/c.rs }\n";
+
+/// plans/p.md with W-1 and W-2 held by T-1 (in progress) and `extra` criteria in the plan only,
+/// committed.
+fn repo_with(extra: &str, task_extra: &str) -> Repo {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan(&format!("{CRITERIA}{extra}")));
+    repo.write(TASK, task("T-1", "in_progress", CRITERIA, task_extra));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan and task"]);
+    repo
+}
+
+/// `specproof converge --format json` and its exit code.
+fn converge(repo: &Repo, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["converge", "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = repo.run(&args);
+    let doc = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+    (run.code, doc)
+}
+
+fn names(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_str().expect("string").to_owned())
+        .collect()
+}
+
+fn codes(plan: &serde_json::Value) -> Vec<String> {
+    plan["escalation"]
+        .as_array()
+        .expect("escalation")
+        .iter()
+        .map(|e| e["code"].as_str().expect("code").to_owned())
+        .collect()
+}
+
+fn result<'a>(plan: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    plan["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["criterion"] == id)
+        .unwrap_or_else(|| panic!("no result for {id}: {plan}"))
+}
+
+const RECORD_1: &str = ".specproof/convergence/p/iter-1.json";
+const RECORD_2: &str = ".specproof/convergence/p/iter-2.json";
+
+#[test]
+fn converge_says_converged_when_every_criterion_passes() {
+    let repo = repo_with("", "");
+    repo.write("src/a.rs", "fn a() {}\n");
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["decision"], "converged");
+    let plan = &doc["plans"][0];
+    assert_eq!(plan["plan"], "plans/p.md");
+    assert_eq!(plan["iteration"], 1);
+    assert_eq!(result(plan, "W-1")["result"], "pass");
+    assert_eq!(result(plan, "W-2")["result"], "pass");
+    assert_eq!(result(plan, "W-2")["judged"], "verified");
+    assert!(names(&plan["tasks_advanced"]).is_empty());
+    let record: serde_json::Value = serde_json::from_str(&repo.read(RECORD_1)).expect("record");
+    assert_eq!(record["decision"], "converged");
+    assert!(
+        record["signature"]
+            .as_str()
+            .expect("signature")
+            .starts_with("hmac-sha256:")
+    );
+    // The table says it too.
+    let run = repo.run(&["converge", "--plan", "plans/p.md"]);
+    run.code(0);
+    assert!(run.stdout.contains("decision: converged"), "{}", run.stdout);
+}
+
+#[test]
+fn converge_continue_starts_the_next_iteration_and_the_hook_accepts_only_its_record() {
+    let repo = repo_with(W3, "");
+    install(&repo);
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "continue");
+    let plan = &doc["plans"][0];
+    assert_eq!(result(plan, "W-1")["result"], "fail");
+    assert_eq!(result(plan, "W-3")["result"], "fail");
+    assert_eq!(names(&plan["tasks_advanced"]), ["T-1"]);
+    assert_eq!(plan["budget"]["iterations_used"], 1);
+    assert_eq!(plan["budget"]["max_iterations"], 3);
+    let gaps = plan["gap_tasks"].as_array().expect("gap tasks");
+    assert_eq!(gaps.len(), 1, "{plan}");
+    assert_eq!(names(&gaps[0]["criteria"]), ["W-3"]);
+    let gap_file = gaps[0]["file"].as_str().expect("file").to_owned();
+    let gap = repo.read(&gap_file);
+    assert!(gap.contains("- id: W-3"), "{gap}");
+    assert!(gap.contains("iteration: 2"), "{gap}");
+    // T-1 moves to iteration 2 with attempts and escalation reset (verify had raised them).
+    let t1 = repo.read(TASK);
+    assert!(t1.contains("iteration: 2\n"), "{t1}");
+    assert!(t1.contains("attempts: 0\n"), "{t1}");
+    assert!(t1.contains("escalation: null\n"), "{t1}");
+    let record: serde_json::Value = serde_json::from_str(&repo.read(RECORD_1)).expect("record");
+    assert_eq!(record["decision"], "continue");
+    assert_eq!(names(&record["tasks_advanced"]), ["T-1"]);
+
+    // A hand-edited record does not count.
+    let head = repo.head();
+    let signed = repo.read(RECORD_1);
+    repo.write(RECORD_1, signed.replace("\"W-1\"", "\"W-9\""));
+    let run = commit_all(&repo, "iteration 2 with an edited record");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["rose from 1 to 2", "signature does not verify"],
+    );
+    // The record converge signed does.
+    repo.write(RECORD_1, &signed);
+    accepted(&repo, &head, &commit_all(&repo, "iteration 2"));
+
+    // A rise by hand is still rejected, and a committed record is never rewritten.
+    let head = repo.head();
+    let t1 = repo.read(TASK);
+    repo.write(TASK, t1.replace("iteration: 2", "iteration: 3"));
+    let run = commit_all(&repo, "iteration 3 by hand");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["rose from 2 to 3", "specproof converge", RECORD_2],
+    );
+    repo.git(&["checkout", "HEAD", "--", TASK]);
+    repo.write(RECORD_1, signed.replace("continue", "converged"));
+    let run = commit_all(&repo, "rewrite the record");
+    rejected(&repo, &head, &run, &["rewrites", RECORD_1]);
+    repo.git(&["checkout", "HEAD", "--", RECORD_1]);
+    repo.git(&["rm", "-q", RECORD_1]);
+    let run = repo.git_env(&["commit", "-m", "delete the record"], &[]);
+    rejected(&repo, &head, &run, &["deletes", RECORD_1]);
+}
+
+#[test]
+fn converge_escalates_a_regression_with_f10() {
+    let repo = repo_with(W3, "");
+    repo.write("src/a.rs", "fn a() {}\n");
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(
+        (code, &doc["decision"]),
+        (1, &serde_json::json!("continue"))
+    );
+    // Iteration 2: W-3 is fixed, W-1 and W-2 are broken.
+    std::fs::remove_file(repo.path().join("src/a.rs")).expect("rm");
+    repo.write("src/c.rs", "\n");
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "escalate");
+    let plan = &doc["plans"][0];
+    assert_eq!(plan["iteration"], 2);
+    assert_eq!(names(&plan["regressions"]), ["W-1", "W-2"]);
+    assert!(names(&plan["stagnant"]).is_empty(), "{plan}");
+    assert_eq!(codes(plan), ["F10"]);
+    assert!(names(&plan["tasks_advanced"]).is_empty());
+    let missing = plan["missing"].as_array().expect("missing");
+    assert_eq!(missing[0]["criterion"], "W-1");
+    assert_eq!(missing[0]["task"], "T-1");
+    let record: serde_json::Value = serde_json::from_str(&repo.read(RECORD_2)).expect("record");
+    assert_eq!(record["decision"], "escalate");
+    // The task stays in iteration 2.
+    assert!(repo.read(TASK).contains("iteration: 2\n"));
+}
+
+#[test]
+fn converge_escalates_stagnation_at_once_with_f17() {
+    let repo = repo_with("", "");
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(
+        (code, &doc["decision"]),
+        (1, &serde_json::json!("continue"))
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "iteration 2"]);
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "escalate");
+    let plan = &doc["plans"][0];
+    assert_eq!(names(&plan["stagnant"]), ["W-1", "W-2"]);
+    assert_eq!(codes(plan), ["F17"]);
+    let run = repo.run(&["converge", "--dry-run"]);
+    run.code(1);
+    assert!(run.stdout.contains("F17"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("missing: W-1 (task T-1"),
+        "{}",
+        run.stdout
+    );
+    // A record that escalates never lets an iteration rise.
+    install(&repo);
+    let head = repo.head();
+    let t1 = repo.read(TASK);
+    repo.write(
+        TASK,
+        t1.replace("iteration: 2", "iteration: 3")
+            .replace("attempts: 1", "attempts: 0")
+            .replace("escalation: retry", "escalation: null"),
+    );
+    let run = commit_all(&repo, "iteration 3 after an escalation");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["rose from 2 to 3", "only `continue` starts a new iteration"],
+    );
+}
+
+#[test]
+fn converge_escalates_a_spent_budget_with_f15() {
+    let repo = repo_with("", "");
+    repo.write("specproof.yml", "convergence: { max_iterations: 1 }\n");
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "escalate");
+    let plan = &doc["plans"][0];
+    assert_eq!(codes(plan), ["F15"]);
+    assert_eq!(plan["budget"]["spent"], true);
+    assert!(repo.read(TASK).contains("iteration: 1\n"));
+}
+
+#[test]
+fn converge_dry_run_writes_nothing() {
+    let repo = repo_with(W3, "");
+    let before = repo.read(TASK);
+    let (code, doc) = converge(&repo, &["--dry-run"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "continue");
+    assert_eq!(doc["dry_run"], true);
+    let plan = &doc["plans"][0];
+    assert_eq!(names(&plan["tasks_advanced"]), ["T-1"]);
+    assert_eq!(names(&plan["gap_tasks"][0]["criteria"]), ["W-3"]);
+    assert!(plan["record"].is_null());
+    assert_eq!(repo.read(TASK), before);
+    assert!(!repo.path().join(".specproof/convergence").exists());
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+}
+
+#[test]
+fn converge_escalates_a_spent_wall_clock_with_f15() {
+    let repo = repo_with("", "");
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue");
+    // The first iteration was recorded two hours ago.
+    let record = repo.read(RECORD_1);
+    let at: serde_json::Value = serde_json::from_str(&record).expect("record");
+    let at = at["recorded_at"].as_str().expect("recorded_at").to_owned();
+    repo.write(
+        RECORD_1,
+        record.replace(
+            &format!("\"recorded_at\": \"{at}\""),
+            "\"recorded_at\": \"2000-01-01T00:00:00Z\"",
+        ),
+    );
+    // Iteration 2: W-1 and W-2 pass, a new criterion (held by no task) fails: no regression, no
+    // stagnation, only the clock.
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.write(
+        "plans/p.md",
+        plan(&format!("{CRITERIA}{}", W3.replace("W-3", "W-4"))),
+    );
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "escalate");
+    let plan = &doc["plans"][0];
+    assert_eq!(codes(plan), ["F15"]);
+    assert!(
+        plan["escalation"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("convergence.max_wall_clock_min"),
+        "{plan}"
+    );
+    assert!(plan["budget"]["minutes_used"].as_u64().expect("minutes") > 60);
+}
+
+#[test]
+fn converge_s_iteration_is_accepted_by_a_replay_checking_the_record_s_facts() {
+    let repo = repo_with("", "");
+    install(&repo);
+    let first = repo.head();
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue");
+    accepted(&repo, &first, &commit_all(&repo, "iteration 2"));
+    let run = repo.run(&["audit", "--range", &format!("{first}..HEAD")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn converge_leaves_a_task_waiting_for_a_person_in_its_iteration() {
+    let repo = repo_with("", "");
+    let t1 = repo.read(TASK);
+    repo.write(
+        TASK,
+        t1.replace("attempts: 0", "attempts: 3")
+            .replace("escalation: null", "escalation: reassign"),
+    );
+    // verify's fourth failed attempt escalates T-1 to a person; the new iteration leaves it be.
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["decision"], "continue");
+    let plan = &doc["plans"][0];
+    assert!(names(&plan["tasks_advanced"]).is_empty(), "{plan}");
+    assert_eq!(names(&plan["tasks_waiting"]), ["T-1"]);
+    let t1 = repo.read(TASK);
+    assert!(t1.contains("iteration: 1\n"), "{t1}");
+    assert!(t1.contains("escalation: human\n"), "{t1}");
+}
