@@ -248,6 +248,20 @@ fn story(s: &Stage) -> Result<(), Stop> {
         "the working tree is clean, and the history holds only the commits the hooks accepted",
     )?;
 
+    let matrix = s.heading(
+        "Where the plan stands: the compliance matrix judges every criterion of the plan (EX-4 is cross-cutting: it belongs to no task and is proven at plan level)",
+    )?;
+    let ran = s.specproof(&["matrix"])?;
+    succeeded(&ran, "specproof matrix")?;
+    for expected in ["EX-1", "EX-4", "75.0%"] {
+        if !ran.output.contains(expected) {
+            return Err(Stop::Unexpected(format!(
+                "specproof matrix does not show {expected:?}:\n{}",
+                ran.output
+            )));
+        }
+    }
+
     p.out("")?;
     p.out(p.paint_out(&styles::location(), "== What you saw"))?;
     s.passed(format!(
@@ -261,6 +275,9 @@ fn story(s: &Stage) -> Result<(), Stop> {
     ))?;
     s.passed(format!(
         "step {regression}: a later commit breaking EX-2 of the done task was rejected as a regression (F10)"
+    ))?;
+    s.passed(format!(
+        "step {matrix}: the matrix shows T-001's three criteria GREEN and the cross-cutting EX-4 not yet proven (`specproof verify --plan plans/example.md` would)"
     ))?;
     p.out("")?;
     p.out(
