@@ -117,7 +117,7 @@ pub fn metrics(root: &Path, git: &git2::Repository) -> Result<Report> {
     let metrics = vec![
         spec_compliance(&matrix),
         first_pass(&metas),
-        silent_skips(git, &ws.config)?,
+        silent_skips(git, &ws.config),
         escalation_depth(&metas),
         proof_coverage(&ws, &matrix),
         overhead(root, git, &ws.config.evidence_dir),
@@ -193,11 +193,16 @@ fn statuses(
     out
 }
 
-fn silent_skips(git: &git2::Repository, config: &crate::config::Config) -> Result<Metric> {
+fn silent_skips(git: &git2::Repository, config: &crate::config::Config) -> Metric {
     let m = Metric::new("silent_skip_rate", "%", Some(Target::at_most(2.0)));
     if git.head().and_then(|h| h.peel_to_commit()).is_err() {
-        return Ok(m.na("the repository has no commits"));
+        return m.na("the repository has no commits");
     }
+    // A history that cannot be replayed (a shallow clone) has no rate, rather than a wrong one.
+    replayed(git, config, m.clone()).unwrap_or_else(|e| m.na(format!("{e:#}")))
+}
+
+fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -> Result<Metric> {
     let range = crate::audit::range(git, Some("HEAD"))?;
     // The commits that moved a task to done, and which tasks.
     let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
