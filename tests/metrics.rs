@@ -282,8 +282,19 @@ fn a_rejected_commit_and_failing_evidence_show_in_the_failure_codes() {
     let codes = metric(&doc, "failure_code_distribution");
     assert_eq!(codes["breakdown"], json!({"F11": 2.0}), "{codes:#}");
     assert_eq!(codes["value"], 2.0);
+    // The same claim pushed past the hooks with --no-verify: a silent skip, 1 of 1.
+    let run = repo.git_env(
+        &["commit", "-q", "--no-verify", "-m", "T-1 done anyway"],
+        &[],
+    );
+    run.code(0);
+    let doc = metrics_json(&repo);
+    assert_eq!(
+        value(&doc, "silent_skip_rate"),
+        (json!(100.0), json!(false))
+    );
+    repo.git(&["reset", "-q", "--hard", &head]);
     // A failing proof writes failing evidence: W-2 fails (F3).
-    set_status(&repo, TASK, "done", "in_progress");
     repo.write("src/a.rs", "// nothing\n");
     repo.run(&["verify", "--task", "T-1"]).code(1);
     let doc = metrics_json(&repo);
