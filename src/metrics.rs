@@ -590,3 +590,32 @@ fn shown(v: f64, unit: &str) -> String {
 pub fn json(report: &Report) -> Result<String> {
     serde_json::to_string_pretty(report).context("cannot write the metrics as JSON")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_shown_in_their_unit_without_trailing_zeros() {
+        assert_eq!(shown(50.0, "%"), "50%");
+        assert_eq!(shown(66.67, "%"), "66.67%");
+        assert_eq!(shown(1.5, "criteria/section"), "1.5");
+        assert_eq!(shown(2.0, "levels"), "2");
+    }
+
+    #[test]
+    fn a_rate_of_nothing_is_not_applicable_and_targets_compare_inclusively() {
+        let m = Metric::new("x", "%", Some(Target::at_most(2.0)));
+        let none = m.clone().rate(0, 0, "things", "there are no things");
+        assert_eq!(none.value, None);
+        assert_eq!(none.meets, None);
+        assert_eq!(none.detail, "n/a: there are no things");
+        let one = m.rate(1, 50, "things", "");
+        assert_eq!(one.value, Some(2.0));
+        assert_eq!(one.meets, Some(true));
+        assert_eq!(one.detail, "1 of 50 things");
+        let low = Metric::new("y", "%", Some(Target::at_least(75.0))).rate(2, 3, "t", "");
+        assert_eq!(low.value, Some(66.67));
+        assert_eq!(low.meets, Some(false));
+    }
+}

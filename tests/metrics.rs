@@ -345,3 +345,28 @@ fn verification_overhead_is_proof_time_over_the_span_of_history() {
         metric(&doc, "verification_overhead")
     );
 }
+
+#[test]
+fn a_done_claim_with_an_override_is_declared_not_silent() {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan())
+        .write(TASK, task("T-1", "in_progress", CRITERIA, ""))
+        .write(T2, task2("in_progress", ""));
+    commit(&repo, "plan and tasks");
+    set_status(&repo, T2, "in_progress", "done");
+    repo.git(&["add", "-A"]);
+    repo.git(&[
+        "commit",
+        "-qm",
+        "T-2 done\n\nSpecproof-Override: incident 7",
+    ]);
+    let doc = metrics_json(&repo);
+    assert_eq!(
+        value(&doc, "silent_skip_rate"),
+        (json!(0.0), json!(true)),
+        "{:#}",
+        metric(&doc, "silent_skip_rate")
+    );
+    // T-2 is done without evidence: its W-3 is not GREEN.
+    assert_eq!(value(&doc, "spec_compliance_rate").0, json!(0.0));
+}
