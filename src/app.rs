@@ -121,6 +121,10 @@ pub fn run(cli: Cli, env: &Env) -> Result<ExitStatus> {
                 &printer,
             ))
         }
+        Command::Metrics(args) => {
+            let repo = Repo::discover(cli.repo.as_deref(), &env.cwd)?;
+            run_metrics(&repo, args.format, &printer)
+        }
         Command::Audit(args) => run_audit(cli.repo.as_deref(), &env.cwd, &args, &printer),
         Command::Demo(DemoArgs { keep }) => {
             let binary = std::env::current_exe()
@@ -1004,6 +1008,15 @@ fn confirm(question: &str) -> Result<bool> {
         .context("cannot read the answer from stdin")?;
     let answer = answer.trim().to_ascii_lowercase();
     Ok(answer == "y" || answer == "yes")
+}
+
+fn run_metrics(repo: &Repo, format: Format, printer: &Printer) -> Result<ExitStatus> {
+    let report = crate::metrics::metrics(&repo.root, &repo.git)?;
+    match format {
+        Format::Table => printer.out(crate::metrics::table(&report, printer))?,
+        Format::Json => printer.out(crate::metrics::json(&report)?)?,
+    }
+    Ok(ExitStatus::Success)
 }
 
 fn run_audit(

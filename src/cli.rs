@@ -99,6 +99,13 @@ pub enum Command {
     /// signature made on another machine cannot be checked here, and a re-run that fails where
     /// the evidence says pass is forged evidence (F12).
     Audit(AuditArgs),
+    /// Measure how well "done" meant "proven" (SPEC §10.3): each metric beside its target.
+    ///
+    /// Computed from HEAD's history (the gates replayed, as `audit` does, with file proofs run
+    /// again), task files, evidence, convergence records and the local ledger. A metric that
+    /// cannot be computed shows n/a with the reason. Exit 0 (a missed target is not an error);
+    /// 2 when the repository cannot be read.
+    Metrics(MetricsArgs),
     /// Show the whole story in a temporary git repository, with the real output of every command.
     ///
     /// In a new temporary repository: `specproof init` and `install`, a task claiming done
@@ -197,6 +204,13 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
 
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

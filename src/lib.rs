@@ -24,6 +24,7 @@ pub mod interrupt;
 pub mod lint;
 pub mod markdown;
 pub mod message;
+pub mod metrics;
 pub mod paths;
 pub mod plan;
 pub mod printer;

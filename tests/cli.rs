@@ -35,6 +35,7 @@ fn help_lists_only_the_commands_that_work() {
             "uninstall",
             "hook",
             "audit",
+            "metrics",
             "demo",
             "completions"
         ],

@@ -15,6 +15,7 @@ mod init;
 mod install;
 mod lint;
 mod matrix;
+mod metrics;
 mod props;
 mod review;
 mod server;
