@@ -262,6 +262,20 @@ fn story(s: &Stage) -> Result<(), Stop> {
         }
     }
 
+    let metrics = s.heading(
+        "The metrics of the process: from the history, the tasks, the evidence and the ledger of rejections (SPEC §10.3)",
+    )?;
+    let ran = s.specproof(&["metrics"])?;
+    succeeded(&ran, "specproof metrics")?;
+    for expected in ["spec_compliance_rate", "silent_skip_rate", "F11"] {
+        if !ran.output.contains(expected) {
+            return Err(Stop::Unexpected(format!(
+                "specproof metrics does not show {expected:?}:\n{}",
+                ran.output
+            )));
+        }
+    }
+
     p.out("")?;
     p.out(p.paint_out(&styles::location(), "== What you saw"))?;
     s.passed(format!(
@@ -278,6 +292,9 @@ fn story(s: &Stage) -> Result<(), Stop> {
     ))?;
     s.passed(format!(
         "step {matrix}: the matrix shows T-001's three criteria GREEN and the cross-cutting EX-4 not yet proven (`specproof verify --plan plans/example.md` would)"
+    ))?;
+    s.passed(format!(
+        "step {metrics}: the metrics count the rejected claims from the ledger (F11, F10), and find no silent skip in the history"
     ))?;
     p.out("")?;
     p.out(

@@ -8,7 +8,7 @@ use crate::common::{Repo, bin};
 
 /// What every telling of the story shows: the claim rejected by G3 for stale evidence, the
 /// evidence written, the claim accepted, the regression rejected, the summary.
-const STORY: [&str; 14] = [
+const STORY: [&str; 16] = [
     "$ specproof init",
     "$ specproof install",
     "$ git commit -m \"T-001 done\"",
@@ -22,6 +22,8 @@ const STORY: [&str; 14] = [
     "✓ rejected: `git commit` exited 1 and HEAD is still",
     "$ specproof matrix",
     "overall: 75.0% compliant (3 of 4 criteria GREEN",
+    "$ specproof metrics",
+    "silent_skip_rate",
     "== What you saw",
 ];
 
@@ -120,7 +122,7 @@ fn specproof_demo_runs_the_story_and_never_touches_the_repository_it_is_run_from
         .output()
         .expect("run specproof demo");
     let stdout = assert_story(&out);
-    for n in 1..=11 {
+    for n in 1..=12 {
         assert!(
             stdout.contains(&format!("\n== {n}. ")),
             "no step {n}:\n{stdout}"
