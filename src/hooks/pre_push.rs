@@ -10,13 +10,11 @@ use git2::{Oid, Repository};
 
 use crate::evidence::Key;
 use crate::exit::ExitStatus;
-use crate::gate::replay::Judge;
+use crate::gate::replay::{Judge, OVERRIDE_TRAILER};
 use crate::gate::{self, ExportRunner, Stage};
 use crate::printer::{Printer, styles};
 
 use super::{HookEnv, output};
-
-use crate::gate::replay::OVERRIDE_TRAILER;
 
 /// One line git gives pre-push: `<local ref> <local oid> <remote ref> <remote oid>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
