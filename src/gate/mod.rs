@@ -1,6 +1,6 @@
 //! The task lifecycle and its gates (SPEC §6), judged between two contents: HEAD and the index
-//! for pre-commit, a commit's first parent and the commit for pre-push (and, later, pre-receive
-//! and audit). Every task file the change adds, edits or deletes gets its transition checked:
+//! for pre-commit, a commit's first parent and the commit for pre-push, pre-receive and audit
+//! ([`replay`]). Every task file the change adds, edits or deletes gets its transition checked:
 //! entering a state runs every gate up to it (G1 criteria well-formed, G2 echo verified, G3
 //! proofs pass, G4 evidence persisted), and the rules of §6.2 are always enforced. Plans that
 //! differ from their snapshot (F14) and touched plan or task files that do not parse are
