@@ -317,8 +317,20 @@ fn one_plan(
     let passed = results.iter().filter(|r| r.result == "pass").count();
 
     // Compare with the previous iteration.
+    // Earlier records are read from HEAD, as committed (a record the gates let in), never from
+    // the working tree: a record moved aside there must not turn stagnation into a new
+    // iteration, nor reset the clock.
     let previous = if n > 1 {
-        read_record(root, &record_path(&plan_stem, n - 1))
+        let rel = record_path(&plan_stem, n - 1);
+        match read_record(git, &rel) {
+            Some(prev) => Some(prev),
+            None => {
+                return Err(ConvergeError::Failed(format!(
+                    "{rel}: iteration {} of {plan} has no committed record, which this iteration is compared with: commit the record `specproof converge` wrote (with the task files it changed), then run it again",
+                    n - 1
+                )));
+            }
+        }
     } else {
         None
     };
@@ -345,7 +357,7 @@ fn one_plan(
 
     // The budget, from the first iteration's record time.
     let now = SystemTime::now();
-    let started = read_record(root, &record_path(&plan_stem, 1))
+    let started = read_record(git, &record_path(&plan_stem, 1))
         .and_then(|r| humantime::parse_rfc3339(r.get("recorded_at")?.as_str()?).ok())
         .filter(|_| n > 1)
         .unwrap_or(now);
@@ -599,9 +611,17 @@ fn write_gaps(
     Ok(out)
 }
 
-fn read_record(root: &Path, rel: &str) -> Option<Value> {
-    let bytes = std::fs::read(root.join(rel)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// The record at `rel` as HEAD holds it.
+fn read_record(git: &git2::Repository, rel: &str) -> Option<Value> {
+    let tree = git.head().ok()?.peel_to_tree().ok()?;
+    let blob = tree
+        .get_path(Path::new(rel))
+        .ok()?
+        .to_object(git)
+        .ok()?
+        .peel_to_blob()
+        .ok()?;
+    serde_json::from_slice(blob.content()).ok()
 }
 
 /// `rel` is in HEAD's tree.

@@ -160,6 +160,8 @@ fn converge_escalates_a_regression_with_f10() {
         (code, &doc["decision"]),
         (1, &serde_json::json!("continue"))
     );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "iteration 2"]);
     // Iteration 2: W-3 is fixed, W-1 and W-2 are broken.
     std::fs::remove_file(repo.path().join("src/a.rs")).expect("rm");
     repo.write("src/c.rs", "\n");
@@ -191,7 +193,11 @@ fn converge_escalates_stagnation_at_once_with_f17() {
     );
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-qm", "iteration 2"]);
+    // The committed record is what counts: moving it aside in the working tree changes nothing.
+    let aside = repo.path().join("iter-1.aside");
+    std::fs::rename(repo.path().join(RECORD_1), &aside).expect("mv");
     let (code, doc) = converge(&repo, &[]);
+    std::fs::rename(&aside, repo.path().join(RECORD_1)).expect("mv back");
     assert_eq!(code, 1, "{doc}");
     assert_eq!(doc["decision"], "escalate");
     let plan = &doc["plans"][0];
@@ -273,6 +279,8 @@ fn converge_escalates_a_spent_wall_clock_with_f15() {
             "\"recorded_at\": \"2000-01-01T00:00:00Z\"",
         ),
     );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "iteration 2 (its record dated back)"]);
     // Iteration 2: W-1 and W-2 pass, a new criterion (held by no task) fails: no regression, no
     // stagnation, only the clock.
     repo.write("src/a.rs", "fn a() {}\n");

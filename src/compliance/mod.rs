@@ -312,7 +312,7 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    /// True when no critical criterion is RED.
+    /// True when no critical criterion is RED or ORANGE.
     #[must_use]
     pub fn ok(&self) -> bool {
         self.overall.critical_red == 0
@@ -336,8 +336,11 @@ impl Matrix {
     }
 }
 
+/// A critical criterion that fails the matrix: RED, or ORANGE (drift takes the colour, and
+/// would otherwise hide a criterion with no evidence at all: it is not proven as the plan
+/// defines it either way).
 fn is_critical_red(row: &Row) -> bool {
-    row.colour == Colour::Red && row.severity == Severity::Critical
+    matches!(row.colour, Colour::Red | Colour::Orange) && row.severity == Severity::Critical
 }
 
 /// What to judge.

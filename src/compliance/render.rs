@@ -221,18 +221,19 @@ pub fn table(m: &Matrix, printer: &Printer) -> String {
     out.join("\n")
 }
 
-/// `ok: no critical criterion is RED` or `failed: 2 critical criteria are RED: A-1, A-2`.
+/// `ok: no critical criterion is RED or ORANGE` or `failed: 2 critical criteria are RED or
+/// ORANGE: A-1, A-2`.
 #[must_use]
 pub fn verdict(m: &Matrix, printer: &Printer) -> String {
     let red: Vec<&str> = m.critical_red().map(|r| r.criterion.as_str()).collect();
     if red.is_empty() {
         format!(
-            "{}: no critical criterion is RED",
+            "{}: no critical criterion is RED or ORANGE",
             printer.paint_out(&styles::ok(), "ok")
         )
     } else {
         format!(
-            "{}: {} critical {} RED: {}",
+            "{}: {} critical {} RED or ORANGE: {}",
             printer.paint_out(&styles::error(), "failed"),
             red.len(),
             plural(red.len(), "criterion is", "criteria are"),
@@ -305,10 +306,10 @@ pub fn markdown(m: &Matrix) -> String {
         .join(" · ");
     let red: Vec<&str> = m.critical_red().map(|r| r.criterion.as_str()).collect();
     let verdict = if red.is_empty() {
-        "✅ no critical criterion is red".to_owned()
+        "✅ no critical criterion is red or orange".to_owned()
     } else {
         format!(
-            "❌ {} critical {} red: {}",
+            "❌ {} critical {} red or orange: {}",
             red.len(),
             plural(red.len(), "criterion is", "criteria are"),
             red.join(", ")

@@ -528,13 +528,13 @@ pub fn table(r: &StatusReport, printer: &Printer) -> String {
     }
     out.push(if r.ok {
         format!(
-            "{}: no critical criterion is RED",
+            "{}: no critical criterion is RED or ORANGE",
             printer.paint_out(&styles::ok(), "ok")
         )
     } else {
         let n = r.compliance.critical_red;
         format!(
-            "{}: {n} critical {} RED",
+            "{}: {n} critical {} RED or ORANGE",
             printer.paint_out(&styles::error(), "failed"),
             plural(n, "criterion is", "criteria are")
         )
