@@ -254,6 +254,12 @@ fn one_plan(
             plans: vec![plan.to_owned()],
         },
     )?;
+    // A plan that does not parse would show fewer criteria (or none) and could "converge".
+    if matrix.broken_plans().next().is_some() {
+        return Err(ConvergeError::Failed(format!(
+            "{plan} has problems, so not every criterion can be judged: fix them first (`specproof lint {plan}`)"
+        )));
+    }
     let open: Vec<String> = metas
         .iter()
         .filter(|(_, m)| m.status != Status::Complete)

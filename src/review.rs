@@ -153,13 +153,21 @@ pub struct Summary {
     pub orphaned: usize,
     pub plan_level: usize,
     pub fabricated: usize,
+    /// Plans whose definition has problems or cannot be read: their criteria cannot all be
+    /// reviewed, so the review cannot pass.
+    pub broken_plans: usize,
 }
 
 impl Summary {
     /// The problems: missing, duplicated, drifted, orphaned and fabricated criteria.
     #[must_use]
     pub fn problems(&self) -> usize {
-        self.missing + self.duplicated + self.drifted + self.orphaned + self.fabricated
+        self.missing
+            + self.duplicated
+            + self.drifted
+            + self.orphaned
+            + self.fabricated
+            + self.broken_plans
     }
 }
 
@@ -323,11 +331,13 @@ fn analyse(root: &Path, ws: &Workspace, plans: &[String], scoped: bool) -> Revie
             ));
         }
     }
+    let mut broken_plans = 0;
     for plan_path in plans {
         let defs = match Definitions::load(root, plan_path) {
             Ok(defs) => defs,
             Err(e) => {
                 warnings.push(format!("{e}: the plan is not reviewed"));
+                broken_plans += 1;
                 continue;
             }
         };
@@ -339,6 +349,7 @@ fn analyse(root: &Path, ws: &Workspace, plans: &[String], scoped: bool) -> Revie
             .map(|(id, _)| id.clone())
             .collect();
         if !defs.parsed.diagnostics.is_empty() {
+            broken_plans += 1;
             warnings.push(format!(
                 "{} has {} {} (`specproof lint {}`){}",
                 defs.file,
@@ -457,6 +468,7 @@ fn analyse(root: &Path, ws: &Workspace, plans: &[String], scoped: bool) -> Revie
         plans: reviews.len(),
         tasks: reviewed_tasks.len(),
         fabricated: fabricated.len(),
+        broken_plans,
         ..Summary::default()
     };
     for c in reviews.iter().flat_map(|p| &p.criteria) {
@@ -643,6 +655,7 @@ fn problem_counts(s: &Summary) -> String {
         (s.drifted, "drifted"),
         (s.fabricated, "fabricated"),
         (s.orphaned, "orphaned"),
+        (s.broken_plans, "plan with problems (`specproof lint`)"),
     ]
     .iter()
     .filter(|(n, _)| *n > 0)

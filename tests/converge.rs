@@ -335,3 +335,30 @@ fn converge_leaves_a_task_waiting_for_a_person_in_its_iteration() {
     assert!(t1.contains("iteration: 1\n"), "{t1}");
     assert!(t1.contains("escalation: human\n"), "{t1}");
 }
+
+#[test]
+fn a_plan_that_does_not_parse_fails_review_tasks_matrix_status_and_converge() {
+    let repo = crate::common::Repo::new();
+    repo.run(&["init"]).code(0);
+    // The last criteria block never closes.
+    let text = repo.read("plans/example.md");
+    let cut = text.rfind("```\n").expect("a closing fence");
+    repo.write("plans/example.md", &text[..cut]);
+    for args in [&["review-tasks"][..], &["matrix"], &["status"]] {
+        let run = repo.run(args);
+        assert_eq!(run.code, 1, "{args:?}:\n{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("problem") && run.stdout.contains("specproof lint"),
+            "{args:?}:\n{}",
+            run.stdout
+        );
+    }
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("specproof lint plans/example.md"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.path().join(".specproof/convergence").exists());
+}

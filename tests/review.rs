@@ -87,7 +87,7 @@ fn review_tasks_json_is_the_documented_document() {
     assert_eq!(doc["ok"], false);
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"plans": 1, "tasks": 3, "criteria": 6, "mapped": 1, "missing": 1, "duplicated": 1, "drifted": 1, "orphaned": 2, "plan_level": 0, "fabricated": 1})
+        serde_json::json!({"plans": 1, "tasks": 3, "criteria": 6, "mapped": 1, "missing": 1, "duplicated": 1, "drifted": 1, "orphaned": 2, "plan_level": 0, "fabricated": 1, "broken_plans": 0})
     );
     let criteria = &doc["plans"][0]["criteria"];
     let status: Vec<(&str, &str)> = criteria

@@ -312,10 +312,16 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    /// True when no critical criterion is RED or ORANGE.
+    /// True when no critical criterion is RED or ORANGE, and every plan's definition parses
+    /// (a plan with problems would otherwise show fewer criteria, or none, and pass).
     #[must_use]
     pub fn ok(&self) -> bool {
-        self.overall.critical_red == 0
+        self.overall.critical_red == 0 && self.broken_plans().next().is_none()
+    }
+
+    /// The plans whose definition has problems (`specproof lint` lists them).
+    pub fn broken_plans(&self) -> impl Iterator<Item = &PlanSummary> {
+        self.plans.iter().filter(|p| p.problems > 0)
     }
 
     /// The critical criteria that are RED.

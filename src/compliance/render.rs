@@ -225,6 +225,16 @@ pub fn table(m: &Matrix, printer: &Printer) -> String {
 /// ORANGE: A-1, A-2`.
 #[must_use]
 pub fn verdict(m: &Matrix, printer: &Printer) -> String {
+    let broken: Vec<&str> = m.broken_plans().map(|p| p.plan.as_str()).collect();
+    if !broken.is_empty() {
+        return format!(
+            "{}: {} {} problems, so not every criterion can be judged: `specproof lint {}`",
+            printer.paint_out(&styles::error(), "failed"),
+            broken.join(", "),
+            if broken.len() == 1 { "has" } else { "have" },
+            broken.join(" ")
+        );
+    }
     let red: Vec<&str> = m.critical_red().map(|r| r.criterion.as_str()).collect();
     if red.is_empty() {
         format!(

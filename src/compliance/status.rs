@@ -97,7 +97,7 @@ pub struct StatusReport {
     pub escalated: Vec<Escalated>,
     /// Worst first: no task, unverifiable, unreadable, RED, task drift, GREY, YELLOW.
     pub problems: Vec<Problem>,
-    /// No critical criterion is RED.
+    /// No critical criterion is RED or ORANGE, and every plan parses.
     pub ok: bool,
     pub signatures_checked: bool,
 }
@@ -533,10 +533,31 @@ pub fn table(r: &StatusReport, printer: &Printer) -> String {
         )
     } else {
         let n = r.compliance.critical_red;
+        let mut why = Vec::new();
+        if n > 0 {
+            why.push(format!(
+                "{n} critical {} RED or ORANGE",
+                plural(n, "criterion is", "criteria are")
+            ));
+        }
+        let broken: Vec<&str> = r
+            .plans
+            .iter()
+            .filter(|p| p.problems > 0)
+            .map(|p| p.plan.as_str())
+            .collect();
+        if !broken.is_empty() {
+            why.push(format!(
+                "{} {} problems, so not every criterion can be judged (`specproof lint {}`)",
+                broken.join(", "),
+                if broken.len() == 1 { "has" } else { "have" },
+                broken.join(" ")
+            ));
+        }
         format!(
-            "{}: {n} critical {} RED or ORANGE",
+            "{}: {}",
             printer.paint_out(&styles::error(), "failed"),
-            plural(n, "criterion is", "criteria are")
+            why.join("; ")
         )
     });
     out.join("\n")
