@@ -209,14 +209,19 @@ fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -
     for &oid in &range.commits {
         let commit = git.find_commit(oid)?;
         let new = statuses(git, &commit.tree()?, config);
-        let old = match commit.parents().next() {
-            Some(p) => statuses(git, &p.tree()?, config),
-            None => BTreeMap::new(),
-        };
+        // A merge brings a claim made on a branch: it moves a task to done only when no
+        // parent had it done (the branch's own commit is counted once, there).
+        let mut parents = Vec::new();
+        for p in commit.parents() {
+            parents.push(statuses(git, &p.tree()?, config));
+        }
         let entering: Vec<String> = new
             .iter()
             .filter(|(path, (_, s))| {
-                *s == Status::Done && old.get(*path).map(|o| o.1) != Some(Status::Done)
+                *s == Status::Done
+                    && parents
+                        .iter()
+                        .all(|old| old.get(*path).map(|o| o.1) != Some(Status::Done))
             })
             .map(|(_, (id, _))| id.clone())
             .collect();

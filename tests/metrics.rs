@@ -370,3 +370,21 @@ fn a_done_claim_with_an_override_is_declared_not_silent() {
     // T-2 is done without evidence: its W-3 is not GREEN.
     assert_eq!(value(&doc, "spec_compliance_rate").0, json!(0.0));
 }
+
+#[test]
+fn a_claim_merged_with_no_ff_is_counted_once() {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan())
+        .write(TASK, task("T-1", "in_progress", CRITERIA, ""))
+        .write(T2, task2("in_progress", ""));
+    commit(&repo, "plan and tasks");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    set_status(&repo, T2, "in_progress", "done");
+    commit(&repo, "T-2 done, unproven");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    let doc = metrics_json(&repo);
+    let skip = metric(&doc, "silent_skip_rate");
+    assert_eq!(skip["breakdown"]["done_claims"], 1.0, "{skip:#}");
+    assert_eq!(skip["breakdown"]["silent"], 1.0, "{skip:#}");
+}
