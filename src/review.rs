@@ -476,7 +476,12 @@ fn analyse(root: &Path, ws: &Workspace, plans: &[String], scoped: bool) -> Revie
         match c.status {
             Status::Mapped => summary.mapped += 1,
             Status::Missing => summary.missing += 1,
-            Status::Duplicated => summary.duplicated += 1,
+            Status::Duplicated => {
+                summary.duplicated += 1;
+                if c.tasks.iter().any(|h| !h.drift.is_empty()) {
+                    summary.drifted += 1;
+                }
+            }
             Status::Drifted => summary.drifted += 1,
             Status::PlanLevel => summary.plan_level += 1,
             Status::Orphan => summary.orphaned += 1,
@@ -549,7 +554,9 @@ fn judge_task_scope(
         section: def.section.clone(),
         scope: def.scope,
         status,
-        failure_code: (status == Status::Drifted).then_some(FailureCode::F14),
+        // A duplicated criterion can be drifted too: the drift is not hidden behind it.
+        failure_code: (status == Status::Drifted || holders.iter().any(|h| !h.drift.is_empty()))
+            .then_some(FailureCode::F14),
         tasks: holders,
         verified_at_plan_level: None,
         detail,

@@ -279,3 +279,20 @@ fn review_tasks_of_a_plan_that_does_not_exist_is_a_usage_error() {
         run.stderr
     );
 }
+
+#[test]
+fn a_duplicated_criterion_whose_copy_drifted_counts_as_drifted_too() {
+    let repo = Repo::with_plan(A1);
+    repo.write(
+        ".specproof/tasks/T-2.md",
+        crate::common::task_with("T-2", &A1.replace("src/parse.rs", "src/other.rs")),
+    );
+    let run = repo.run(&["review-tasks", "--format", "json"]);
+    run.code(1);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["summary"]["duplicated"], 1, "{doc:#}");
+    assert_eq!(doc["summary"]["drifted"], 1, "{doc:#}");
+    let a1 = &doc["plans"][0]["criteria"][0];
+    assert_eq!(a1["status"], "duplicated", "{a1:#}");
+    assert_eq!(a1["failure_code"], "F14", "{a1:#}");
+}
