@@ -239,6 +239,18 @@ fn one_plan(
 ) -> Result<PlanOutcome, ConvergeError> {
     let config = &ws.config.convergence;
     let plan_stem = stem(plan);
+    // Records are kept by the plan file's stem (SPEC §10.2): two plans of one stem would share
+    // them, and each iteration would overwrite the other's.
+    if let Some(other) = ws
+        .plans
+        .iter()
+        .find(|p| p.path != plan && stem(&p.path) == plan_stem)
+    {
+        return Err(ConvergeError::Failed(format!(
+            "{plan} and {} have the same file name, and convergence records are kept by it (.specproof/convergence/{plan_stem}/): rename one of the plans",
+            other.path
+        )));
+    }
     let n = verify::plan_iteration(ws, plan);
     let metas = metas_of(ws, plan);
     let path = record_path(&plan_stem, n);

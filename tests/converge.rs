@@ -362,3 +362,22 @@ fn a_plan_that_does_not_parse_fails_review_tasks_matrix_status_and_converge() {
     );
     assert!(!repo.path().join(".specproof/convergence").exists());
 }
+
+#[test]
+fn two_plans_of_one_file_name_are_refused_rather_than_sharing_records() {
+    let repo = crate::common::Repo::new();
+    repo.write("specproof.yml", "plans: [\"plans/**/*.md\"]\n");
+    for dir in ["a", "b"] {
+        repo.write(
+            &format!("plans/{dir}/x.md"),
+            crate::common::plan_with(&format!(
+                "- id: {}-1\n  description: a file exists\n  proof: file_exists\n  args: {{ path: {dir}.txt }}\n",
+                dir.to_uppercase()
+            )),
+        );
+    }
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("same file name"), "{}", run.stderr);
+    assert!(!repo.path().join(".specproof/convergence").exists());
+}
