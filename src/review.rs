@@ -275,7 +275,8 @@ fn plan_evidence_dir(evidence_dir: &str, plan: &str) -> String {
     format!("{}/_plan/{stem}", evidence_dir.trim_end_matches('/'))
 }
 
-/// Whether any iteration has an evidence file for criterion `id` under `dir` (`iter-*/<id>.json`).
+/// Whether any iteration has an evidence file for criterion `id` under `dir` (`iter-*/<id>.json`)
+/// that parses as evidence of that criterion.
 fn has_plan_evidence(root: &Path, dir: &str, id: &str) -> bool {
     let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
         return false;
@@ -284,7 +285,15 @@ fn has_plan_evidence(root: &Path, dir: &str, id: &str) -> bool {
         e.file_name().to_str().is_some_and(|n| {
             n.strip_prefix("iter-")
                 .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
-        }) && e.path().join(format!("{id}.json")).is_file()
+        }) && {
+            // Evidence specproof wrote for this criterion (any result: verified, not proven);
+            // a file that does not parse as such is no verification.
+            let file = e.path().join(format!("{id}.json"));
+            std::fs::read(&file).ok().is_some_and(|bytes| {
+                crate::evidence::parse(&file.to_string_lossy(), &bytes)
+                    .is_ok_and(|ev| ev.criterion_id == id)
+            })
+        }
     })
 }
 

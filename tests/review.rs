@@ -296,3 +296,15 @@ fn a_duplicated_criterion_whose_copy_drifted_counts_as_drifted_too() {
     assert_eq!(a1["status"], "duplicated", "{a1:#}");
     assert_eq!(a1["failure_code"], "F14", "{a1:#}");
 }
+
+#[test]
+fn a_file_that_is_not_evidence_does_not_verify_a_criterion_at_plan_level() {
+    let repo = Repo::with_plan(A1);
+    let plan = std::fs::read_to_string(repo.path().join("plans/p.md")).expect("plan");
+    repo.write("plans/p.md", plan.replace("```\n", &format!("{X1}```\n")));
+    repo.write(".specproof/evidence/_plan/p/iter-1/X-1.json", "garbage\n");
+    let run = repo.run(&["review-tasks", "--format", "json"]);
+    run.code(1);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["summary"]["orphaned"], 1, "{doc:#}");
+}
