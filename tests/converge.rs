@@ -126,8 +126,28 @@ fn converge_continue_starts_the_next_iteration_and_the_hook_accepts_only_its_rec
         &run,
         &["rose from 1 to 2", "signature does not verify"],
     );
-    // The record converge signed does.
+    // The signed record, with attempts not reset: not a new iteration.
     repo.write(RECORD_1, &signed);
+    let advanced = repo.read(TASK);
+    repo.write(TASK, advanced.replace("attempts: 0\n", "attempts: 1\n"));
+    let run = commit_all(&repo, "iteration 2, attempts kept");
+    rejected(&repo, &head, &run, &["rose from 1 to 2", "attempts: 0"]);
+    repo.write(TASK, &advanced);
+    // A record committed by an earlier commit does not start an iteration later.
+    repo.git(&["reset", "-q"]);
+    repo.git(&["add", RECORD_1]);
+    let run = repo.git_env(&["commit", "-m", "the record alone"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let with_record = repo.head();
+    let run = commit_all(&repo, "iteration 2 after its record");
+    rejected(
+        &repo,
+        &with_record,
+        &run,
+        &["rose from 1 to 2", "committed earlier"],
+    );
+    repo.git(&["reset", "-q", "--soft", &head]);
+    // The record converge signed, added with the new iteration, does.
     accepted(&repo, &head, &commit_all(&repo, "iteration 2"));
 
     // A rise by hand is still rejected, and a committed record is never rewritten.
