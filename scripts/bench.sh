@@ -120,55 +120,10 @@ fail() {
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES \
     GIT_COMMON_DIR GIT_PREFIX 2>/dev/null || true
 
-# 1. hyperfine, first: no point building for minutes to stop then.
-if ! command -v hyperfine >/dev/null 2>&1; then
-    if [ "$install" -eq 0 ]; then
-        echo "bench.sh: hyperfine is not installed." >&2
-        echo "  install it with: sudo apt-get install hyperfine   (or: cargo install hyperfine --locked)" >&2
-        echo "  or run this script with --install-hyperfine" >&2
-        exit 2
-    fi
-    step "Installing hyperfine"
-    if command -v apt-get >/dev/null 2>&1; then
-        if [ "$(id -u)" -eq 0 ]; then
-            DEBIAN_FRONTEND=noninteractive apt-get install -y hyperfine || true
-        elif command -v sudo >/dev/null 2>&1; then
-            sudo DEBIAN_FRONTEND=noninteractive apt-get install -y hyperfine || true
-        fi
-    fi
-    if ! command -v hyperfine >/dev/null 2>&1; then
-        command -v cargo >/dev/null 2>&1 || fail "cannot install hyperfine: no apt-get (as root or with sudo) and no cargo"
-        cargo install hyperfine --locked
-        PATH=${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin:$PATH
-        export PATH
-    fi
-    command -v hyperfine >/dev/null 2>&1 || fail "hyperfine is still not on PATH after installing it"
-fi
-echo "hyperfine: $(hyperfine --version)"
-
-# 2. The binary.
-if [ -n "${SPECPROOF_BIN:-}" ]; then
-    step "Using SPECPROOF_BIN=$SPECPROOF_BIN (not building)"
-    bin=$SPECPROOF_BIN
-else
-    step "Building specproof (cargo build --release --locked)"
-    (cd "$top" && cargo build --release --locked)
-    target=${CARGO_TARGET_DIR:-target}
-    case $target in
-        /*) ;;
-        *) target=$top/$target ;;
-    esac
-    bin=${target%/}/release/specproof
-fi
-case $bin in
-    /*) ;;
-    *) bin=$PWD/$bin ;;
-esac
-[ -x "$bin" ] || fail "$bin is not an executable file"
-case $bin in
-    *\'*) fail "the binary's path contains a single quote: $bin" ;;
-esac
-echo "specproof: $bin ($("$bin" --version))"
+# 1. hyperfine, first: no point building for minutes to stop then. 2. The binary.
+. "$here/bench-tools.sh"
+bench_hyperfine bench.sh "$install"
+bench_binary "$top"
 
 # 3. The repository, in a temporary folder removed on exit.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/specproof-bench.XXXXXX")
