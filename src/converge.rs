@@ -355,13 +355,7 @@ fn one_plan(
     let mut regressions = Vec::new();
     let mut stagnant = Vec::new();
     if let Some(prev) = &previous {
-        let before: BTreeMap<&str, &str> = prev
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| Some((r.get("criterion")?.as_str()?, r.get("result")?.as_str()?)))
-            .collect();
+        let before = results_of(prev).unwrap_or_default();
         for r in &results {
             match (before.get(r.criterion.as_str()), r.result) {
                 (Some(&"pass"), now) if now != "pass" => regressions.push(r.criterion.clone()),
@@ -708,6 +702,123 @@ pub fn allows_rise(
     Ok(())
 }
 
+/// Where a record's signature cannot be checked (a server, an audit), its decision must at least
+/// follow from its own results, the previous iteration's committed record and the budget, as
+/// `specproof converge` decides (SPEC §10.2): a record of every criterion of the plan
+/// (`criteria`), not all passing, no criterion failing in this iteration and the previous one
+/// (F17), none that passed then and fails now (F10), and the budget not spent (F15). Its times
+/// are the writer's, so they are only checked against each other and the previous record's.
+///
+/// # Errors
+/// Why a `continue` record does not hold together.
+pub fn consistent(
+    doc: &Value,
+    previous: Option<&Value>,
+    criteria: &[&str],
+    max_iterations: u32,
+    max_wall_clock_min: u64,
+) -> Result<(), String> {
+    let n = doc
+        .get("iteration")
+        .and_then(Value::as_u64)
+        .ok_or("it records no iteration")?;
+    let results = results_of(doc).ok_or("it has no `results`")?;
+    if let Some(id) = criteria.iter().find(|id| !results.contains_key(**id)) {
+        return Err(format!(
+            "it has no result for {id}: a record judges every criterion of the plan"
+        ));
+    }
+    if results.values().all(|r| *r == "pass") {
+        return Err(
+            "all its results pass, which converges: `continue` needs a failing criterion".into(),
+        );
+    }
+    if n >= u64::from(max_iterations) {
+        return Err(format!(
+            "it ends iteration {n} of at most {max_iterations} (convergence.max_iterations): the budget is spent, so the decision is escalate (F15)"
+        ));
+    }
+    let time = |d: &Value, key: &str| {
+        d.get(key)
+            .and_then(Value::as_str)
+            .and_then(|t| humantime::parse_rfc3339(t).ok())
+    };
+    let recorded = time(doc, "recorded_at").ok_or("it has no valid `recorded_at`")?;
+    let first = time(doc, "first_recorded_at").ok_or("it has no valid `first_recorded_at`")?;
+    match (n, previous) {
+        (1, _) if first != recorded => {
+            return Err(
+                "it is the first iteration's, and its `first_recorded_at` is not its `recorded_at`"
+                    .into(),
+            );
+        }
+        (1, _) => {}
+        (_, None) => {
+            return Err(format!(
+                "iteration {} has no committed record to compare it with",
+                n - 1
+            ));
+        }
+        (_, Some(prev)) => {
+            let prev_first = time(prev, "first_recorded_at");
+            let prev_recorded = time(prev, "recorded_at");
+            if prev_first != Some(first) {
+                return Err(format!(
+                    "its `first_recorded_at` differs from iteration {}'s: the budget's clock starts once",
+                    n - 1
+                ));
+            }
+            if prev_recorded.is_none_or(|p| recorded < p) {
+                return Err(format!(
+                    "it is recorded before iteration {}'s record",
+                    n - 1
+                ));
+            }
+            let before = results_of(prev).unwrap_or_default();
+            for (id, now) in &results {
+                match before.get(id) {
+                    Some(&"pass") if *now != "pass" => {
+                        return Err(format!(
+                            "{id} passed in iteration {} and fails in {n}: a regression escalates (F10)",
+                            n - 1
+                        ));
+                    }
+                    Some(b) if *b != "pass" && *now != "pass" => {
+                        return Err(format!(
+                            "{id} fails in iterations {} and {n}: stagnation escalates (F17)",
+                            n - 1
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let minutes = recorded
+        .duration_since(first)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+        / 60;
+    if minutes >= max_wall_clock_min {
+        return Err(format!(
+            "it is recorded {minutes} minutes after the first iteration, of at most {max_wall_clock_min} (convergence.max_wall_clock_min): the budget is spent, so the decision is escalate (F15)"
+        ));
+    }
+    Ok(())
+}
+
+/// A record's results: each criterion with `pass`, `fail` or `inconclusive`.
+#[must_use]
+pub fn results_of(doc: &Value) -> Option<BTreeMap<&str, &str>> {
+    Some(
+        doc.get("results")?
+            .as_array()?
+            .iter()
+            .filter_map(|r| Some((r.get("criterion")?.as_str()?, r.get("result")?.as_str()?)))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,6 +830,64 @@ mod tests {
         });
         doc["signature"] = Value::String(key.sign_json(&doc));
         doc.to_string().into_bytes()
+    }
+
+    fn facts(n: u64, at: &str, first: &str, results: &[(&str, &str)]) -> Value {
+        let results: Vec<Value> = results
+            .iter()
+            .map(|(c, r)| json!({"criterion": c, "result": r}))
+            .collect();
+        json!({
+            "iteration": n, "decision": "continue", "recorded_at": at,
+            "first_recorded_at": first, "results": results,
+        })
+    }
+
+    #[test]
+    fn a_continue_record_must_follow_from_its_results_the_previous_record_and_the_budget() {
+        const T0: &str = "2026-01-01T00:00:00Z";
+        const T1: &str = "2026-01-01T00:10:00Z";
+        let one = facts(1, T0, T0, &[("A", "fail"), ("B", "pass")]);
+        assert_eq!(consistent(&one, None, &["A", "B"], 3, 60), Ok(()));
+        let err = |r: Result<(), String>| r.expect_err("inconsistent");
+        assert!(err(consistent(&one, None, &["A", "B", "C"], 3, 60)).contains("no result for C"));
+        let all = facts(1, T0, T0, &[("A", "pass"), ("B", "pass")]);
+        assert!(err(consistent(&all, None, &["A"], 3, 60)).contains("converges"));
+        assert!(err(consistent(&one, None, &["A"], 1, 60)).contains("max_iterations"));
+        let late_first = facts(1, T1, T0, &[("A", "fail")]);
+        assert!(err(consistent(&late_first, None, &["A"], 3, 60)).contains("first_recorded_at"));
+        // Iteration 2 against iteration 1: A fixed, B broken is a regression; A failing again
+        // is stagnation; only new failures continue.
+        let fixed = facts(2, T1, T0, &[("A", "pass"), ("B", "pass"), ("C", "fail")]);
+        assert_eq!(
+            consistent(&fixed, Some(&one), &["A", "B", "C"], 3, 60),
+            Ok(())
+        );
+        assert!(err(consistent(&fixed, None, &["A"], 3, 60)).contains("no committed record"));
+        let regressed = facts(2, T1, T0, &[("A", "pass"), ("B", "fail")]);
+        assert!(
+            err(consistent(&regressed, Some(&one), &[], 3, 60))
+                .contains("B passed in iteration 1 and fails in 2")
+        );
+        let stagnant = facts(2, T1, T0, &[("A", "inconclusive"), ("B", "pass")]);
+        assert!(
+            err(consistent(&stagnant, Some(&one), &[], 3, 60))
+                .contains("A fails in iterations 1 and 2")
+        );
+        // Times: one clock, moving forward, within the budget.
+        let other_clock = facts(2, T1, T1, &[("A", "pass"), ("C", "fail")]);
+        assert!(
+            err(consistent(&other_clock, Some(&one), &[], 3, 60)).contains("clock starts once")
+        );
+        let earlier = facts(
+            2,
+            "2025-12-31T00:00:00Z",
+            T0,
+            &[("A", "pass"), ("C", "fail")],
+        );
+        assert!(err(consistent(&earlier, Some(&one), &[], 3, 60)).contains("before iteration 1"));
+        assert!(err(consistent(&fixed, Some(&one), &[], 3, 10)).contains("max_wall_clock_min"));
+        assert_eq!(consistent(&fixed, Some(&one), &[], 3, 11), Ok(()));
     }
 
     #[test]

@@ -765,3 +765,112 @@ fn a_force_push_to_a_commit_whose_config_is_broken_fails_closed() {
         &["force-pushes refs/heads/main", "no_such_key"],
     );
 }
+
+/// A convergence record written by hand (and committed without hooks) cannot start a new
+/// iteration on the server or in an audit: the server cannot check its signature, so its
+/// decision must follow from its results and the previous record, and every pass it claims must
+/// hold when the proof runs again on the pushed commit.
+#[test]
+fn a_hand_written_convergence_record_is_judged_by_its_results_and_by_running_its_passes_again() {
+    const RECORD_1: &str = ".specproof/convergence/p/iter-1.json";
+    const RECORD_2: &str = ".specproof/convergence/p/iter-2.json";
+    let (repo, server) = setup();
+    let first = repo.head();
+    // Iteration 1: W-1 and W-2 fail; converge decides continue, honestly.
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("continue"), "{}", run.stdout);
+    commit(&repo, "iteration 2");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let iteration_2 = repo.head();
+    let record_1: serde_json::Value = serde_json::from_str(&repo.read(RECORD_1)).expect("record 1");
+
+    // A record of iteration 2 written by hand: both criteria fail again, which is stagnation
+    // (F17, converge escalates), yet it says continue.
+    let forge = |results: serde_json::Value| {
+        let mut doc = record_1.clone();
+        doc["iteration"] = 2.into();
+        doc["results"] = results;
+        doc["tasks_advanced"] = serde_json::json!(["T-1"]);
+        repo.write(RECORD_2, serde_json::to_string_pretty(&doc).expect("json"));
+        let t1 = repo.read(TASK);
+        repo.write(TASK, t1.replace("iteration: 2", "iteration: 3"));
+    };
+    let result =
+        |id: &str, r: &str| serde_json::json!({"criterion": id, "task": "T-1", "result": r});
+    forge(serde_json::json!([
+        result("W-1", "fail"),
+        result("W-2", "fail")
+    ]));
+    commit(&repo, "iteration 3 by a hand-written record");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &iteration_2,
+        &[
+            "T-1",
+            "rose from 2 to 3",
+            "W-1 fails in iterations 1 and 2",
+            "F17",
+        ],
+    );
+    let audit = repo.run(&["audit", "--range", &format!("{first}..HEAD")]);
+    assert_eq!(audit.code, 1, "{}{}", audit.stdout, audit.stderr);
+    assert!(
+        audit.stdout.contains("W-1 fails in iterations 1 and 2"),
+        "{}",
+        audit.stdout
+    );
+    repo.git(&["reset", "-q", "--hard", &iteration_2]);
+
+    // A record that leaves a criterion out.
+    forge(serde_json::json!([result("W-2", "pass")]));
+    commit(&repo, "iteration 3 by a record without W-1");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &iteration_2,
+        &["no result for W-1"],
+    );
+    repo.git(&["reset", "-q", "--hard", &iteration_2]);
+
+    // A record that says W-1 and W-2 pass (and a new criterion W-4 fails): the server runs
+    // their proofs on the pushed commit, where src/a.rs does not exist: fabricated (F12).
+    let w4 = "- id: W-4\n  description: the second module file exists\n  proof: file_exists\n  args: { path: src/c.rs }\n";
+    repo.write("plans/p.md", plan(&format!("{CRITERIA}{w4}")));
+    forge(serde_json::json!([
+        result("W-1", "pass"),
+        result("W-2", "pass"),
+        {"criterion": "W-4", "task": null, "result": "fail"}
+    ]));
+    commit(&repo, "iteration 3 by a record of passes that do not hold");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &iteration_2,
+        &["F12", "it says W-1 passes", "running the proof again"],
+    );
+    repo.git(&["reset", "-q", "--hard", &iteration_2]);
+
+    // The same iteration, honestly: src/a.rs is written, W-4 is new and fails, converge
+    // decides continue, and the server takes it.
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.write("plans/p.md", plan(&format!("{CRITERIA}{w4}")));
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("continue"), "{}", run.stdout);
+    commit(&repo, "iteration 3");
+    assert!(repo.read(TASK).contains("iteration: 3"));
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let audit = repo.run(&["audit", "--range", &format!("{first}..HEAD")]);
+    assert_eq!(audit.code, 0, "{}{}", audit.stdout, audit.stderr);
+}

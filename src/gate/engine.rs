@@ -89,6 +89,8 @@ struct Ctx<'v, 'c, 'r> {
     /// Tasks done or complete before the change and not after it (reopened or deleted), with
     /// what happened to them: done tasks that depend on them are judged again.
     withdrawn: Vec<(String, String)>,
+    /// Convergence records already judged, by path: one record advances many tasks.
+    records: BTreeMap<String, Result<(), (FailureCode, String)>>,
     out: Outcome,
 }
 
@@ -199,6 +201,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         excluded: std::rc::Rc::new(excluded),
         own_plans,
         withdrawn: Vec::new(),
+        records: BTreeMap::new(),
         out,
     };
     ctx.unnamed(&unnamed);
@@ -871,13 +874,23 @@ impl Ctx<'_, '_, '_> {
                 } else {
                     "without a person's acknowledgement".to_owned()
                 };
-                found.push((
-                    "iteration",
-                    format!(
-                        "iteration rose from {} to {} {why}: a new iteration resets attempts and escalation",
+                // A record whose claims a proof run again contradicts is fabricated (F12).
+                let code = match &record {
+                    Err((code, _)) if !human => *code,
+                    _ => FailureCode::F8,
+                };
+                self.push(Problem {
+                    task: Some(id.clone()),
+                    file: Some(path.to_owned()),
+                    line: None,
+                    check: Check::Lifecycle,
+                    criterion: None,
+                    code: Some(code),
+                    reason: format!(
+                        "hand edit of `iteration`: iteration rose from {} to {} {why}: a new iteration resets attempts and escalation",
                         o.iteration, n.iteration
                     ),
-                    if human {
+                    fix: if human {
                         format!(
                             "put `iteration: {}` back in {path}; `specproof escalate --ack {id} --by NAME --note TEXT` records a person's decision first",
                             o.iteration
@@ -887,10 +900,10 @@ impl Ctx<'_, '_, '_> {
                             "put `iteration: {}` back in {path}: iterations are started by `specproof converge`, which writes {} (signed, committed with the task files) when its decision is continue{}; otherwise a person starts one on the record: SPECPROOF_OVERRIDE='<reason>' git commit …",
                             o.iteration,
                             crate::converge::record_path(&stem(&n.plan_file), o.iteration),
-                            record.err().map(|e| format!(" (that record: {e})")).unwrap_or_default()
+                            record.err().map(|(_, e)| format!(" (that record: {e})")).unwrap_or_default()
                         )
                     },
-                ));
+                });
             }
         }
         if n.iteration == o.iteration && n.attempts < o.attempts {
@@ -962,41 +975,156 @@ impl Ctx<'_, '_, '_> {
     /// Whether the change adds the convergence record of the iteration `o` ends (SPEC §10.2),
     /// deciding continue and naming the task, with attempts and escalation reset. The signature
     /// is checked where the change has this machine's key; a replay checks the facts only.
-    fn convergence_record(&self, o: &TaskMeta, n: &TaskMeta) -> Result<(), String> {
+    fn convergence_record(
+        &mut self,
+        o: &TaskMeta,
+        n: &TaskMeta,
+    ) -> Result<(), (FailureCode, String)> {
+        let plan = crate::paths::normalize(&n.plan_file);
         let path = crate::converge::record_path(&stem(&n.plan_file), o.iteration);
+        let f8 = |reason: String| (FailureCode::F8, reason);
         let in_old = self
             .old
             .as_ref()
             .is_some_and(|old| old.content.get(&path).is_some());
         if in_old {
-            return Err(format!(
+            return Err(f8(format!(
                 "{path} was committed earlier, not added by this change"
-            ));
+            )));
         }
         let bytes = self
             .new
             .content
             .read(&path)
-            .map_err(|_| "this change does not add it".to_owned())?;
+            .map_err(|_| f8("this change does not add it".to_owned()))?;
         if n.attempts != 0 || n.escalation.is_some() {
-            return Err("a new iteration starts with `attempts: 0` and `escalation: null`".into());
+            return Err(f8(
+                "a new iteration starts with `attempts: 0` and `escalation: null`".into(),
+            ));
         }
         // On this machine the record must be signed with its key (`specproof converge` makes
-        // one when there is none); a replay cannot check another machine's signature.
+        // one when there is none). A replay cannot check another machine's signature: there
+        // the record's decision must follow from its results, and its passes must hold when
+        // their proofs run again.
         let key = if self.change.stage.replay() {
             None
         } else {
             Some(self.change.key.ok_or_else(|| {
-                "this machine has no signing key, so the record was not written by `specproof converge` here".to_owned()
+                f8("this machine has no signing key, so the record was not written by `specproof converge` here".to_owned())
             })?)
         };
-        crate::converge::allows_rise(
-            &bytes,
-            &crate::paths::normalize(&n.plan_file),
-            o.iteration,
-            &n.task_id,
-            key,
+        crate::converge::allows_rise(&bytes, &plan, o.iteration, &n.task_id, key).map_err(f8)?;
+        if key.is_some() {
+            return Ok(());
+        }
+        if let Some(judged) = self.records.get(&path) {
+            return judged.clone();
+        }
+        let judged = self.replayed_record(&path, &bytes, &plan, o.iteration);
+        self.records.insert(path, judged.clone());
+        judged
+    }
+
+    /// A replay's judgement of the convergence record at `path` ending iteration `n` of
+    /// `plan`: its facts hold together ([`crate::converge::consistent`]) and every criterion it
+    /// says passes passes when its proof runs again here (where the policy runs it).
+    fn replayed_record(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        plan: &str,
+        n: u32,
+    ) -> Result<(), (FailureCode, String)> {
+        let f8 = |reason: String| (FailureCode::F8, reason);
+        let doc: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| f8(format!("it is not a valid record ({e})")))?;
+        let previous = if n > 1 {
+            let prev = crate::converge::record_path(&stem(plan), n - 1);
+            self.old
+                .as_ref()
+                .and_then(|old| old.content.read(&prev).ok())
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        } else {
+            None
+        };
+        let definitions: Vec<Criterion> = self
+            .new
+            .definitions(plan)
+            .map(|p| p.criteria.clone())
+            .unwrap_or_default();
+        let ids: Vec<&str> = definitions.iter().map(|c| c.id.as_str()).collect();
+        // The stricter budget of the two configs.
+        let mut budget = self.new.config.convergence.clone();
+        if let Some(old) = &self.old {
+            budget.max_iterations = budget
+                .max_iterations
+                .min(old.config.convergence.max_iterations);
+            budget.max_wall_clock_min = budget
+                .max_wall_clock_min
+                .min(old.config.convergence.max_wall_clock_min);
+        }
+        crate::converge::consistent(
+            &doc,
+            previous.as_ref(),
+            &ids,
+            budget.max_iterations,
+            budget.max_wall_clock_min,
         )
+        .map_err(f8)?;
+        let passes: BTreeMap<String, Option<String>> = doc
+            .get("results")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.get("result").and_then(serde_json::Value::as_str) == Some("pass"))
+            .filter_map(|r| {
+                let id = r.get("criterion")?.as_str()?.to_owned();
+                let task = r
+                    .get("task")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned);
+                Some((id, task))
+            })
+            .collect();
+        let bases: BTreeMap<String, Option<String>> = self
+            .metas()
+            .values()
+            .map(|m| (m.task_id.clone(), m.base.clone()))
+            .collect();
+        for c in definitions.iter().filter(|c| passes.contains_key(&c.id)) {
+            let task = passes.get(&c.id).cloned().flatten();
+            let task_base = task.as_ref().and_then(|t| bases.get(t)?.clone());
+            let base = match self.base_from(c, task_base.as_deref()) {
+                Ok(b) => b,
+                Err(why) => {
+                    self.out.warnings.push(format!(
+                        "{path} {}: its git proof is not run again here ({why}): the record's pass is judged by its facts",
+                        c.id
+                    ));
+                    continue;
+                }
+            };
+            let who = task.unwrap_or_else(|| plan.to_owned());
+            match self.contradicted(c, base, &who) {
+                Freshness::Fresh => {}
+                Freshness::Suspect { reason } => {
+                    return Err((
+                        FailureCode::F12,
+                        format!("it says {} passes, and {reason}", c.id),
+                    ));
+                }
+                other => {
+                    return Err((
+                        other.code().unwrap_or(FailureCode::F9),
+                        format!(
+                            "it says {} passes, and running its proof again here did not finish",
+                            c.id
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Convergence records are committed once and never deleted or rewritten (SPEC §10.2).
@@ -1130,9 +1258,18 @@ impl Ctx<'_, '_, '_> {
     /// A git proof's base commit as verify resolved it: the criterion's `base`, else the task's,
     /// else HEAD, which for a change is the commit it starts from.
     fn base(&self, criterion: &Criterion, meta: &TaskMeta) -> Result<Option<Oid>, String> {
+        self.base_from(criterion, meta.base.as_deref())
+    }
+
+    /// [`Self::base`] with the task's `base` (None: no task, or not started).
+    fn base_from(
+        &self,
+        criterion: &Criterion,
+        task_base: Option<&str>,
+    ) -> Result<Option<Oid>, String> {
         let base = match &criterion.proof {
             Proof::GitDiffContains { base, .. } | Proof::LineCountDelta { base, .. } => {
-                base.clone().or_else(|| meta.base.clone())
+                base.clone().or_else(|| task_base.map(str::to_owned))
             }
             _ => return Ok(None),
         };
