@@ -582,6 +582,23 @@ pub fn create(root: &Path, ws: &Workspace, request: &Request) -> Result<Created,
         return Err(unknown_section(&defs, plan, &request.section));
     };
     let title = defs.title(Some(heading)).unwrap_or_default().to_owned();
+    for (file, sections) in [
+        (&defs.file, &defs.parsed.sections),
+        (&plan.path, &plan.sections),
+    ] {
+        let lines = same_title(sections, &title);
+        if lines.len() > 1 {
+            return Err(TaskNewError::Refused(format!(
+                "{file}: {} sections are titled \"{title}\" (lines {}), and a task names its section by title alone; nothing was written: rename one of the sections so each title is unique",
+                lines.len(),
+                lines
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
     if defs.from_snapshot() && plan.section(&title).is_none() {
         return Err(usage(format!(
             "\"{title}\" is a heading of the snapshot {} but no longer of {}, which a task's plan_section must name: take a new snapshot (`specproof snapshot {}`) or name a heading of both",
@@ -704,6 +721,17 @@ pub fn create(root: &Path, ws: &Workspace, request: &Request) -> Result<Created,
         plan_differs,
         ..written
     })
+}
+
+/// The lines of the headings of `sections` that match `title` (ignoring case and punctuation,
+/// as a task's `plan_section` does).
+fn same_title(sections: &[crate::plan::Section], title: &str) -> Vec<usize> {
+    let key = heading_key(title);
+    sections
+        .iter()
+        .filter(|s| heading_key(&s.title) == key)
+        .map(|s| s.line)
+        .collect()
 }
 
 fn unknown_section(defs: &Definitions, plan: &Plan, typed: &str) -> TaskNewError {

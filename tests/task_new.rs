@@ -319,3 +319,43 @@ fn task_new_refuses_a_section_whose_text_never_closes_a_fence() {
         run.stderr
     );
 }
+
+#[test]
+fn task_new_refuses_a_section_title_the_plan_has_twice_naming_each_line() {
+    let repo = Repo::new();
+    let block = |id: &str| {
+        criteria_block(&format!(
+            "- id: {id}\n  description: the module exists\n  proof: file_exists\n  args: {{ path: a }}\n"
+        ))
+    };
+    // "## Work" at line 3, "## work" (the same title to a task's plan_section) at line 12.
+    repo.write(
+        "plans/p.md",
+        format!(
+            "# P\n\n## Work\n\n{}\n## work\n\n{}",
+            block("W-1"),
+            block("W-2")
+        ),
+    );
+    assert_eq!(repo.read("plans/p.md").lines().nth(11), Some("## work"));
+    let run = repo.run(&["task", "new", "--plan", "plans/p.md", "--section", "Work"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("error: plans/p.md: 2 sections are titled \"Work\" (lines 3, 12), and a task names its section by title alone; nothing was written: rename one of the sections so each title is unique"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.path().join(".specproof/tasks").exists());
+
+    // Renaming one is the fix.
+    repo.write(
+        "plans/p.md",
+        repo.read("plans/p.md").replace("## work", "## More work"),
+    );
+    repo.run(&["task", "new", "--plan", "plans/p.md", "--section", "Work"])
+        .code(0);
+    assert!(
+        repo.read(".specproof/tasks/T-001.md")
+            .contains("- id: W-1\n")
+    );
+}
