@@ -110,6 +110,13 @@ pub enum Rule {
     MissingDependency,
     /// Tasks whose `depends_on` lead back to themselves (F7).
     DependencyCycle,
+    /// Two plan files with the same file name in different folders (`plans/a/auth.md`,
+    /// `plans/b/auth.md`). Plan-level evidence (`_plan/<plan stem>/`) and convergence records
+    /// (`.specproof/convergence/<plan stem>/`) are kept by the file stem, so the two plans would
+    /// read and overwrite each other's files. Reported as F8 (context corruption): the files a plan's
+    /// verification depends on could not be told apart, which is corrupt context, not a
+    /// problem of any one criterion (F1) or of a task (F2, F7, F16).
+    DuplicatePlanStem,
 }
 
 /// One problem in one file.

@@ -98,6 +98,7 @@ pub fn lint(root: &Path, targets: &[Target]) -> Result<LintReport, String> {
         problems.extend(plan.diagnostics.iter().cloned());
     }
     problems.extend(duplicate_ids(&ws.plans));
+    problems.extend(duplicate_stems(&ws.plans));
     problems.extend(unverifiable(&ws.plans));
     let mut snapshots = Snapshots::default();
     for plan in &ws.plans {
@@ -158,6 +159,54 @@ fn duplicate_ids(plans: &[Plan]) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Plans sharing a file stem (SPEC §1 keys plan-level evidence by it): each such plan is told
+/// the others' paths.
+fn duplicate_stems(plans: &[Plan]) -> Vec<Diagnostic> {
+    plans
+        .iter()
+        .filter_map(|plan| {
+            let others = same_stem(plans, &plan.path);
+            (!others.is_empty()).then(|| {
+                Diagnostic::new(
+                    &plan.path,
+                    Pos::line(1),
+                    FailureCode::F8,
+                    Rule::DuplicatePlanStem,
+                    same_stem_message(&plan.path, &others),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The file stem plan-level evidence and convergence records of `plan_file` are kept by.
+#[must_use]
+pub fn plan_stem(plan_file: &str) -> &str {
+    let name = plan_file.rsplit('/').next().unwrap_or(plan_file);
+    name.strip_suffix(".md").unwrap_or(name)
+}
+
+/// The plan files other than `plan_file` whose stem is the same as its.
+#[must_use]
+pub fn same_stem<'p>(plans: &'p [Plan], plan_file: &str) -> Vec<&'p str> {
+    let stem = plan_stem(plan_file);
+    plans
+        .iter()
+        .filter(|p| p.path != plan_file && plan_stem(&p.path) == stem)
+        .map(|p| p.path.as_str())
+        .collect()
+}
+
+/// Says that `plan_file` and `others` share a file name, and what to do.
+#[must_use]
+pub fn same_stem_message(plan_file: &str, others: &[&str]) -> String {
+    let stem = plan_stem(plan_file);
+    format!(
+        "{plan_file} and {} have the same file name \"{stem}\", and plan-level evidence (_plan/{stem}/ in the evidence folder) and convergence records (.specproof/convergence/{stem}/) are kept by it: rename one of the plans",
+        others.join(" and ")
+    )
 }
 
 fn unverifiable(plans: &[Plan]) -> Vec<Diagnostic> {

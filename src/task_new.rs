@@ -431,30 +431,88 @@ fn double_quoted(text: &str) -> String {
 }
 
 /// The paths the criteria's args name (`path`, and `semantic_match`'s list of paths), as
-/// written, each once, in order.
+/// written, each once, in order. A command proof names its `cwd`, and the words of its
+/// `command` that name a file or folder of the repository (`exists` says which do), relative to
+/// the root or to `cwd`: `pytest tests/test_auth.py` names `tests/test_auth.py`.
 #[must_use]
-pub fn file_targets<'a>(criteria: impl IntoIterator<Item = &'a Criterion>) -> Vec<String> {
+pub fn file_targets<'a>(
+    criteria: impl IntoIterator<Item = &'a Criterion>,
+    exists: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in criteria {
-        let named: Vec<&String> = match &c.proof {
+        let named: Vec<String> = match &c.proof {
             Proof::FileExists { path, .. }
             | Proof::PatternMatches { path, .. }
-            | Proof::LineCountDelta { path, .. } => vec![path],
+            | Proof::LineCountDelta { path, .. } => vec![path.clone()],
             Proof::NoPatternExists { path, .. } | Proof::GitDiffContains { path, .. } => {
-                path.iter().collect()
+                path.iter().cloned().collect()
             }
-            Proof::SemanticMatch { paths, .. } => paths.iter().collect(),
-            Proof::BuildsClean { .. }
-            | Proof::TestPasses { .. }
-            | Proof::CommandOutputMatches { .. } => Vec::new(),
+            Proof::SemanticMatch { paths, .. } => paths.clone(),
+            Proof::BuildsClean { run }
+            | Proof::TestPasses { run, .. }
+            | Proof::CommandOutputMatches { run, .. } => command_targets(run, exists),
         };
         for path in named {
-            if !out.contains(path) {
-                out.push(path.clone());
+            if !out.contains(&path) {
+                out.push(path);
             }
         }
     }
     out
+}
+
+/// A command proof's `cwd`, then the words of its command that name an existing file or folder
+/// (relative to `cwd` when set, else to the root), repository-relative. Options (`-x`),
+/// absolute paths and paths escaping with `..` are left alone.
+fn command_targets(run: &criterion::CommandSpec, exists: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let cwd = run.cwd.as_deref().map(paths::normalize);
+    let mut out: Vec<String> = cwd.iter().filter(|c| !c.is_empty()).cloned().collect();
+    for word in shell_words(&run.command) {
+        if word.starts_with(['-', '~']) || paths::check(None, &word).is_err() {
+            continue;
+        }
+        let rel = match &cwd {
+            Some(dir) if !dir.is_empty() => paths::normalize(&format!("{dir}/{word}")),
+            _ => paths::normalize(&word),
+        };
+        if !rel.is_empty() && exists(&rel) && !out.contains(&rel) {
+            out.push(rel);
+        }
+    }
+    out
+}
+
+/// The words of a shell command: split at blanks and at `;`, `&`, `|`, `<`, `>`, `(`, `)`
+/// outside quotes, with the quotes taken off (`"a b"` is the one word `a b`).
+fn shell_words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            // A backslash escapes the next character, except inside single quotes.
+            (None | Some('"'), '\\') => word.extend(chars.next()),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, c) if c.is_whitespace() || ";&|<>()".contains(c) => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (_, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// True when the repository at `root` has a file or folder at `rel` (not through a link out).
+fn in_repository(root: &Path, rel: &str) -> bool {
+    paths::check(Some(root), rel).is_ok() && root.join(rel).symlink_metadata().is_ok()
 }
 
 /// The next free task ID after the `T-<number>` IDs of `taken`: the highest number plus one,
@@ -582,6 +640,23 @@ pub fn create(root: &Path, ws: &Workspace, request: &Request) -> Result<Created,
         return Err(unknown_section(&defs, plan, &request.section));
     };
     let title = defs.title(Some(heading)).unwrap_or_default().to_owned();
+    for (file, sections) in [
+        (&defs.file, &defs.parsed.sections),
+        (&plan.path, &plan.sections),
+    ] {
+        let lines = same_title(sections, &title);
+        if lines.len() > 1 {
+            return Err(TaskNewError::Refused(format!(
+                "{file}: {} sections are titled \"{title}\" (lines {}), and a task names its section by title alone; nothing was written: rename one of the sections so each title is unique",
+                lines.len(),
+                lines
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
     if defs.from_snapshot() && plan.section(&title).is_none() {
         return Err(usage(format!(
             "\"{title}\" is a heading of the snapshot {} but no longer of {}, which a task's plan_section must name: take a new snapshot (`specproof snapshot {}`) or name a heading of both",
@@ -704,6 +779,17 @@ pub fn create(root: &Path, ws: &Workspace, request: &Request) -> Result<Created,
         plan_differs,
         ..written
     })
+}
+
+/// The lines of the headings of `sections` that match `title` (ignoring case and punctuation,
+/// as a task's `plan_section` does).
+fn same_title(sections: &[crate::plan::Section], title: &str) -> Vec<usize> {
+    let key = heading_key(title);
+    sections
+        .iter()
+        .filter(|s| heading_key(&s.title) == key)
+        .map(|s| s.line)
+        .collect()
 }
 
 fn unknown_section(defs: &Definitions, plan: &Plan, typed: &str) -> TaskNewError {
@@ -842,7 +928,9 @@ fn write_task(root: &Path, ws: &Workspace, job: &Job<'_>) -> Result<Created, Tas
         depends_on: job.depends_on.clone(),
         source,
         criteria: Vec::new(),
-        file_targets: file_targets(job.criteria.iter().copied()),
+        file_targets: file_targets(job.criteria.iter().copied(), &|rel| {
+            in_repository(root, rel)
+        }),
     };
     let mut text = None;
     let mut problem = String::new();
@@ -1014,13 +1102,65 @@ mod tests {
     }
 
     #[test]
-    fn file_targets_are_the_path_args_each_once_in_order() {
+    fn file_targets_are_the_path_args_each_once_in_order_whether_or_not_they_exist() {
         let d = defs();
         let all: Vec<&Criterion> = d.parsed.criteria.iter().collect();
         assert_eq!(
-            file_targets(all),
+            file_targets(all, &|_| false),
             ["src/auth.rs", "tests/expired.rs", "a", "docs/a.md", "f"]
         );
+    }
+
+    #[test]
+    fn command_proofs_name_their_cwd_and_the_existing_paths_of_their_command() {
+        let plan = "# P\n\n```criteria\n\
+            - {id: A, description: d, proof: test_passes, args: {command: \"pytest -q tests/test_auth.py tests/missing.py\"}}\n\
+            - {id: B, description: d, proof: builds_clean, args: {command: \"sh 'scripts/check.sh' && ./run.sh --out=out /etc/hosts ../up.sh\", cwd: ./tools}}\n\
+            - {id: C, description: d, proof: command_output_matches, args: {command: \"cat \\\"docs/a b.md\\\" src/lib.rs|grep x>docs\", pattern: x}}\n\
+            - {id: D, description: d, proof: file_exists, args: {path: src/lib.rs}}\n\
+            - {id: E, description: d, proof: test_passes, args: {command: \"pytest tests/test_auth.py\"}}\n\
+            ```\n";
+        let d = Definitions::parse("plans/p.md", "plans/p.md", plan.as_bytes(), None).unwrap();
+        assert!(
+            d.parsed.diagnostics.is_empty(),
+            "{:?}",
+            d.parsed.diagnostics
+        );
+        let all: Vec<&Criterion> = d.parsed.criteria.iter().collect();
+        let existing = [
+            "tests/test_auth.py",
+            "tools/scripts/check.sh",
+            "tools/run.sh",
+            "docs/a b.md",
+            "src/lib.rs",
+            "docs",
+            // Named only as an absolute path, out of the root or an option: never listed.
+            "etc/hosts",
+            "up.sh",
+            "tools/out",
+            "out",
+        ];
+        assert_eq!(
+            file_targets(all, &|rel| existing.contains(&rel)),
+            [
+                "tests/test_auth.py",
+                "tools",
+                "tools/scripts/check.sh",
+                "tools/run.sh",
+                "docs/a b.md",
+                "src/lib.rs",
+                "docs",
+            ]
+        );
+    }
+
+    #[test]
+    fn shell_words_split_at_blanks_and_operators_outside_quotes() {
+        assert_eq!(
+            shell_words(r#"a  'b c'"d\"e" f\ g;h&&i|j>k<(l) "m;n""#),
+            ["a", "b cd\"e", "f g", "h", "i", "j", "k", "l", "m;n"]
+        );
+        assert_eq!(shell_words("  "), Vec::<String>::new());
     }
 
     #[test]

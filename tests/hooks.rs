@@ -1556,3 +1556,95 @@ fn framework_variables_do_not_bypass_git_s_own_pre_push_lines() {
         assert_eq!(remote_head(&origin, "main"), before, "{var}");
     }
 }
+
+/// Tasks T-0 (holding W-1) and T-1 (holding W-2, depending on T-0), both in progress and
+/// committed, with the hooks installed.
+fn dependent_tasks() -> Repo {
+    let at = CRITERIA.find("- id: W-2").expect("W-2 in CRITERIA");
+    let (w1, w2) = CRITERIA.split_at(at);
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan(CRITERIA));
+    repo.write(
+        ".specproof/tasks/T-0.md",
+        task("T-0", "in_progress", w1, "").replace(
+            "- W-2: I write a function called a in it; a regex looks for it\n",
+            "",
+        ),
+    );
+    repo.write(
+        TASK,
+        task("T-1", "in_progress", w2, "depends_on: [T-0]\n")
+            .replace("- W-1: I create the source file for the module\n", ""),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plan and tasks"]);
+    install(&repo);
+    repo.run(&["lint"]).code(0);
+    repo
+}
+
+/// The status line of task file `rel` in HEAD.
+fn committed_status(repo: &Repo, rel: &str) -> String {
+    repo.git(&["show", &format!("HEAD:{rel}")])
+        .lines()
+        .find(|l| l.starts_with("status: "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_task_enters_done_once_the_task_it_depends_on_is_done() {
+    let repo = dependent_tasks();
+    let dep = ".specproof/tasks/T-0.md";
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+
+    // T-0 is still in progress: T-1's own proofs pass, but it cannot be done yet.
+    set_status(&repo, TASK, "in_progress", "done");
+    let head = repo.head();
+    let run = commit_all(&repo, "T-1 done before T-0");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["T-1", "depends on T-0", "in_progress", "F7"],
+    );
+    assert_eq!(committed_status(&repo, TASK), "status: in_progress");
+    assert!(
+        repo.git(&["ls-tree", "-r", "--name-only", "HEAD"])
+            .lines()
+            .all(|p| !p.starts_with(".specproof/evidence/") && p != "src/a.rs"),
+        "nothing of the rejected commit is in HEAD"
+    );
+
+    // T-0 is proven and committed as done on its own first.
+    set_status(&repo, TASK, "done", "in_progress");
+    repo.run(&["verify", "--task", "T-0"]).code(0);
+    set_status(&repo, dep, "in_progress", "done");
+    accepted(&repo, &head, &commit_all(&repo, "T-0 done"));
+    assert_eq!(committed_status(&repo, dep), "status: done");
+
+    // Now T-1 may follow, with the evidence verify wrote before.
+    let head = repo.head();
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &head, &commit_all(&repo, "T-1 done"));
+    assert_eq!(committed_status(&repo, TASK), "status: done");
+}
+
+#[test]
+fn a_task_and_the_task_it_depends_on_may_enter_done_in_one_commit() {
+    let repo = dependent_tasks();
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.run(&["verify", "--task", "T-0", "--task", "T-1"])
+        .code(0);
+    set_status(&repo, ".specproof/tasks/T-0.md", "in_progress", "done");
+    set_status(&repo, TASK, "in_progress", "done");
+    let head = repo.head();
+    // T-0 is done in the content being committed, though not yet in HEAD.
+    accepted(&repo, &head, &commit_all(&repo, "T-0 and T-1 done"));
+    assert_eq!(committed_status(&repo, TASK), "status: done");
+    assert_eq!(
+        committed_status(&repo, ".specproof/tasks/T-0.md"),
+        "status: done"
+    );
+}

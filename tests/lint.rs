@@ -889,3 +889,49 @@ fn a_dependency_cycle_is_named_in_each_task_of_it() {
     let (_, doc) = repo.lint_json(&[]);
     assert_eq!(doc["problems"][0]["rule"], "dependency-cycle");
 }
+
+/// A plan with one cross-cutting criterion `id`: no secrets anywhere.
+fn plan_level_plan(id: &str) -> String {
+    format!(
+        "# P\n\n## Work\n\n{}",
+        criteria_block(&format!(
+            "- id: {id}\n  description: no secrets anywhere\n  proof: no_pattern_exists\n  args: {{ pattern: \"SECRET\" }}\n  scope: cross-cutting\n"
+        ))
+    )
+}
+
+#[test]
+fn two_plans_of_one_file_name_in_different_folders_are_an_error_naming_both() {
+    let repo = Repo::new();
+    repo.write("plans/a/auth.md", plan_level_plan("A-1"))
+        .write("plans/b/auth.md", plan_level_plan("B-1"))
+        .write("plans/c/billing.md", plan_level_plan("C-1"));
+    let run = repo.run(&["lint"]);
+    run.code(1);
+    let message = |me: &str, other: &str| {
+        format!(
+            "{me}:1:1: F8: {me} and {other} have the same file name \"auth\", and plan-level evidence (_plan/auth/ in the evidence folder) and convergence records (.specproof/convergence/auth/) are kept by it: rename one of the plans"
+        )
+    };
+    assert_eq!(
+        run.problems(),
+        [
+            message("plans/a/auth.md", "plans/b/auth.md"),
+            message("plans/b/auth.md", "plans/a/auth.md"),
+        ],
+        "plans/c/billing.md has a name of its own"
+    );
+    let (_, doc) = repo.lint_json(&["plans/b/auth.md"]);
+    assert_eq!(doc["problems"].as_array().map(Vec::len), Some(1), "{doc:#}");
+    assert_eq!(doc["problems"][0]["rule"], "duplicate-plan-stem");
+    assert_eq!(doc["problems"][0]["code"], "F8");
+    assert_eq!(doc["problems"][0]["file"], "plans/b/auth.md");
+
+    // Renaming one of them is the fix.
+    std::fs::rename(
+        repo.path().join("plans/b/auth.md"),
+        repo.path().join("plans/b/auth-admin.md"),
+    )
+    .expect("rename");
+    repo.run(&["lint"]).code(0);
+}

@@ -319,3 +319,73 @@ fn task_new_refuses_a_section_whose_text_never_closes_a_fence() {
         run.stderr
     );
 }
+
+#[test]
+fn task_new_refuses_a_section_title_the_plan_has_twice_naming_each_line() {
+    let repo = Repo::new();
+    let block = |id: &str| {
+        criteria_block(&format!(
+            "- id: {id}\n  description: the module exists\n  proof: file_exists\n  args: {{ path: a }}\n"
+        ))
+    };
+    // "## Work" at line 3, "## work" (the same title to a task's plan_section) at line 12.
+    repo.write(
+        "plans/p.md",
+        format!(
+            "# P\n\n## Work\n\n{}\n## work\n\n{}",
+            block("W-1"),
+            block("W-2")
+        ),
+    );
+    assert_eq!(repo.read("plans/p.md").lines().nth(11), Some("## work"));
+    let run = repo.run(&["task", "new", "--plan", "plans/p.md", "--section", "Work"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("error: plans/p.md: 2 sections are titled \"Work\" (lines 3, 12), and a task names its section by title alone; nothing was written: rename one of the sections so each title is unique"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.path().join(".specproof/tasks").exists());
+
+    // Renaming one is the fix.
+    repo.write(
+        "plans/p.md",
+        repo.read("plans/p.md").replace("## work", "## More work"),
+    );
+    repo.run(&["task", "new", "--plan", "plans/p.md", "--section", "Work"])
+        .code(0);
+    assert!(
+        repo.read(".specproof/tasks/T-001.md")
+            .contains("- id: W-1\n")
+    );
+}
+
+#[test]
+fn task_new_lists_the_cwd_and_existing_paths_of_command_proofs_as_file_targets() {
+    let repo = Repo::new();
+    repo.write("tests/test_auth.py", "def test_login(): pass\n")
+        .write("scripts/check.sh", "true\n")
+        .write("tools/render", "#!/bin/sh\n")
+        .write("tools/templates/invoice.txt", "Invoice\n")
+        .write("src/auth.py", "x = 1\n");
+    repo.write(
+        "plans/p.md",
+        format!(
+            "# P\n\n## Work\n\n{}",
+            criteria_block(
+                "- id: W-1\n  description: the auth tests pass\n  proof: test_passes\n  args: { command: \"pytest -q tests/test_auth.py tests/test_gone.py\" }\n\
+                 - id: W-2\n  description: the checks pass\n  proof: builds_clean\n  args: { command: \"sh 'scripts/check.sh' --strict /bin/true ../outside\" }\n\
+                 - id: W-3\n  description: invoices render\n  proof: command_output_matches\n  args: { command: \"./render templates/invoice.txt\", pattern: Invoice, cwd: tools }\n\
+                 - id: W-4\n  description: the module exists\n  proof: file_exists\n  args: { path: src/auth.py }\n"
+            )
+        ),
+    );
+    repo.run(&["task", "new", "--plan", "plans/p.md", "--section", "Work"])
+        .code(0)
+        .line("  file targets: tests/test_auth.py, scripts/check.sh, tools, tools/render, tools/templates/invoice.txt, src/auth.py");
+    let task = repo.read(".specproof/tasks/T-001.md");
+    assert!(
+        task.contains("## File Targets\n\n- tests/test_auth.py\n- scripts/check.sh\n- tools\n- tools/render\n- tools/templates/invoice.txt\n- src/auth.py\n\n## Context"),
+        "{task}"
+    );
+}

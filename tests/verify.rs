@@ -1193,3 +1193,48 @@ fn verify_fails_f7_for_a_done_task_whose_dependency_is_not_done_and_still_runs_i
     assert_eq!(code, 0, "T-1 is done now: {doc:#}");
     assert_eq!(doc["summary"]["criteria"], 1);
 }
+
+#[test]
+fn plan_level_evidence_is_refused_for_a_plan_whose_file_name_another_plan_shares() {
+    let repo = Repo::new();
+    let cross = |id: &str| {
+        plan_with(&format!(
+            "- id: {id}\n  description: no secrets anywhere\n  proof: no_pattern_exists\n  args: {{ pattern: \"SECRET\" }}\n  scope: cross-cutting\n"
+        ))
+    };
+    repo.write("plans/a/auth.md", cross("A-1"))
+        .write("plans/b/auth.md", cross("B-1"))
+        .write("plans/billing.md", cross("C-1"));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "plans"]);
+
+    let run = repo.run(&["verify", "--plan", "plans/a/auth.md"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("plans/a/auth.md and plans/b/auth.md have the same file name, which keys plan-level evidence (_plan/auth/): rename one of the plans"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let (code, doc) =
+        repo.verify_json(&["--plan", "plans/b/auth.md", "--plan", "plans/billing.md"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let row = &doc["results"][0];
+    assert_eq!(row["plan"], "plans/b/auth.md", "{doc:#}");
+    assert_eq!(row["result"], "error");
+    assert_eq!(row["failure_code"], "F8");
+    assert!(
+        row["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("plans/b/auth.md and plans/a/auth.md")),
+        "{doc:#}"
+    );
+    // The plan of a name of its own is verified; nothing is written for the two others.
+    assert_eq!(result_of(&doc, "C-1")["result"], "pass", "{doc:#}");
+    assert!(
+        repo.path()
+            .join(".specproof/evidence/_plan/billing")
+            .is_dir()
+    );
+    assert!(!repo.path().join(".specproof/evidence/_plan/auth").exists());
+}

@@ -169,6 +169,23 @@ pub(super) fn select(
             ));
             continue;
         }
+        // Plan-level evidence is kept by the plan's file stem: another plan of that stem would
+        // read and overwrite it.
+        let others = crate::lint::same_stem(&ws.plans, plan_file);
+        if !others.is_empty() {
+            report.rows.push(error_row(
+                None,
+                Some(plan_file),
+                "-",
+                Some(FailureCode::F8),
+                format!(
+                    "{plan_file} and {} have the same file name, which keys plan-level evidence (_plan/{}/): rename one of the plans",
+                    others.join(" and "),
+                    crate::lint::plan_stem(plan_file)
+                ),
+            ));
+            continue;
+        }
         for c in plan
             .criteria
             .iter()
