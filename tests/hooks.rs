@@ -1648,3 +1648,32 @@ fn a_task_and_the_task_it_depends_on_may_enter_done_in_one_commit() {
         "status: done"
     );
 }
+
+/// A plan added beside another of the same file name would share its plan-level evidence and
+/// convergence records: the commit that adds it is rejected, naming both.
+#[test]
+fn a_commit_adding_a_plan_of_an_existing_plan_s_file_name_is_rejected() {
+    let repo = hooked();
+    let head = repo.head();
+    repo.write(
+        "plans/other/p.md",
+        plan(CRITERIA.replace("W-", "X-").as_str()),
+    );
+    let run = commit_all(&repo, "a second plan called p");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "plans/other/p.md and plans/p.md have the same file name",
+            "F8",
+            "rename one",
+        ],
+    );
+    repo.git(&["mv", "plans/other/p.md", "plans/other/q.md"]);
+    accepted(
+        &repo,
+        &head,
+        &repo.git_env(&["commit", "-m", "a second plan, q"], &[]),
+    );
+}

@@ -373,10 +373,31 @@ impl Ctx<'_, '_, '_> {
     /// Touched plan, snapshot and task files that do not parse.
     fn unreadable(&mut self, changed: &BTreeSet<String>) {
         let mut found = Vec::new();
+        let mut plans: Option<Vec<String>> = None;
         for path in changed {
             let snapshot = crate::snapshot::plan_of(path).is_some();
             if (snapshot || self.new.is_plan(path)) && self.new.content.get(path).is_some() {
                 found.extend(self.new.parse_plan(path).diagnostics);
+            }
+            // A plan added (or moved) beside another of the same file name would share its
+            // plan-level evidence and convergence records (SPEC §1).
+            if !snapshot && self.new.is_plan(path) && self.new.content.get(path).is_some() {
+                let all = plans.get_or_insert_with(|| self.new.plan_paths());
+                let stem = crate::lint::plan_stem(path);
+                let others: Vec<&str> = all
+                    .iter()
+                    .filter(|p| *p != path && crate::lint::plan_stem(p) == stem)
+                    .map(String::as_str)
+                    .collect();
+                if !others.is_empty() {
+                    found.push(crate::diagnostic::Diagnostic::new(
+                        path,
+                        crate::diagnostic::Pos::line(1),
+                        FailureCode::F8,
+                        crate::diagnostic::Rule::DuplicatePlanStem,
+                        crate::lint::same_stem_message(path, &others),
+                    ));
+                }
             }
         }
         for d in found {
