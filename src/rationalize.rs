@@ -178,14 +178,87 @@ impl Corpus {
     }
 }
 
-/// A word character as `\b` counts them: the regex's `\w`.
+/// A word character as `\b` counts them: the regex's `\w` (compiled only for a phrase that
+/// starts or ends with a character that is not ASCII).
 static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\w$").expect("word regex is valid"));
+
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || c == '_'
+    } else {
+        WORD.is_match(c.encode_utf8(&mut [0; 4]))
+    }
+}
+
+/// Finds the phrases of the default corpus and `extra` in texts, compiling the corpus only for
+/// a text that may hold one: most commit messages hold none, and compiling the corpus takes
+/// longer than the rest of the commit-msg hook. A text may hold a phrase when the phrase's
+/// longest word occurs in it, in any case; for a text or phrase that is not all ASCII (where
+/// case folding reaches beyond ASCII) the answer is always yes. So [`Scanner::find`] finds
+/// exactly what [`Corpus::find`] finds.
+#[derive(Debug)]
+pub struct Scanner<'a> {
+    extra: &'a [String],
+    /// Each phrase's longest word, lowercased; None when a phrase is not all ASCII.
+    words: Option<Vec<String>>,
+    corpus: std::cell::OnceCell<Result<Corpus, String>>,
+}
+
+impl<'a> Scanner<'a> {
+    #[must_use]
+    pub fn new(extra: &'a [String]) -> Self {
+        let words = DEFAULT_PHRASES
+            .iter()
+            .copied()
+            .chain(extra.iter().map(String::as_str))
+            .map(|p| {
+                p.is_ascii().then(|| {
+                    p.split_whitespace()
+                        .max_by_key(|w| w.len())
+                        .unwrap_or("")
+                        .to_ascii_lowercase()
+                })
+            })
+            .collect();
+        Self {
+            extra,
+            words,
+            corpus: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Whether `text` may hold a phrase (see [`Scanner`]).
+    fn may_hold(&self, text: &str) -> bool {
+        let Some(words) = &self.words else {
+            return true;
+        };
+        if !text.is_ascii() {
+            return true;
+        }
+        let lower = text.to_ascii_lowercase();
+        words.iter().any(|w| lower.contains(w.as_str()))
+    }
+
+    /// What [`Corpus::find`] finds in `text`.
+    ///
+    /// # Errors
+    /// The corpus does not compile (see [`Corpus::new`]).
+    pub fn find(&self, text: &str) -> Result<Vec<Hit>, String> {
+        if !self.may_hold(text) {
+            return Ok(Vec::new());
+        }
+        match self.corpus.get_or_init(|| Corpus::new(self.extra)) {
+            Ok(corpus) => Ok(corpus.find(text)),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
 
 /// The regex for one phrase: its words literal, whitespace between them any run of whitespace,
 /// word boundaries where the phrase starts or ends with a word character.
 fn pattern(phrase: &str) -> String {
     let words: Vec<String> = phrase.split_whitespace().map(regex::escape).collect();
-    let is_word = |c: Option<char>| c.is_some_and(|c| WORD.is_match(c.encode_utf8(&mut [0; 4])));
+    let is_word = |c: Option<char>| c.is_some_and(is_word_char);
     let mut out = String::new();
     if is_word(phrase.chars().next()) {
         out.push_str(r"\b");
@@ -401,6 +474,26 @@ mod tests {
         Some(start + skip)
     }
 
+    #[test]
+    fn the_scanner_compiles_the_corpus_only_for_a_text_that_may_hold_a_phrase() {
+        let extra = ["ship it".to_owned()];
+        let scanner = Scanner::new(&extra);
+        assert_eq!(scanner.find("add a line to the parser"), Ok(Vec::new()));
+        assert!(scanner.corpus.get().is_none(), "compiled for nothing");
+        // "Shipping" holds "ship" but not the phrase: compiled, and nothing found.
+        assert_eq!(scanner.find("Shipping it"), Ok(Vec::new()));
+        assert!(scanner.corpus.get().is_some());
+        let hits = scanner.find("SHIP  IT, fix later").expect("compiles");
+        let found: Vec<&str> = hits.iter().map(|h| h.phrase.as_str()).collect();
+        assert_eq!(found, ["ship it", "later"]);
+        // Not all ASCII: always compiled.
+        let unicode = Scanner::new(&[]);
+        assert_eq!(unicode.find("café"), Ok(Vec::new()));
+        assert!(unicode.corpus.get().is_some());
+        let bad = ["  ".to_owned()];
+        assert!(Scanner::new(&bad).find("TODO").is_err());
+    }
+
     proptest::proptest! {
         #[test]
         fn hits_are_where_they_say(text in "((should|work|TODO|later|skip|I|think|follow|-|up|é|x)( |\n|\r\n|\t|,|-|_)?)*") {
@@ -409,6 +502,16 @@ mod tests {
                 let at = offset(&text, hit.line, hit.column);
                 proptest::prop_assert!(at.is_some_and(|at| text[at..].starts_with(&hit.matched)), "{hit:?} in {text:?}");
             }
+        }
+
+        #[test]
+        fn the_scanner_finds_what_the_corpus_finds(
+            text in "((should|work|WORKS|for|me|now|TODO|later|skip|I|think|follow|-|up|é|ſkip|K|hack|x)( |\n|\t|,|-|_)?)*",
+            extra in proptest::collection::vec("(ship it|later on|fast|é|Über)", 0..3),
+        ) {
+            let scanner = Scanner::new(&extra);
+            let corpus = Corpus::new(&extra).expect("compiles");
+            proptest::prop_assert_eq!(scanner.find(&text).expect("compiles"), corpus.find(&text));
         }
 
         #[test]

@@ -1677,3 +1677,50 @@ fn a_commit_adding_a_plan_of_an_existing_plan_s_file_name_is_rejected() {
         &repo.git_env(&["commit", "-m", "a second plan, q"], &[]),
     );
 }
+
+/// The commit-msg hook takes the specproof.yml being committed from the note pre-commit kept
+/// for that very index, without asking git to read the index again (`git ls-files`); without
+/// the note (pre-commit not installed) it asks git, and both judge by the staged config.
+#[test]
+fn commit_msg_reads_the_staged_config_from_pre_commit_s_note_without_asking_git() {
+    let repo = hooked();
+    // Every git process, the hooks' included, logs its command line here.
+    let trace = tempfile::tempdir().expect("tempdir");
+    let log = trace.path().join("git.log");
+    let log_path = log.display().to_string();
+    let traced = ("GIT_TRACE", log_path.as_str());
+    let head = repo.head();
+    repo.write(
+        "specproof.yml",
+        "rationalization: { commit_msg: block, phrases: [\"yolo\"] }\n",
+    );
+    repo.git(&["add", "specproof.yml"]);
+    let run = repo.git_env(&["commit", "-m", "yolo"], &[traced]);
+    rejected(&repo, &head, &run, &["\"yolo\""]);
+    let calls = std::fs::read_to_string(&log).expect("log");
+    assert!(calls.contains("diff-index"), "pre-commit ran: {calls}");
+    assert!(!calls.contains("ls-files"), "commit-msg asked git: {calls}");
+    // `git commit -a` commits another (temporary) index: its note is its own.
+    std::fs::remove_file(&log).expect("rm");
+    repo.write("specproof.yml", "rationalization: { commit_msg: off }\n");
+    let run = repo.git_env(&["commit", "-a", "-m", "yolo"], &[traced]);
+    accepted(&repo, &head, &run);
+    let calls = std::fs::read_to_string(&log).expect("log");
+    assert!(!calls.contains("ls-files"), "commit-msg asked git: {calls}");
+    // Without pre-commit there is no note for this index: commit-msg asks git.
+    let head = repo.head();
+    std::fs::remove_file(repo.path().join(".git/hooks/pre-commit")).expect("rm pre-commit");
+    repo.write(
+        "specproof.yml",
+        "rationalization: { commit_msg: block, phrases: [\"yolo\"] }\n",
+    );
+    repo.git(&["add", "specproof.yml"]);
+    std::fs::remove_file(&log).expect("rm");
+    let run = repo.git_env(&["commit", "-m", "yolo again"], &[traced]);
+    rejected(&repo, &head, &run, &["\"yolo\""]);
+    let calls = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        calls.contains("ls-files"),
+        "commit-msg did not ask git: {calls}"
+    );
+}

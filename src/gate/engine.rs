@@ -2089,17 +2089,18 @@ fn rationalization_hits(
     phrases: &[String],
 ) -> Vec<(usize, String, String, String, String)> {
     // The phrases were checked when the config loaded; the defaults alone always compile.
-    let corpus =
-        crate::rationalize::Corpus::new(phrases).or_else(|_| crate::rationalize::Corpus::new(&[]));
-    let Ok(corpus) = corpus else {
-        return Vec::new();
-    };
+    let scanner = crate::rationalize::Scanner::new(phrases);
+    let defaults = crate::rationalize::Scanner::new(&[]);
     let mut out = Vec::new();
     for title in ["self-review", "status update"] {
         let Some(section) = task.section(title) else {
             continue;
         };
-        for hit in corpus.find(&section.body) {
+        let hits = scanner
+            .find(&section.body)
+            .or_else(|_| defaults.find(&section.body))
+            .unwrap_or_default();
+        for hit in hits {
             out.push((
                 section.line + hit.line,
                 format!("### {}", section.title),

@@ -45,9 +45,10 @@ pub(super) fn run(args: &[String], env: &HookEnv, printer: &Printer) -> Result<E
 
     let mut blocked = Vec::new();
     if config.rationalization.commit_msg != Mode::Off {
-        let corpus = crate::rationalize::Corpus::new(&config.rationalization.phrases)
+        let hits = crate::rationalize::Scanner::new(&config.rationalization.phrases)
+            .find(&message)
             .map_err(|e| anyhow!("specproof.yml `rationalization.phrases`: {e}"))?;
-        for hit in corpus.find(&message) {
+        for hit in hits {
             let line = format!(
                 "commit message line {}: \"{}\" (the phrase \"{}\") is assurance, not evidence: {}",
                 hit.line,
@@ -180,10 +181,15 @@ fn committed_config(git: &git2::Repository, env: &HookEnv) -> Result<Config> {
     Ok(config)
 }
 
-/// The blob of specproof.yml in the index git is committing, if it has one: asked of git
+/// The blob of specproof.yml in the index git is committing, if it has one: as pre-commit
+/// noted it for this index ([`super::staged`]), else asked of git
 /// (`git ls-files --stage`), which reads a large index much faster than a full read here; the
 /// whole index is read when git cannot say.
 fn staged_config(git: &git2::Repository, env: &HookEnv) -> Result<Option<git2::Oid>> {
+    // pre-commit saw this very index and kept what it holds.
+    if let Some(noted) = super::staged::recall(git, env) {
+        return Ok(noted.config);
+    }
     let listed = super::git_on_index(
         git,
         env,

@@ -14,6 +14,7 @@ mod output;
 mod pre_commit;
 mod pre_push;
 pub mod pre_receive;
+mod staged;
 
 use std::path::{Path, PathBuf};
 

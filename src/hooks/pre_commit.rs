@@ -64,6 +64,17 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
         commands: &commands,
     };
     let outcome = gate::check(&change);
+    // The specproof.yml being committed, for the commit-msg hook that runs next.
+    if let Err(e) = super::staged::remember(&git, env, new.get(crate::config::FILE).map(|e| e.oid))
+    {
+        super::say(
+            printer,
+            format!(
+                "{} cannot keep a note for the commit-msg hook (it will ask git instead): {e}",
+                printer.paint_err(&styles::warning(), "specproof warning:")
+            ),
+        );
+    }
     if let Some(fault) = new
         .fault()
         .or_else(|| old.as_ref().and_then(Content::fault))
