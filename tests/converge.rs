@@ -400,4 +400,28 @@ fn two_plans_of_one_file_name_are_refused_rather_than_sharing_records() {
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("same file name"), "{}", run.stderr);
     assert!(!repo.path().join(".specproof/convergence").exists());
+    // The matrix and status cannot judge plans whose plan-level evidence is shared: they fail
+    // and send the user to lint, which names both files.
+    for args in [&["matrix"][..], &["status"]] {
+        let run = repo.run(args);
+        assert_eq!(run.code, 1, "{args:?}:\n{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("have problems") || run.stdout.contains("has problems"),
+            "{args:?}:\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("specproof lint plans/a/x.md"),
+            "{args:?}:\n{}",
+            run.stdout
+        );
+    }
+    // Renaming one plan is the fix lint asks for.
+    std::fs::rename(
+        repo.path().join("plans/b/x.md"),
+        repo.path().join("plans/b/y.md"),
+    )
+    .expect("rename");
+    let run = repo.run(&["lint"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }

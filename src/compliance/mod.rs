@@ -568,7 +568,9 @@ pub fn judge(j: &Judge<'_>, drift: &[PlanDrift], only: &[String]) -> Matrix {
             snapshot: d.and_then(|d| d.snapshot.clone()),
             drift: d.map_or(DriftState::NoSnapshot, |d| d.state),
             drift_changed: d.map(|d| d.changed.clone()).unwrap_or_default(),
-            problems: def.diagnostics.len(),
+            // Another plan of the same file name shares its plan-level evidence (SPEC §1).
+            problems: def.diagnostics.len()
+                + usize::from(!crate::lint::same_stem(&j.ws.plans, &plan.path).is_empty()),
             summary: Summary::of(&rows[first..], section_density.len()),
             section_density,
         });
