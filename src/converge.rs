@@ -251,14 +251,35 @@ fn one_plan(
             other.path
         )));
     }
-    let n = verify::plan_iteration(ws, plan);
+    // Iterations of convergence are counted by the records HEAD holds: this run ends the one
+    // after the last committed record. (Counting by the tasks' `iteration` would stop when a
+    // `continue` had no task to advance: every task done, a plan-level criterion failing.)
+    let tasks_iteration = verify::plan_iteration(ws, plan);
+    let n = match last_committed(git, &plan_stem) {
+        None => 1,
+        Some((last, decision, at)) => {
+            // After an escalation a person decides: the loop goes on only once they have
+            // acknowledged a task of the plan since (`specproof escalate --ack`), or started a
+            // new iteration of its tasks on the record.
+            let acked = metas_of(ws, plan).iter().any(|(_, m)| {
+                m.acks.iter().any(|a| {
+                    humantime::parse_rfc3339(&a.at)
+                        .ok()
+                        .zip(at)
+                        .is_some_and(|(ack, escalated)| ack >= escalated)
+                })
+            });
+            if decision == "escalate" && tasks_iteration <= last && !acked {
+                return Err(ConvergeError::Usage(format!(
+                    "{}: iteration {last} of {plan} escalated (its record is committed): a person decides what happens next (`specproof escalate --ack T --by NAME --note TEXT`, a new plan, or a new iteration started on the record: SPECPROOF_OVERRIDE='<reason>' git commit …)",
+                    record_path(&plan_stem, last)
+                )));
+            }
+            last + 1
+        }
+    };
     let metas = metas_of(ws, plan);
     let path = record_path(&plan_stem, n);
-    if !options.dry_run && committed(git, &path) {
-        return Err(ConvergeError::Usage(format!(
-            "{path}: iteration {n} of {plan} has already ended (its record is committed); a record is never rewritten"
-        )));
-    }
     let matrix = compliance::matrix(
         root,
         git,
@@ -344,7 +365,7 @@ fn one_plan(
             Some(prev) => Some(prev),
             None => {
                 return Err(ConvergeError::Failed(format!(
-                    "{rel}: iteration {} of {plan} has no committed record, which this iteration is compared with: commit the record `specproof converge` wrote (with the task files it changed), then run it again",
+                    "{rel}: the record of iteration {} of {plan}, which this iteration is compared with, cannot be read from HEAD: restore it (`git checkout HEAD -- {rel}`), then run converge again",
                     n - 1
                 )));
             }
@@ -367,23 +388,30 @@ fn one_plan(
         }
     }
 
-    // The budget, from the first iteration's record time.
+    // The budget counts the iterations of this run of the loop, and the time since its first
+    // iteration's record: after a converged iteration, new work starts a new run.
     let now = SystemTime::now();
-    let started = read_record(git, &record_path(&plan_stem, 1))
-        .and_then(|r| humantime::parse_rfc3339(r.get("recorded_at")?.as_str()?).ok())
-        .filter(|_| n > 1)
-        .unwrap_or(now);
+    let (used, started) = match &previous {
+        Some(prev) if !is_converged(prev) => (
+            used_of(prev).saturating_add(1),
+            prev.get("first_recorded_at")
+                .and_then(Value::as_str)
+                .and_then(|t| humantime::parse_rfc3339(t).ok())
+                .unwrap_or(now),
+        ),
+        _ => (1, now),
+    };
     let minutes = now
         .duration_since(started)
         .unwrap_or(Duration::ZERO)
         .as_secs()
         / 60;
     let budget = Budget {
-        iterations_used: n,
+        iterations_used: used,
         max_iterations: config.max_iterations,
         minutes_used: minutes,
         max_wall_clock_min: config.max_wall_clock_min,
-        spent: n >= config.max_iterations || minutes >= config.max_wall_clock_min,
+        spent: used >= config.max_iterations || minutes >= config.max_wall_clock_min,
     };
 
     let all_pass = passed == results.len();
@@ -410,9 +438,9 @@ fn one_plan(
             });
         }
         if budget.spent {
-            let why = if n >= config.max_iterations {
+            let why = if used >= config.max_iterations {
                 format!(
-                    "iteration {n} of at most {} (convergence.max_iterations)",
+                    "iteration {used} of at most {} (convergence.max_iterations) in this run of the loop",
                     config.max_iterations
                 )
             } else {
@@ -473,10 +501,10 @@ fn one_plan(
             let src = std::fs::read_to_string(root.join(path))
                 .map_err(|e| ConvergeError::Failed(format!("{path}: cannot read: {e}")))?;
             let mut want = (*meta).clone();
-            want.iteration = n + 1;
+            want.iteration = meta.iteration + 1;
             want.attempts = 0;
             want.escalation = None;
-            let edited = advance(&src, n + 1)
+            let edited = advance(&src, meta.iteration + 1)
                 .and_then(|t| crate::task_edit::check(path, &t, &want).map(|()| t))
                 .map_err(|e| {
                     ConvergeError::Failed(format!(
@@ -515,7 +543,7 @@ fn one_plan(
                 .map_err(|e| ConvergeError::Failed(format!("{path}: cannot write: {e}")))?;
         }
         if !gaps.is_empty() {
-            gap_tasks = write_gaps(root, plan, &gaps, n + 1)?;
+            gap_tasks = write_gaps(root, plan, &gaps, tasks_iteration + 1)?;
         }
     }
 
@@ -537,11 +565,7 @@ fn one_plan(
         record: None,
     };
     if let Some(key) = key {
-        let started_at = if n > 1 {
-            humantime::format_rfc3339_seconds(started).to_string()
-        } else {
-            humantime::format_rfc3339_seconds(now).to_string()
-        };
+        let started_at = humantime::format_rfc3339_seconds(started).to_string();
         let mut doc = json!({
             "schema": 1,
             "plan": plan,
@@ -636,12 +660,39 @@ fn read_record(git: &git2::Repository, rel: &str) -> Option<Value> {
     serde_json::from_slice(blob.content()).ok()
 }
 
-/// `rel` is in HEAD's tree.
-fn committed(git: &git2::Repository, rel: &str) -> bool {
-    git.head()
+/// The highest `N` of the `iter-N.json` records HEAD holds for the plan whose stem is `stem`,
+/// with that record's decision and time.
+fn last_committed(git: &git2::Repository, stem: &str) -> Option<(u32, String, Option<SystemTime>)> {
+    let tree = git.head().ok()?.peel_to_tree().ok()?;
+    let dir = tree
+        .get_path(Path::new(&format!("{DIR}/{stem}")))
+        .ok()?
+        .to_object(git)
+        .ok()?
+        .peel_to_tree()
+        .ok()?;
+    let last = dir
+        .iter()
+        .filter_map(|e| record_number(e.name().ok()?))
+        .max()?;
+    let record = read_record(git, &record_path(stem, last));
+    let field = |key: &str| {
+        record
+            .as_ref()
+            .and_then(|r| Some(r.get(key)?.as_str()?.to_owned()))
+    };
+    let at = field("recorded_at").and_then(|t| humantime::parse_rfc3339(&t).ok());
+    Some((last, field("decision").unwrap_or_default(), at))
+}
+
+/// `N` of a file named `iter-N.json`.
+#[must_use]
+pub fn record_number(name: &str) -> Option<u32> {
+    name.strip_prefix("iter-")?
+        .strip_suffix(".json")?
+        .parse()
         .ok()
-        .and_then(|h| h.peel_to_tree().ok())
-        .is_some_and(|t| t.get_path(Path::new(rel)).is_ok())
+        .filter(|n| *n > 0)
 }
 
 fn write_record(root: &Path, rel: &str, doc: &Value) -> Result<(), ConvergeError> {
@@ -733,9 +784,31 @@ pub fn consistent(
             "all its results pass, which converges: `continue` needs a failing criterion".into(),
         );
     }
-    if n >= u64::from(max_iterations) {
+    if n > 1 && previous.is_none() {
         return Err(format!(
-            "it ends iteration {n} of at most {max_iterations} (convergence.max_iterations): the budget is spent, so the decision is escalate (F15)"
+            "iteration {} has no committed record to compare it with",
+            n - 1
+        ));
+    }
+    // The iterations of this run of the loop: one after a converged record, else one more
+    // than the previous record counted.
+    let used = match previous {
+        Some(prev) if !is_converged(prev) => used_of(prev).saturating_add(1),
+        _ => 1,
+    };
+    if doc
+        .pointer("/budget/iterations_used")
+        .and_then(Value::as_u64)
+        != Some(u64::from(used))
+    {
+        return Err(format!(
+            "its budget does not count {used} iteration{} of this run of the loop",
+            if used == 1 { "" } else { "s" }
+        ));
+    }
+    if used >= max_iterations {
+        return Err(format!(
+            "it ends iteration {used} of at most {max_iterations} (convergence.max_iterations) of this run of the loop: the budget is spent, so the decision is escalate (F15)"
         ));
     }
     let time = |d: &Value, key: &str| {
@@ -745,24 +818,18 @@ pub fn consistent(
     };
     let recorded = time(doc, "recorded_at").ok_or("it has no valid `recorded_at`")?;
     let first = time(doc, "first_recorded_at").ok_or("it has no valid `first_recorded_at`")?;
-    match (n, previous) {
-        (1, _) if first != recorded => {
-            return Err(
-                "it is the first iteration's, and its `first_recorded_at` is not its `recorded_at`"
-                    .into(),
-            );
-        }
-        (1, _) => {}
-        (_, None) => {
-            return Err(format!(
-                "iteration {} has no committed record to compare it with",
-                n - 1
-            ));
-        }
-        (_, Some(prev)) => {
+    if used == 1 && first != recorded {
+        return Err(
+            "it starts a run of the loop, and its `first_recorded_at` is not its `recorded_at`"
+                .into(),
+        );
+    }
+    match previous {
+        None => {}
+        Some(prev) => {
             let prev_first = time(prev, "first_recorded_at");
             let prev_recorded = time(prev, "recorded_at");
-            if prev_first != Some(first) {
+            if used > 1 && prev_first != Some(first) {
                 return Err(format!(
                     "its `first_recorded_at` differs from iteration {}'s: the budget's clock starts once",
                     n - 1
@@ -807,6 +874,22 @@ pub fn consistent(
     Ok(())
 }
 
+/// Whether a record ends its run of the loop: every criterion passed.
+fn is_converged(record: &Value) -> bool {
+    record.get("decision").and_then(Value::as_str) == Some("converged")
+}
+
+/// The iterations of its run of the loop a record counts (`budget.iterations_used`; its
+/// `iteration` for a record without one).
+fn used_of(record: &Value) -> u32 {
+    record
+        .pointer("/budget/iterations_used")
+        .or_else(|| record.get("iteration"))
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(1)
+}
+
 /// A record's results: each criterion with `pass`, `fail` or `inconclusive`.
 #[must_use]
 pub fn results_of(doc: &Value) -> Option<BTreeMap<&str, &str>> {
@@ -840,6 +923,7 @@ mod tests {
         json!({
             "iteration": n, "decision": "continue", "recorded_at": at,
             "first_recorded_at": first, "results": results,
+            "budget": { "iterations_used": n },
         })
     }
 
@@ -847,6 +931,7 @@ mod tests {
     fn a_continue_record_must_follow_from_its_results_the_previous_record_and_the_budget() {
         const T0: &str = "2026-01-01T00:00:00Z";
         const T1: &str = "2026-01-01T00:10:00Z";
+        const T2: &str = "2026-01-01T05:00:00Z";
         let one = facts(1, T0, T0, &[("A", "fail"), ("B", "pass")]);
         assert_eq!(consistent(&one, None, &["A", "B"], 3, 60), Ok(()));
         let err = |r: Result<(), String>| r.expect_err("inconsistent");
@@ -888,6 +973,29 @@ mod tests {
         assert!(err(consistent(&earlier, Some(&one), &[], 3, 60)).contains("before iteration 1"));
         assert!(err(consistent(&fixed, Some(&one), &[], 3, 10)).contains("max_wall_clock_min"));
         assert_eq!(consistent(&fixed, Some(&one), &[], 3, 11), Ok(()));
+        // The budget counts the iterations of this run of the loop.
+        let mut miscounted = fixed.clone();
+        miscounted["budget"]["iterations_used"] = 1.into();
+        assert!(
+            err(consistent(&miscounted, Some(&one), &[], 3, 60))
+                .contains("does not count 2 iterations")
+        );
+        assert!(err(consistent(&fixed, Some(&one), &[], 2, 60)).contains("max_iterations"));
+        // After a converged iteration a new run starts: one iteration used, a new clock.
+        let mut converged = facts(2, T1, T0, &[("A", "pass")]);
+        converged["decision"] = "converged".into();
+        let mut again = facts(3, T2, T2, &[("A", "pass"), ("D", "fail")]);
+        again["budget"]["iterations_used"] = 1.into();
+        assert_eq!(
+            consistent(&again, Some(&converged), &["A", "D"], 2, 60),
+            Ok(())
+        );
+        let mut old_clock = again.clone();
+        old_clock["first_recorded_at"] = T0.into();
+        assert!(
+            err(consistent(&old_clock, Some(&converged), &[], 2, 60))
+                .contains("starts a run of the loop")
+        );
     }
 
     #[test]

@@ -159,7 +159,11 @@ fn converge_continue_starts_the_next_iteration_and_the_hook_accepts_only_its_rec
         &repo,
         &head,
         &run,
-        &["rose from 2 to 3", "specproof converge", RECORD_2],
+        &[
+            "rose from 2 to 3",
+            "specproof converge",
+            "adds no convergence record to .specproof/convergence/p/",
+        ],
     );
     repo.git(&["checkout", "HEAD", "--", TASK]);
     repo.write(RECORD_1, signed.replace("continue", "converged"));
@@ -294,10 +298,15 @@ fn converge_escalates_a_spent_wall_clock_with_f15() {
     let at = at["recorded_at"].as_str().expect("recorded_at").to_owned();
     repo.write(
         RECORD_1,
-        record.replace(
-            &format!("\"recorded_at\": \"{at}\""),
-            "\"recorded_at\": \"2000-01-01T00:00:00Z\"",
-        ),
+        record
+            .replace(
+                &format!("\"recorded_at\": \"{at}\""),
+                "\"recorded_at\": \"2000-01-01T00:00:00Z\"",
+            )
+            .replace(
+                &format!("\"first_recorded_at\": \"{at}\""),
+                "\"first_recorded_at\": \"2000-01-01T00:00:00Z\"",
+            ),
     );
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-qm", "iteration 2 (its record dated back)"]);
@@ -424,4 +433,111 @@ fn two_plans_of_one_file_name_are_refused_rather_than_sharing_records() {
     .expect("rename");
     let run = repo.run(&["lint"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+/// Iterations of convergence are counted by the committed records, not by the tasks: a
+/// `continue` that has no task to advance (every task done, a cross-cutting criterion failing)
+/// does not stop the loop, a converged plan converges again after new work, and only an
+/// escalation waits for a person.
+#[test]
+fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() {
+    let x1 = "- id: X-1\n  description: no password is written in the tree\n  proof: no_pattern_exists\n  scope: cross-cutting\n  args: { pattern: \"password =\" }\n";
+    let repo = repo_with(x1, "");
+    install(&repo);
+    crate::hooks::work_and_verify(&repo);
+    crate::hooks::set_status(&repo, TASK, "in_progress", "done");
+    repo.write("cfg.sh", "password = \"x\"\n");
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "T-1 done, and a password"),
+    );
+    // Iteration 1: X-1 fails, no task is unfinished: continue, with nothing advanced.
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    let plan_doc = &doc["plans"][0];
+    assert_eq!(doc["decision"], "continue", "{doc}");
+    assert_eq!(plan_doc["iteration"], 1);
+    assert_eq!(result(plan_doc, "X-1")["result"], "fail");
+    assert!(names(&plan_doc["tasks_advanced"]).is_empty(), "{plan_doc}");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "iteration 1 ends"));
+    // The password goes: iteration 2 converges (it used to refuse: "already ended").
+    std::fs::remove_file(repo.path().join("cfg.sh")).expect("rm");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "no password"));
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(
+        (code, &doc["decision"]),
+        (0, &serde_json::json!("converged")),
+        "{doc}"
+    );
+    assert_eq!(doc["plans"][0]["iteration"], 2);
+    assert!(repo.path().join(RECORD_2).is_file());
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "iteration 2 converged"),
+    );
+    // New work after convergence: W-3 in a new task at iteration 1. Iteration 3 continues and
+    // advances T-2 from 1 to 2, and the hook takes that rise with iteration 3's record.
+    repo.write("plans/p.md", plan(&format!("{CRITERIA}{x1}{W3}")));
+    repo.write(
+        ".specproof/tasks/T-2.md",
+        task("T-2", "in_progress", W3, "").replace("- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n", "- W-3: I add a second module file, c\n"),
+    );
+    accepted(&repo, &repo.head(), &commit_all(&repo, "more work: T-2"));
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    let plan_doc = &doc["plans"][0];
+    assert_eq!(
+        (
+            plan_doc["iteration"].as_u64(),
+            plan_doc["decision"].as_str()
+        ),
+        (Some(3), Some("continue")),
+        "{plan_doc}"
+    );
+    assert_eq!(names(&plan_doc["tasks_advanced"]), ["T-2"]);
+    assert!(
+        repo.read(".specproof/tasks/T-2.md")
+            .contains("iteration: 2\n")
+    );
+    assert!(
+        repo.read(TASK).contains("iteration: 1\n"),
+        "a done task stays"
+    );
+    accepted(&repo, &repo.head(), &commit_all(&repo, "iteration 3 ends"));
+    // Iteration 4: W-3 fails again: stagnation escalates, and then converge waits for a person.
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(
+        (code, &doc["decision"]),
+        (1, &serde_json::json!("escalate")),
+        "{doc}"
+    );
+    assert_eq!(codes(&doc["plans"][0]), ["F17"]);
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "iteration 4 escalates"),
+    );
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("iteration 4 of plans/p.md escalated")
+            && run.stderr.contains("specproof escalate --ack"),
+        "{}",
+        run.stderr
+    );
+    // A person's acknowledgement of the plan's task lets the loop go on.
+    let run = repo.run(&[
+        "escalate",
+        "--ack",
+        "T-2",
+        "--by",
+        "lead",
+        "--note",
+        "c.rs comes next",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (_, doc) = converge(&repo, &["--dry-run"]);
+    assert_eq!(doc["plans"][0]["iteration"], 5, "{doc}");
 }

@@ -790,6 +790,7 @@ fn a_hand_written_convergence_record_is_judged_by_its_results_and_by_running_its
     let forge = |results: serde_json::Value| {
         let mut doc = record_1.clone();
         doc["iteration"] = 2.into();
+        doc["budget"]["iterations_used"] = 2.into();
         doc["results"] = results;
         doc["tasks_advanced"] = serde_json::json!(["T-1"]);
         repo.write(RECORD_2, serde_json::to_string_pretty(&doc).expect("json"));

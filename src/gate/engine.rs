@@ -887,7 +887,7 @@ impl Ctx<'_, '_, '_> {
             // with the signed record of the iteration it ended added in the same change; else
             // only a person's acknowledgement does.
             let human = o.escalation == Some(crate::task::Escalation::Human);
-            let record = self.convergence_record(o, n);
+            let record = self.convergence_record(n);
             // A record never lifts `escalation: human`: only a person does.
             if !new_ack && (human || record.is_err()) {
                 let why = if human {
@@ -918,9 +918,10 @@ impl Ctx<'_, '_, '_> {
                         )
                     } else {
                         format!(
-                            "put `iteration: {}` back in {path}: iterations are started by `specproof converge`, which writes {} (signed, committed with the task files) when its decision is continue{}; otherwise a person starts one on the record: SPECPROOF_OVERRIDE='<reason>' git commit …",
+                            "put `iteration: {}` back in {path}: iterations are started by `specproof converge`, which writes a record in {}/{}/ (signed, committed with the task files) when its decision is continue{}; otherwise a person starts one on the record: SPECPROOF_OVERRIDE='<reason>' git commit …",
                             o.iteration,
-                            crate::converge::record_path(&stem(&n.plan_file), o.iteration),
+                            crate::converge::DIR,
+                            stem(&n.plan_file),
                             record.err().map(|(_, e)| format!(" (that record: {e})")).unwrap_or_default()
                         )
                     },
@@ -993,31 +994,48 @@ impl Ctx<'_, '_, '_> {
         }
     }
 
-    /// Whether the change adds the convergence record of the iteration `o` ends (SPEC §10.2),
-    /// deciding continue and naming the task, with attempts and escalation reset. The signature
-    /// is checked where the change has this machine's key; a replay checks the facts only.
-    fn convergence_record(
-        &mut self,
-        o: &TaskMeta,
-        n: &TaskMeta,
-    ) -> Result<(), (FailureCode, String)> {
+    /// Whether the change adds the convergence record of the iteration that ends (SPEC §10.2),
+    /// deciding continue and naming the task `n` (as the change leaves it), with attempts and
+    /// escalation reset. The signature is checked where the change has this machine's key; a
+    /// replay checks that the record holds together and runs the passes it states again.
+    fn convergence_record(&mut self, n: &TaskMeta) -> Result<(), (FailureCode, String)> {
         let plan = crate::paths::normalize(&n.plan_file);
-        let path = crate::converge::record_path(&stem(&n.plan_file), o.iteration);
         let f8 = |reason: String| (FailureCode::F8, reason);
-        let in_old = self
-            .old
-            .as_ref()
-            .is_some_and(|old| old.content.get(&path).is_some());
-        if in_old {
-            return Err(f8(format!(
-                "{path} was committed earlier, not added by this change"
-            )));
-        }
+        // The record of the iteration that ends, added by this very change (a record committed
+        // earlier started its iteration then).
+        let dir = format!("{}/{}", crate::converge::DIR, stem(&n.plan_file));
+        let added: Vec<(String, u32)> = self
+            .new
+            .content
+            .under(&dir)
+            .filter(|e| {
+                self.old
+                    .as_ref()
+                    .is_none_or(|old| old.content.get(&e.path).is_none())
+            })
+            .filter_map(|e| {
+                let name = e.path.rsplit('/').next()?;
+                Some((e.path.clone(), crate::converge::record_number(name)?))
+            })
+            .collect();
+        let [(path, number)] = added.as_slice() else {
+            return Err(f8(if added.is_empty() {
+                format!(
+                    "this change adds no convergence record to {dir}/ (a record committed earlier does not start another iteration)"
+                )
+            } else {
+                format!(
+                    "this change adds {} convergence records to {dir}/, and one run of `specproof converge` writes one",
+                    added.len()
+                )
+            }));
+        };
+        let (path, number) = (path.clone(), *number);
         let bytes = self
             .new
             .content
             .read(&path)
-            .map_err(|_| f8("this change does not add it".to_owned()))?;
+            .map_err(|e| f8(format!("{path} cannot be read: {e}")))?;
         if n.attempts != 0 || n.escalation.is_some() {
             return Err(f8(
                 "a new iteration starts with `attempts: 0` and `escalation: null`".into(),
@@ -1034,14 +1052,17 @@ impl Ctx<'_, '_, '_> {
                 f8("this machine has no signing key, so the record was not written by `specproof converge` here".to_owned())
             })?)
         };
-        crate::converge::allows_rise(&bytes, &plan, o.iteration, &n.task_id, key).map_err(f8)?;
+        crate::converge::allows_rise(&bytes, &plan, number, &n.task_id, key)
+            .map_err(|e| f8(format!("{path}: {e}")))?;
         if key.is_some() {
             return Ok(());
         }
         if let Some(judged) = self.records.get(&path) {
             return judged.clone();
         }
-        let judged = self.replayed_record(&path, &bytes, &plan, o.iteration);
+        let judged = self
+            .replayed_record(&path, &bytes, &plan, number)
+            .map_err(|(code, e)| (code, format!("{path}: {e}")));
         self.records.insert(path, judged.clone());
         judged
     }
