@@ -597,15 +597,13 @@ fn run_converge(
                 }
                 if !p.tasks_advanced.is_empty() {
                     printer.out(format!(
-                        "  advanced to iteration {}: {}",
-                        p.iteration + 1,
+                        "  advanced to their next iteration: {}",
                         p.tasks_advanced.join(", ")
                     ))?;
                 }
                 if !p.tasks_waiting.is_empty() {
                     printer.out(format!(
-                        "  left in iteration {} for a person's decision (escalation: human; `specproof escalate --ack T --by NAME --note TEXT`): {}",
-                        p.iteration,
+                        "  left in their iteration for a person's decision (escalation: human; `specproof escalate --ack T --by NAME --note TEXT`): {}",
                         p.tasks_waiting.join(", ")
                     ))?;
                 }
@@ -621,6 +619,11 @@ fn run_converge(
                 }
             }
             printer.out(format!("decision: {decision}"))?;
+            if report.dry_run {
+                printer.out(
+                    "dry run: no proof ran and nothing was written; criteria were judged on their existing evidence (stale evidence fails), so a real run may decide otherwise",
+                )?;
+            }
         }
     }
     Ok(if decision == "converged" {

@@ -271,6 +271,15 @@ fn converge_escalates_a_spent_budget_with_f15() {
 fn converge_dry_run_writes_nothing() {
     let repo = repo_with(W3, "");
     let before = repo.read(TASK);
+    let run = repo.run(&["converge", "--dry-run"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("advanced to their next iteration: T-1")
+            && run.stdout.contains("no proof ran and nothing was written")
+            && run.stdout.contains("a real run may decide otherwise"),
+        "{}",
+        run.stdout
+    );
     let (code, doc) = converge(&repo, &["--dry-run"]);
     assert_eq!(code, 1, "{doc}");
     assert_eq!(doc["decision"], "continue");
