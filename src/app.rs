@@ -350,9 +350,10 @@ fn plan_arg(root: &Path, cwd: &Path, typed: &Path) -> Result<String> {
         .map(|rel| crate::paths::normalize(&rel))
         .ok_or_else(|| {
             anyhow!(
-                "{}: outside the repository at {}",
+                "{}: outside the repository at {}{}",
                 typed.display(),
-                root.display()
+                root.display(),
+                repo::from_root_hint(root, &cwd, typed)
             )
         })
 }

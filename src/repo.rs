@@ -87,7 +87,13 @@ fn open_error(dir: PathBuf, source: git2::Error) -> RepoError {
 /// A message when the path does not exist or lies outside the repository.
 pub fn user_path(root: &Path, cwd: &Path, typed: &Path) -> Result<(PathBuf, String), String> {
     let full = cwd.join(typed);
-    let missing = || format!("{}: no such file or folder", typed.display());
+    let missing = || {
+        format!(
+            "{}: no such file or folder{}",
+            typed.display(),
+            from_root_hint(root, cwd, typed)
+        )
+    };
     let meta = full.symlink_metadata().map_err(|_| missing())?;
     // A symlinked file keeps its own name (a task file linked from elsewhere is still a task);
     // only the folder it sits in is resolved.
@@ -103,10 +109,27 @@ pub fn user_path(root: &Path, cwd: &Path, typed: &Path) -> Result<(PathBuf, Stri
     };
     let rel = crate::paths::relative_to(root, &canonical).ok_or_else(|| {
         format!(
-            "{}: outside the repository at {}",
+            "{}: outside the repository at {}{}",
             typed.display(),
-            root.display()
+            root.display(),
+            from_root_hint(root, cwd, typed)
         )
     })?;
     Ok((canonical, rel))
+}
+
+/// When `typed` names nothing from `cwd` as it should but names something from the repository
+/// root (as with `--repo` from another folder): says how paths are read.
+#[must_use]
+pub fn from_root_hint(root: &Path, cwd: &Path, typed: &Path) -> String {
+    let from_root = root.join(typed);
+    if typed.is_relative() && cwd.join(typed) != from_root && from_root.exists() {
+        format!(
+            " (paths are read from the current folder, {}; the repository has {}: give that path, or run from the repository root)",
+            cwd.display(),
+            from_root.display()
+        )
+    } else {
+        String::new()
+    }
 }

@@ -619,6 +619,17 @@ fn plan_restricts_the_matrix_to_one_plan_and_repo_is_honoured() {
         .run(&["--repo", root, "status"])
         .code(1)
         .line_with("compliance:", &["0 of 2 criteria"]);
+    // A plan path is read from the current folder; given from the repository root, the error
+    // says so and names the path that exists.
+    let run = outside.run(&["--repo", root, "matrix", "--plan", "plans/b.md"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("paths are read from the current folder")
+            && run.stderr.contains(&format!("{root}/plans/b.md")),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
