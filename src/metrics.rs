@@ -204,24 +204,26 @@ fn silent_skips(git: &git2::Repository, config: &crate::config::Config) -> Metri
 
 fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -> Result<Metric> {
     let range = crate::audit::range(git, Some("HEAD"))?;
-    // The commits that moved a task to done, and which tasks.
+    // The commits that moved a task to done or complete, and which tasks.
     let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for &oid in &range.commits {
         let commit = git.find_commit(oid)?;
         let new = statuses(git, &commit.tree()?, config);
-        // A merge brings a claim made on a branch: it moves a task to done only when no
-        // parent had it done (the branch's own commit is counted once, there).
+        // A task enters done or complete from any other state (done -> complete is not a new
+        // claim). A merge brings a claim made on a branch: it counts only when no parent had
+        // the task done or complete (the branch's own commit is counted once, there).
         let mut parents = Vec::new();
         for p in commit.parents() {
             parents.push(statuses(git, &p.tree()?, config));
         }
+        let is_finished = |s: Option<Status>| matches!(s, Some(Status::Done | Status::Complete));
         let entering: Vec<String> = new
             .iter()
             .filter(|(path, (_, s))| {
-                *s == Status::Done
+                is_finished(Some(*s))
                     && parents
                         .iter()
-                        .all(|old| old.get(*path).map(|o| o.1) != Some(Status::Done))
+                        .all(|old| !is_finished(old.get(*path).map(|o| o.1)))
             })
             .map(|(_, (id, _))| id.clone())
             .collect();
@@ -230,7 +232,7 @@ fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -
         }
     }
     if claims.is_empty() {
-        return Ok(m.na("no commit in HEAD's history moved a task to done"));
+        return Ok(m.na("no commit in HEAD's history moved a task to done or complete"));
     }
     let options = crate::audit::Options {
         range: Some("HEAD".to_owned()),
@@ -257,7 +259,7 @@ fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -
     let mut m = m.rate(
         silent,
         claims.len(),
-        "commits that moved a task to done had no fresh passing evidence (G3)",
+        "commits that moved a task to done or complete had no fresh passing evidence (G3)",
         "",
     );
     m.breakdown
