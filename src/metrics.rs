@@ -275,6 +275,31 @@ fn count(n: usize) -> f64 {
     n as f64
 }
 
+fn depth(level: Option<Escalation>) -> u32 {
+    match level {
+        None => 0,
+        Some(Escalation::Retry) => 1,
+        Some(Escalation::Decompose) => 2,
+        Some(Escalation::Reassign) => 3,
+        Some(Escalation::Human) => 4,
+    }
+}
+
+/// The highest escalation level a task reached: its current `escalation`, or the level it had
+/// when a person acknowledged it (`escalate --ack` clears the field, converge resets it). The
+/// ladder counts attempts since the previous acknowledgement, as `verify` did.
+fn highest_level(task: &TaskMeta) -> u32 {
+    let mut before = 0;
+    let mut highest = depth(task.escalation);
+    for ack in &task.acks {
+        highest = highest.max(depth(crate::verify::level(
+            ack.attempts.saturating_sub(before),
+        )));
+        before = ack.attempts;
+    }
+    highest
+}
+
 fn escalation_depth(metas: &[&TaskMeta]) -> Metric {
     let m = Metric::new(
         "mean_escalation_depth",
@@ -284,16 +309,7 @@ fn escalation_depth(metas: &[&TaskMeta]) -> Metric {
     if metas.is_empty() {
         return m.na("there are no task files");
     }
-    let depth: u32 = metas
-        .iter()
-        .map(|t| match t.escalation {
-            None => 0,
-            Some(Escalation::Retry) => 1,
-            Some(Escalation::Decompose) => 2,
-            Some(Escalation::Reassign) => 3,
-            Some(Escalation::Human) => 4,
-        })
-        .sum();
+    let depth: u32 = metas.iter().map(|t| highest_level(t)).sum();
     m.value(
         f64::from(depth) / count(metas.len()),
         format!("{depth} levels over {} tasks", metas.len()),

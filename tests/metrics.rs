@@ -412,3 +412,34 @@ fn a_task_moved_straight_to_complete_without_evidence_is_a_silent_skip() {
     assert_eq!(skip["breakdown"]["silent"], 1.0, "{skip:#}");
     assert_eq!(value(&doc, "silent_skip_rate"), (json!(50.0), json!(false)));
 }
+
+#[test]
+fn a_task_escalated_to_human_then_acknowledged_counts_at_the_human_level() {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan())
+        .write(TASK, task("T-1", "in_progress", CRITERIA, ""));
+    commit(&repo, "plan and task");
+    // Four failed attempts: retry, decompose, reassign, human (blocked).
+    repo.write("src/a.rs", "// nothing\n");
+    for _ in 0..4 {
+        repo.run(&["verify", "--task", "T-1"]).code(1);
+    }
+    assert!(repo.read(TASK).contains("escalation: human\n"));
+    repo.run(&[
+        "escalate", "--ack", "T-1", "--by", "lead", "--note", "split it",
+    ])
+    .code(0);
+    // The ack cleared `escalation`; the work is then done and proven.
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    commit(&repo, "T-1 done");
+    assert!(repo.read(TASK).contains("escalation: null\n"));
+    let doc = metrics_json(&repo);
+    let depth = metric(&doc, "mean_escalation_depth");
+    assert_eq!(
+        (depth["value"].clone(), depth["meets"].clone()),
+        (json!(4.0), json!(false)),
+        "{depth:#}"
+    );
+}
