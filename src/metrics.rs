@@ -618,6 +618,33 @@ pub fn json(report: &Report) -> Result<String> {
 mod tests {
     use super::*;
 
+    fn meta(attempts: u32, escalation: &str, acks: &[u32]) -> TaskMeta {
+        let mut list = String::new();
+        for n in acks {
+            let _ = writeln!(
+                list,
+                "  - {{ by: a, at: \"2026-01-01T00:00:00Z\", note: n, attempts: {n} }}"
+            );
+        }
+        let text = format!(
+            "---\ntask_id: T-1\nplan_file: plans/p.md\nstatus: in_progress\ntier: 1\niteration: 1\nattempts: {attempts}\nescalation: {escalation}\nacks:\n{list}---\n"
+        );
+        crate::task::Task::meta_only("t.md", text.as_bytes()).expect("front matter parses")
+    }
+
+    #[test]
+    fn the_depth_of_a_task_is_the_highest_level_it_reached_acknowledgements_included() {
+        // Now retry, never acknowledged.
+        assert_eq!(highest_level(&meta(1, "retry", &[])), 1);
+        // Human at 4 attempts, acknowledged: the field is null, the depth stays 4.
+        assert_eq!(highest_level(&meta(4, "null", &[4])), 4);
+        // Acknowledged at decompose (2), then 2 more attempts, acknowledged again: the ladder
+        // counts since the previous acknowledgement, so decompose both times, never human.
+        assert_eq!(highest_level(&meta(4, "null", &[2, 4])), 2);
+        // The current level counts when it is the highest.
+        assert_eq!(highest_level(&meta(5, "reassign", &[2])), 3);
+    }
+
     #[test]
     fn values_are_shown_in_their_unit_without_trailing_zeros() {
         assert_eq!(shown(50.0, "%"), "50%");
