@@ -702,7 +702,8 @@ fn run_status(repo: &Repo, format: Format, printer: &Printer) -> Result<ExitStat
             printer.paint_err(&styles::warning(), "warning")
         ))?;
     }
-    let report = compliance::status(&ws, &matrix);
+    let review = crate::review::review(&repo.root, &crate::review::Options::default());
+    let report = compliance::status(&ws, &matrix, review.as_ref());
     match format {
         Format::Table => printer.out(compliance::status::table(&report, printer))?,
         Format::Json => printer.out(serde_json::to_string_pretty(&compliance::status::json(

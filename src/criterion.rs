@@ -309,15 +309,25 @@ impl Criterion {
             );
         }
         if self.inputs != copy.inputs {
+            let shown = |inputs: &[String]| {
+                if inputs.is_empty() {
+                    "none".to_owned()
+                } else {
+                    inputs.join(", ")
+                }
+            };
             out.push(format!(
-                "inputs (plan: {:?}, task: {:?})",
-                self.inputs, copy.inputs
+                "inputs (plan: {}, task: {})",
+                shown(&self.inputs),
+                shown(&copy.inputs)
             ));
         }
         if self.timeout != copy.timeout {
+            let shown = |t: Option<u64>| t.map_or_else(|| "none".to_owned(), |s| format!("{s} s"));
             out.push(format!(
-                "timeout (plan: {:?}, task: {:?})",
-                self.timeout, copy.timeout
+                "timeout (plan: {}, task: {})",
+                shown(self.timeout),
+                shown(copy.timeout)
             ));
         }
         if self.serial != copy.serial {
@@ -1610,5 +1620,23 @@ mod tests {
         assert!(a[0].differences(&b[0]).is_empty());
         let d = a[0].differences(&c[0]);
         assert_eq!(d.len(), 2, "{d:?}");
+    }
+
+    #[test]
+    fn differences_of_optional_and_list_fields_read_as_words_not_rust_debug() {
+        let command =
+            "- id: A\n  description: d\n  proof: builds_clean\n  args: { command: \"true\" }";
+        let plan = block(command).criteria;
+        let task = block(&format!(
+            "{command}\n  timeout: 5\n  inputs: [\"src/**\", \"tests/**\"]"
+        ))
+        .criteria;
+        assert_eq!(
+            plan[0].differences(&task[0]),
+            [
+                "inputs (plan: none, task: src/**, tests/**)",
+                "timeout (plan: none, task: 5 s)",
+            ]
+        );
     }
 }

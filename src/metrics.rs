@@ -204,24 +204,26 @@ fn silent_skips(git: &git2::Repository, config: &crate::config::Config) -> Metri
 
 fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -> Result<Metric> {
     let range = crate::audit::range(git, Some("HEAD"))?;
-    // The commits that moved a task to done, and which tasks.
+    // The commits that moved a task to done or complete, and which tasks.
     let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for &oid in &range.commits {
         let commit = git.find_commit(oid)?;
         let new = statuses(git, &commit.tree()?, config);
-        // A merge brings a claim made on a branch: it moves a task to done only when no
-        // parent had it done (the branch's own commit is counted once, there).
+        // A task enters done or complete from any other state (done -> complete is not a new
+        // claim). A merge brings a claim made on a branch: it counts only when no parent had
+        // the task done or complete (the branch's own commit is counted once, there).
         let mut parents = Vec::new();
         for p in commit.parents() {
             parents.push(statuses(git, &p.tree()?, config));
         }
+        let is_finished = |s: Option<Status>| matches!(s, Some(Status::Done | Status::Complete));
         let entering: Vec<String> = new
             .iter()
             .filter(|(path, (_, s))| {
-                *s == Status::Done
+                is_finished(Some(*s))
                     && parents
                         .iter()
-                        .all(|old| old.get(*path).map(|o| o.1) != Some(Status::Done))
+                        .all(|old| !is_finished(old.get(*path).map(|o| o.1)))
             })
             .map(|(_, (id, _))| id.clone())
             .collect();
@@ -230,7 +232,7 @@ fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -
         }
     }
     if claims.is_empty() {
-        return Ok(m.na("no commit in HEAD's history moved a task to done"));
+        return Ok(m.na("no commit in HEAD's history moved a task to done or complete"));
     }
     let options = crate::audit::Options {
         range: Some("HEAD".to_owned()),
@@ -257,7 +259,7 @@ fn replayed(git: &git2::Repository, config: &crate::config::Config, m: Metric) -
     let mut m = m.rate(
         silent,
         claims.len(),
-        "commits that moved a task to done had no fresh passing evidence (G3)",
+        "commits that moved a task to done or complete had no fresh passing evidence (G3)",
         "",
     );
     m.breakdown
@@ -273,6 +275,31 @@ fn count(n: usize) -> f64 {
     n as f64
 }
 
+fn depth(level: Option<Escalation>) -> u32 {
+    match level {
+        None => 0,
+        Some(Escalation::Retry) => 1,
+        Some(Escalation::Decompose) => 2,
+        Some(Escalation::Reassign) => 3,
+        Some(Escalation::Human) => 4,
+    }
+}
+
+/// The highest escalation level a task reached: its current `escalation`, or the level it had
+/// when a person acknowledged it (`escalate --ack` clears the field, converge resets it). The
+/// ladder counts attempts since the previous acknowledgement, as `verify` did.
+fn highest_level(task: &TaskMeta) -> u32 {
+    let mut before = 0;
+    let mut highest = depth(task.escalation);
+    for ack in &task.acks {
+        highest = highest.max(depth(crate::verify::level(
+            ack.attempts.saturating_sub(before),
+        )));
+        before = ack.attempts;
+    }
+    highest
+}
+
 fn escalation_depth(metas: &[&TaskMeta]) -> Metric {
     let m = Metric::new(
         "mean_escalation_depth",
@@ -282,16 +309,7 @@ fn escalation_depth(metas: &[&TaskMeta]) -> Metric {
     if metas.is_empty() {
         return m.na("there are no task files");
     }
-    let depth: u32 = metas
-        .iter()
-        .map(|t| match t.escalation {
-            None => 0,
-            Some(Escalation::Retry) => 1,
-            Some(Escalation::Decompose) => 2,
-            Some(Escalation::Reassign) => 3,
-            Some(Escalation::Human) => 4,
-        })
-        .sum();
+    let depth: u32 = metas.iter().map(|t| highest_level(t)).sum();
     m.value(
         f64::from(depth) / count(metas.len()),
         format!("{depth} levels over {} tasks", metas.len()),
@@ -599,6 +617,33 @@ pub fn json(report: &Report) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta(attempts: u32, escalation: &str, acks: &[u32]) -> TaskMeta {
+        let mut list = String::new();
+        for n in acks {
+            let _ = writeln!(
+                list,
+                "  - {{ by: a, at: \"2026-01-01T00:00:00Z\", note: n, attempts: {n} }}"
+            );
+        }
+        let text = format!(
+            "---\ntask_id: T-1\nplan_file: plans/p.md\nstatus: in_progress\ntier: 1\niteration: 1\nattempts: {attempts}\nescalation: {escalation}\nacks:\n{list}---\n"
+        );
+        crate::task::Task::meta_only("t.md", text.as_bytes()).expect("front matter parses")
+    }
+
+    #[test]
+    fn the_depth_of_a_task_is_the_highest_level_it_reached_acknowledgements_included() {
+        // Now retry, never acknowledged.
+        assert_eq!(highest_level(&meta(1, "retry", &[])), 1);
+        // Human at 4 attempts, acknowledged: the field is null, the depth stays 4.
+        assert_eq!(highest_level(&meta(4, "null", &[4])), 4);
+        // Acknowledged at decompose (2), then 2 more attempts, acknowledged again: the ladder
+        // counts since the previous acknowledgement, so decompose both times, never human.
+        assert_eq!(highest_level(&meta(4, "null", &[2, 4])), 2);
+        // The current level counts when it is the highest.
+        assert_eq!(highest_level(&meta(5, "reassign", &[2])), 3);
+    }
 
     #[test]
     fn values_are_shown_in_their_unit_without_trailing_zeros() {

@@ -726,12 +726,18 @@ pub fn create(root: &Path, ws: &Workspace, request: &Request) -> Result<Created,
     let mut depends_on: Vec<String> = Vec::new();
     let known: Vec<&str> = ws.tasks.iter().map(Task::id).collect();
     for dep in &request.depends_on {
-        if *dep == id {
+        let dep = dep.trim();
+        if dep.is_empty() {
+            return Err(usage(
+                "--depends-on: an empty task ID; give task IDs separated by commas, e.g. --depends-on T-001,T-002 (leave it out for no dependency)".into(),
+            ));
+        }
+        if dep == id {
             return Err(usage(format!(
                 "--depends-on {dep}: a task cannot depend on itself"
             )));
         }
-        if !known.contains(&dep.as_str()) {
+        if !known.contains(&dep) {
             let hint = did_you_mean(dep, known.iter().copied())
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
@@ -740,8 +746,8 @@ pub fn create(root: &Path, ws: &Workspace, request: &Request) -> Result<Created,
                 ws.config.tasks_dir
             )));
         }
-        if !depends_on.contains(dep) {
-            depends_on.push(dep.clone());
+        if !depends_on.iter().any(|d| d == dep) {
+            depends_on.push(dep.to_owned());
         }
     }
 

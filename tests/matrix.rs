@@ -779,11 +779,66 @@ fn status_names_the_next_command_for_each_problem() {
         .line("  in_progress  T-1, T-2")
         .line("  blocked      T-3")
         .line("  T-3: escalation human after 4 failed attempts (blocked)")
-        .line("failed: 4 critical criteria are RED or ORANGE");
+        .line("failed: 4 critical criteria are RED or ORANGE; `specproof review-tasks` finds 1 problem");
     assert!(
         run.stdout
             .contains("  plans/p.md: differs from its snapshot outside its criteria (F14)"),
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn status_fails_and_names_review_tasks_when_the_cross_reference_has_problems() {
+    // Every plan criterion GREEN, yet C-1 is in two tasks and T-3 (whose plan_file names no
+    // plan) holds a criterion no plan defines: review-tasks fails, so status must too.
+    let repo = Repo::with_plan(EXISTS);
+    repo.write(".specproof/tasks/T-2.md", task_with("T-2", EXISTS));
+    let z = item("Z-1", "file_exists", "{ path: src/a.rs }");
+    repo.write(
+        ".specproof/tasks/T-3.md",
+        task_with("T-3", &z).replace("plan_file: plans/p.md", "plan_file: plans/nope.md"),
+    );
+    repo.write("src/a.rs", "fn a() {}\n");
+    for t in ["T-1", "T-2"] {
+        assert_eq!(repo.verify_json(&["--task", t]).0, 0);
+    }
+    assert_eq!(repo.run(&["review-tasks"]).code, 1);
+
+    let (code, doc) = status_json(&repo);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["review_problems"], 2, "{doc:#}");
+    let review: Vec<&Value> = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "review")
+        .collect();
+    assert_eq!(review.len(), 2, "one line per kind: {doc:#}");
+    assert_eq!(review[0]["criteria"], serde_json::json!(["C-1"]));
+    assert_eq!(
+        review[0]["what"],
+        "1 criterion in more than one task (duplicated)"
+    );
+    assert_eq!(review[1]["criteria"], serde_json::json!(["Z-1 (T-3)"]));
+    assert_eq!(
+        review[1]["what"],
+        "1 task criterion its plan does not define (fabricated)"
+    );
+    assert!(review.iter().all(|p| p["next"] == "specproof review-tasks"));
+
+    let run = repo.run(&["status"]);
+    run.code(1)
+        .line("  RED  review-tasks C-1: 1 criterion in more than one task (duplicated)")
+        .line(
+            "  RED  review-tasks Z-1 (T-3): 1 task criterion its plan does not define (fabricated)",
+        )
+        .line("failed: `specproof review-tasks` finds 2 problems");
+    assert!(
+        !run.stdout.contains("every criterion is GREEN"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("→ specproof review-tasks").count(), 2);
 }

@@ -127,7 +127,7 @@ fn a_small_history_gives_exact_values() {
         value(&doc, "first_pass_completion_rate"),
         (json!(100.0), json!(true))
     );
-    // 2 commits moved a task to done; T-2's had no evidence.
+    // 2 commits moved a task to done or complete; T-2's had no evidence.
     assert_eq!(value(&doc, "silent_skip_rate"), (json!(50.0), json!(false)));
     let skip = metric(&doc, "silent_skip_rate");
     assert_eq!(skip["breakdown"]["done_claims"], 2.0);
@@ -187,7 +187,7 @@ fn metrics_without_tasks_or_history_are_not_applicable() {
     assert_na(
         &doc,
         "silent_skip_rate",
-        "no commit in HEAD's history moved a task to done",
+        "no commit in HEAD's history moved a task to done or complete",
     );
     assert_na(&doc, "first_pass_completion_rate", "no task is done");
     assert_eq!(value(&doc, "spec_compliance_rate").0, 0.0);
@@ -387,4 +387,59 @@ fn a_claim_merged_with_no_ff_is_counted_once() {
     let skip = metric(&doc, "silent_skip_rate");
     assert_eq!(skip["breakdown"]["done_claims"], 1.0, "{skip:#}");
     assert_eq!(skip["breakdown"]["silent"], 1.0, "{skip:#}");
+}
+
+#[test]
+fn a_task_moved_straight_to_complete_without_evidence_is_a_silent_skip() {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan())
+        .write(TASK, task("T-1", "in_progress", CRITERIA, ""))
+        .write(T2, task2("in_progress", ""));
+    commit(&repo, "plan and tasks");
+    // T-1 proven and moved to done, then done -> complete: one claim, not two.
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    commit(&repo, "T-1 done");
+    set_status(&repo, TASK, "done", "complete");
+    commit(&repo, "T-1 complete");
+    // T-2 in_progress -> complete in one commit, no evidence (as --no-verify lets it through).
+    set_status(&repo, T2, "in_progress", "complete");
+    commit(&repo, "T-2 complete, unproven");
+    let doc = metrics_json(&repo);
+    let skip = metric(&doc, "silent_skip_rate");
+    assert_eq!(skip["breakdown"]["done_claims"], 2.0, "{skip:#}");
+    assert_eq!(skip["breakdown"]["silent"], 1.0, "{skip:#}");
+    assert_eq!(value(&doc, "silent_skip_rate"), (json!(50.0), json!(false)));
+}
+
+#[test]
+fn a_task_escalated_to_human_then_acknowledged_counts_at_the_human_level() {
+    let repo = Repo::new();
+    repo.write("plans/p.md", plan())
+        .write(TASK, task("T-1", "in_progress", CRITERIA, ""));
+    commit(&repo, "plan and task");
+    // Four failed attempts: retry, decompose, reassign, human (blocked).
+    repo.write("src/a.rs", "// nothing\n");
+    for _ in 0..4 {
+        repo.run(&["verify", "--task", "T-1"]).code(1);
+    }
+    assert!(repo.read(TASK).contains("escalation: human\n"));
+    repo.run(&[
+        "escalate", "--ack", "T-1", "--by", "lead", "--note", "split it",
+    ])
+    .code(0);
+    // The ack cleared `escalation`; the work is then done and proven.
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(0);
+    set_status(&repo, TASK, "in_progress", "done");
+    commit(&repo, "T-1 done");
+    assert!(repo.read(TASK).contains("escalation: null\n"));
+    let doc = metrics_json(&repo);
+    let depth = metric(&doc, "mean_escalation_depth");
+    assert_eq!(
+        (depth["value"].clone(), depth["meets"].clone()),
+        (json!(4.0), json!(false)),
+        "{depth:#}"
+    );
 }

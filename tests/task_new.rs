@@ -166,6 +166,50 @@ fn task_new_picks_the_next_free_id_and_checks_dependencies() {
 }
 
 #[test]
+fn task_new_rejects_an_empty_dependency_id() {
+    let repo = auth_repo();
+    repo.write(".specproof/tasks/T-001.md", auth_task("T-001", AUTH_1));
+    for value in [",", "", "T-001,", "T-001, "] {
+        let run = repo.run(&[
+            "task",
+            "new",
+            "--plan",
+            "plans/auth.md",
+            "--section",
+            "Auth middleware",
+            "--depends-on",
+            value,
+        ]);
+        run.code(2);
+        assert!(
+            run.stderr.contains(
+                "error: --depends-on: an empty task ID; give task IDs separated by commas, e.g. --depends-on T-001,T-002"
+            ),
+            "{value:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("no task  in"), "{}", run.stderr);
+        assert!(!repo.path().join(".specproof/tasks/T-002.md").exists());
+    }
+    // Spaces around the IDs are not part of them.
+    let run = repo.run(&[
+        "task",
+        "new",
+        "--plan",
+        "plans/auth.md",
+        "--section",
+        "Auth middleware",
+        "--depends-on",
+        "T-001 , T-001",
+    ]);
+    run.code(0);
+    assert!(
+        repo.read(".specproof/tasks/T-002.md")
+            .contains("\ndepends_on: [T-001]\n---\n")
+    );
+}
+
+#[test]
 fn task_new_never_overwrites_a_task_file() {
     let repo = auth_repo();
     let mine = auth_task("T-001", AUTH_1);

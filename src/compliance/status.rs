@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::printer::{Printer, styles};
+use crate::review::{Review, Status as ReviewStatus};
 use crate::snapshot::{self, DriftState};
 use crate::task::{Escalation, Status, Task, TaskMeta};
 use crate::workspace::Workspace;
@@ -48,6 +49,9 @@ pub enum ProblemKind {
     Unverifiable,
     /// A task file whose front matter does not parse.
     UnreadableTask,
+    /// A kind of problem the plan-to-tasks cross-reference (`specproof review-tasks`) finds:
+    /// missing, duplicated, drifted, orphaned or fabricated criteria, or plans it cannot review.
+    Review,
     /// RED criteria of a task or of a plan level.
     Red,
     /// Task copies that differ from the snapshot.
@@ -61,7 +65,9 @@ pub enum ProblemKind {
 impl ProblemKind {
     fn colour(self) -> Colour {
         match self {
-            Self::NoTask | Self::Unverifiable | Self::UnreadableTask | Self::Red => Colour::Red,
+            Self::NoTask | Self::Unverifiable | Self::UnreadableTask | Self::Review | Self::Red => {
+                Colour::Red
+            }
             Self::TaskDrift => Colour::Orange,
             Self::Grey => Colour::Grey,
             Self::Yellow => Colour::Yellow,
@@ -95,9 +101,12 @@ pub struct StatusReport {
     pub plans: Vec<PlanSummary>,
     pub drifted_plans: Vec<Drifted>,
     pub escalated: Vec<Escalated>,
-    /// Worst first: no task, unverifiable, unreadable, RED, task drift, GREY, YELLOW.
+    /// Worst first: no task, unverifiable, unreadable, review, RED, task drift, GREY, YELLOW.
     pub problems: Vec<Problem>,
-    /// No critical criterion is RED or ORANGE, and every plan parses.
+    /// The problems `specproof review-tasks` finds (its summary's total).
+    pub review_problems: usize,
+    /// No critical criterion is RED or ORANGE, every plan parses, and `review-tasks` finds no
+    /// problem.
     pub ok: bool,
     pub signatures_checked: bool,
 }
@@ -178,9 +187,10 @@ fn evidence_commit(dir: &str, owner: &str) -> String {
     )
 }
 
-/// The summary of a workspace and its matrix.
+/// The summary of a workspace, its matrix and its plan-to-tasks review (an `Err` is why the
+/// review could not run).
 #[must_use]
-pub fn status(ws: &Workspace, m: &Matrix) -> StatusReport {
+pub fn status(ws: &Workspace, m: &Matrix, review: Result<&Review, &String>) -> StatusReport {
     let mut tasks: Vec<StateTasks> = Status::ALL
         .iter()
         .map(|s| StateTasks {
@@ -251,6 +261,23 @@ pub fn status(ws: &Workspace, m: &Matrix) -> StatusReport {
         .collect();
 
     problems.extend(row_problems(ws, m));
+    let review_problems = match review {
+        Ok(r) => {
+            problems.extend(review_summary(r));
+            r.summary.problems()
+        }
+        Err(e) => {
+            problems.push(Problem {
+                kind: ProblemKind::Review,
+                subject: "review-tasks".into(),
+                criteria: Vec::new(),
+                what: format!("cannot run: {e}"),
+                next: "specproof review-tasks".into(),
+            });
+            1
+        }
+    };
+    // Stable: the review's kinds keep their order.
     problems.sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
     StatusReport {
         tasks,
@@ -260,9 +287,78 @@ pub fn status(ws: &Workspace, m: &Matrix) -> StatusReport {
         drifted_plans,
         escalated,
         problems,
-        ok: m.ok(),
+        review_problems,
+        ok: m.ok() && review_problems == 0,
         signatures_checked: m.signatures_checked,
     }
+}
+
+/// One problem per kind of problem `specproof review-tasks` finds, with its count: status
+/// stays one screen, review-tasks shows every row.
+fn review_summary(r: &Review) -> Vec<Problem> {
+    let ids = |status: ReviewStatus| -> Vec<String> {
+        r.plans
+            .iter()
+            .flat_map(|p| &p.criteria)
+            .filter(|c| c.status == status)
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let fabricated: Vec<String> = r
+        .fabricated
+        .iter()
+        .map(|f| format!("{} ({})", f.criterion, f.task))
+        .collect();
+    let s = &r.summary;
+    let kinds = [
+        (
+            s.missing,
+            ids(ReviewStatus::Missing),
+            "task-scope criterion in no task (missing)",
+            "task-scope criteria in no task (missing)",
+        ),
+        (
+            s.duplicated,
+            ids(ReviewStatus::Duplicated),
+            "criterion in more than one task (duplicated)",
+            "criteria in more than one task (duplicated)",
+        ),
+        (
+            s.drifted,
+            ids(ReviewStatus::Drifted),
+            "task copy differs from the plan's definition (drifted, F14)",
+            "task copies differ from the plan's definition (drifted, F14)",
+        ),
+        (
+            s.orphaned,
+            ids(ReviewStatus::Orphan),
+            "cross-cutting or system criterion in a task or never verified at plan level (orphan, F16)",
+            "cross-cutting or system criteria in a task or never verified at plan level (orphan, F16)",
+        ),
+        (
+            s.fabricated,
+            fabricated,
+            "task criterion its plan does not define (fabricated)",
+            "task criteria their plans do not define (fabricated)",
+        ),
+        (
+            s.broken_plans,
+            Vec::new(),
+            "plan whose criteria cannot all be reviewed (`specproof lint`)",
+            "plans whose criteria cannot all be reviewed (`specproof lint`)",
+        ),
+    ];
+    kinds
+        .into_iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, criteria, one, many)| Problem {
+            kind: ProblemKind::Review,
+            subject: "review-tasks".into(),
+            criteria,
+            what: format!("{n} {}", plural(n, one, many)),
+            next: "specproof review-tasks".into(),
+        })
+        .collect()
 }
 
 /// The problems the matrix rows show, one per kind and task (or plan, or plan section).
@@ -378,6 +474,8 @@ fn row_problems(ws: &Workspace, m: &Matrix) -> Vec<Problem> {
                     "held only by tasks whose front matter does not parse (F8)".to_owned(),
                     "specproof lint".to_owned(),
                 ),
+                // Rows never make this kind: review_summary does.
+                ProblemKind::Review => (String::new(), "specproof review-tasks".to_owned()),
             };
             let subject = match task {
                 Some((_, meta)) => format!("{subject} ({})", meta.status.name()),
@@ -546,6 +644,13 @@ pub fn table(r: &StatusReport, printer: &Printer) -> String {
             .filter(|p| p.problems > 0)
             .map(|p| p.plan.as_str())
             .collect();
+        if r.review_problems > 0 {
+            why.push(format!(
+                "`specproof review-tasks` finds {} {}",
+                r.review_problems,
+                plural(r.review_problems, "problem", "problems")
+            ));
+        }
         if !broken.is_empty() {
             why.push(format!(
                 "{} {} problems, so not every criterion can be judged (`specproof lint {}`)",
