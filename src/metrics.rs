@@ -416,18 +416,20 @@ fn convergence(root: &Path) -> Metric {
         };
         let highest = files
             .filter_map(Result::ok)
-            .filter_map(|f| {
-                let name = f.file_name().into_string().ok()?;
-                name.strip_prefix("iter-")?
-                    .strip_suffix(".json")?
-                    .parse::<u32>()
-                    .ok()
-            })
+            .filter_map(|f| crate::converge::record_number(&f.file_name().into_string().ok()?))
             .max();
+        // The iterations of the plan's latest run of the loop (a converged iteration ends a
+        // run; new work after it starts another), as its last record counts them.
         if let Some(n) = highest {
+            let used = std::fs::read(plan.path().join(format!("iter-{n}.json")))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|r| r.pointer("/budget/iterations_used")?.as_u64())
+                .and_then(|u| u32::try_from(u).ok())
+                .unwrap_or(n);
             m.breakdown.insert(
                 plan.file_name().to_string_lossy().into_owned(),
-                f64::from(n),
+                f64::from(used),
             );
         }
     }
@@ -435,7 +437,10 @@ fn convergence(root: &Path) -> Metric {
         return m.na("no convergence records (run `specproof converge`)");
     };
     let plans = m.breakdown.len();
-    m.value(max, format!("highest iteration over {plans} plans"))
+    m.value(
+        max,
+        format!("most iterations of a plan's latest run of the loop, over {plans} plans"),
+    )
 }
 
 fn review_gap(review: Result<&crate::review::Review, &String>) -> Metric {

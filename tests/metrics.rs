@@ -211,7 +211,12 @@ fn escalation_retries_and_iterations_are_counted() {
         )
         .write(".specproof/convergence/p/iter-1.json", "{}")
         .write(".specproof/convergence/p/iter-3.json", "{}")
-        .write(".specproof/convergence/q/iter-2.json", "{}");
+        .write(".specproof/convergence/q/iter-2.json", "{}")
+        // q converged earlier, and its latest run of the loop has used one iteration.
+        .write(
+            ".specproof/convergence/q/iter-4.json",
+            r#"{"budget": {"iterations_used": 1}}"#,
+        );
     let doc = metrics_json(&repo);
     // T-3 (complete, iteration 1, 0 attempts) of T-1 and T-3.
     assert_eq!(
@@ -228,7 +233,7 @@ fn escalation_retries_and_iterations_are_counted() {
         (json!(3.0), json!(false))
     );
     let conv = &metric(&doc, "convergence_iterations")["breakdown"];
-    assert_eq!(*conv, json!({"p": 3.0, "q": 2.0}));
+    assert_eq!(*conv, json!({"p": 3.0, "q": 1.0}));
 }
 
 #[test]
