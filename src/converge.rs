@@ -753,15 +753,17 @@ pub fn allows_rise(
     Ok(())
 }
 
-/// Where a record's signature cannot be checked (a server, an audit), its decision must at least
-/// follow from its own results, the previous iteration's committed record and the budget, as
-/// `specproof converge` decides (SPEC §10.2): a record of every criterion of the plan
-/// (`criteria`), not all passing, no criterion failing in this iteration and the previous one
-/// (F17), none that passed then and fails now (F10), and the budget not spent (F15). Its times
-/// are the writer's, so they are only checked against each other and the previous record's.
+/// Where a record's signature cannot be checked (a server, an audit, a machine without the
+/// key), its decision must at least follow from its own results, the previous iteration's
+/// committed record and the budget, as `specproof converge` decides (SPEC §10.2): a result for
+/// every criterion of the plan (`criteria`); `converged` only when all of them pass; `escalate`
+/// when one fails and there is a criterion failing in this iteration and the previous one
+/// (F17), one that passed then and fails now (F10), or the budget is spent (F15); `continue`
+/// otherwise. Its times are the writer's, so they are only checked against each other and the
+/// previous record's.
 ///
 /// # Errors
-/// Why a `continue` record does not hold together.
+/// Why the record does not hold together.
 pub fn consistent(
     doc: &Value,
     previous: Option<&Value>,
@@ -773,16 +775,12 @@ pub fn consistent(
         .get("iteration")
         .and_then(Value::as_u64)
         .ok_or("it records no iteration")?;
+    let decision = doc.get("decision").and_then(Value::as_str).unwrap_or("");
     let results = results_of(doc).ok_or("it has no `results`")?;
     if let Some(id) = criteria.iter().find(|id| !results.contains_key(**id)) {
         return Err(format!(
             "it has no result for {id}: a record judges every criterion of the plan"
         ));
-    }
-    if results.values().all(|r| *r == "pass") {
-        return Err(
-            "all its results pass, which converges: `continue` needs a failing criterion".into(),
-        );
     }
     if n > 1 && previous.is_none() {
         return Err(format!(
@@ -806,11 +804,6 @@ pub fn consistent(
             if used == 1 { "" } else { "s" }
         ));
     }
-    if used >= max_iterations {
-        return Err(format!(
-            "it ends iteration {used} of at most {max_iterations} (convergence.max_iterations) of this run of the loop: the budget is spent, so the decision is escalate (F15)"
-        ));
-    }
     let time = |d: &Value, key: &str| {
         d.get(key)
             .and_then(Value::as_str)
@@ -824,42 +817,42 @@ pub fn consistent(
                 .into(),
         );
     }
-    match previous {
-        None => {}
-        Some(prev) => {
-            let prev_first = time(prev, "first_recorded_at");
-            let prev_recorded = time(prev, "recorded_at");
-            if used > 1 && prev_first != Some(first) {
-                return Err(format!(
-                    "its `first_recorded_at` differs from iteration {}'s: the budget's clock starts once",
+    // What escalates, as converge finds it.
+    let mut escalates: Vec<String> = Vec::new();
+    if let Some(prev) = previous {
+        let prev_first = time(prev, "first_recorded_at");
+        let prev_recorded = time(prev, "recorded_at");
+        if used > 1 && prev_first != Some(first) {
+            return Err(format!(
+                "its `first_recorded_at` differs from iteration {}'s: the budget's clock starts once",
+                n - 1
+            ));
+        }
+        if prev_recorded.is_none_or(|p| recorded < p) {
+            return Err(format!(
+                "it is recorded before iteration {}'s record",
+                n - 1
+            ));
+        }
+        let before = results_of(prev).unwrap_or_default();
+        for (id, now) in &results {
+            match before.get(id) {
+                Some(&"pass") if *now != "pass" => escalates.push(format!(
+                    "{id} passed in iteration {} and fails in {n}: a regression escalates (F10)",
                     n - 1
-                ));
-            }
-            if prev_recorded.is_none_or(|p| recorded < p) {
-                return Err(format!(
-                    "it is recorded before iteration {}'s record",
+                )),
+                Some(b) if *b != "pass" && *now != "pass" => escalates.push(format!(
+                    "{id} fails in iterations {} and {n}: stagnation escalates (F17)",
                     n - 1
-                ));
-            }
-            let before = results_of(prev).unwrap_or_default();
-            for (id, now) in &results {
-                match before.get(id) {
-                    Some(&"pass") if *now != "pass" => {
-                        return Err(format!(
-                            "{id} passed in iteration {} and fails in {n}: a regression escalates (F10)",
-                            n - 1
-                        ));
-                    }
-                    Some(b) if *b != "pass" && *now != "pass" => {
-                        return Err(format!(
-                            "{id} fails in iterations {} and {n}: stagnation escalates (F17)",
-                            n - 1
-                        ));
-                    }
-                    _ => {}
-                }
+                )),
+                _ => {}
             }
         }
+    }
+    if used >= max_iterations {
+        escalates.push(format!(
+            "it ends iteration {used} of at most {max_iterations} (convergence.max_iterations) of this run of the loop: the budget is spent, so the decision is escalate (F15)"
+        ));
     }
     let minutes = recorded
         .duration_since(first)
@@ -867,11 +860,38 @@ pub fn consistent(
         .as_secs()
         / 60;
     if minutes >= max_wall_clock_min {
-        return Err(format!(
+        escalates.push(format!(
             "it is recorded {minutes} minutes after the first iteration, of at most {max_wall_clock_min} (convergence.max_wall_clock_min): the budget is spent, so the decision is escalate (F15)"
         ));
     }
-    Ok(())
+    let failing: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| **r != "pass")
+        .map(|(id, _)| *id)
+        .collect();
+    match decision {
+        "converged" if failing.is_empty() => Ok(()),
+        "converged" => Err(format!(
+            "it says converged, and {} fail{} in it",
+            failing.join(", "),
+            if failing.len() == 1 { "s" } else { "" }
+        )),
+        _ if failing.is_empty() => Err(format!(
+            "all its results pass, which converges: `{decision}` needs a failing criterion"
+        )),
+        "continue" => match escalates.first() {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
+        },
+        "escalate" if escalates.is_empty() => Err(
+            "it escalates, and nothing in it does: no stagnation, regression or spent budget"
+                .into(),
+        ),
+        "escalate" => Ok(()),
+        other => Err(format!(
+            "its decision \"{other}\" is none of converged, continue, escalate"
+        )),
+    }
 }
 
 /// Whether a record ends its run of the loop: every criterion passed.

@@ -181,7 +181,8 @@ fn a_new_iteration_needs_a_person() {
         ],
     );
     // A file where convergence keeps its records is not a person's decision, nor is a record
-    // written by hand with every fact right but no signature of `specproof converge`.
+    // written by hand with every fact right but no signature of `specproof converge`: on a
+    // machine without the key it is judged as the server judges it, and it has no results.
     repo.write(".specproof/convergence/p/iter-1.json", "{}\n");
     let run = commit_all(&repo, "a record by hand");
     rejected(&repo, &head, &run, &["rose from 1 to 2"]);
@@ -194,7 +195,11 @@ fn a_new_iteration_needs_a_person() {
         &repo,
         &head,
         &run,
-        &["rose from 1 to 2", "not written by `specproof converge`"],
+        &[
+            "rose from 1 to 2",
+            "`specproof converge` did not write",
+            "it has no `results`",
+        ],
     );
 }
 

@@ -875,3 +875,73 @@ fn a_hand_written_convergence_record_is_judged_by_its_results_and_by_running_its
     let audit = repo.run(&["audit", "--range", &format!("{first}..HEAD")]);
     assert_eq!(audit.code, 0, "{}{}", audit.stdout, audit.stderr);
 }
+
+/// A record that starts no iteration is judged too: a hand-written `converged` record would
+/// reset the budget and hide stagnation from the next `specproof converge`.
+#[test]
+fn a_hand_written_record_that_starts_no_iteration_is_judged_too() {
+    const RECORD_2: &str = ".specproof/convergence/p/iter-2.json";
+    let (repo, server) = setup();
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    commit(&repo, "iteration 2");
+    taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+    let before = repo.head();
+    let record_1: serde_json::Value =
+        serde_json::from_str(&repo.read(".specproof/convergence/p/iter-1.json")).expect("record 1");
+    let forge = |results: serde_json::Value| {
+        let mut doc = record_1.clone();
+        doc["iteration"] = 2.into();
+        doc["decision"] = "converged".into();
+        doc["results"] = results;
+        doc["budget"]["iterations_used"] = 2.into();
+        doc["tasks_advanced"] = serde_json::json!([]);
+        repo.write(RECORD_2, serde_json::to_string_pretty(&doc).expect("json"));
+    };
+    // No results at all.
+    forge(serde_json::json!([]));
+    commit(&repo, "converged, says a record");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[RECORD_2, "no result for W-1"],
+    );
+    let audit = repo.run(&["audit", "--range", &format!("{before}..HEAD")]);
+    assert_eq!(audit.code, 1, "{}{}", audit.stdout, audit.stderr);
+    assert!(
+        audit.stdout.contains("no result for W-1"),
+        "{}",
+        audit.stdout
+    );
+    repo.git(&["reset", "-q", "--hard", &before]);
+    // Every criterion passes, says the record; the server runs W-1 again: src/a.rs is missing.
+    let pass = |id: &str| serde_json::json!({"criterion": id, "task": "T-1", "result": "pass"});
+    forge(serde_json::json!([pass("W-1"), pass("W-2")]));
+    commit(&repo, "converged, says a record of passes");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[RECORD_2, "F12", "it says W-1 passes"],
+    );
+    repo.git(&["reset", "-q", "--hard", &before]);
+    // With the client's hooks, the signature is checked: a hand-written record is refused there.
+    repo.run(&["install"]).code(0);
+    forge(serde_json::json!([pass("W-1"), pass("W-2")]));
+    repo.git(&["add", "-A"]);
+    let run = repo.git_env(&["commit", "-m", "converged, says a record"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("F12") && run.stderr.contains("signature does not verify"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.head(), before);
+}

@@ -90,7 +90,7 @@ struct Ctx<'v, 'c, 'r> {
     /// what happened to them: done tasks that depend on them are judged again.
     withdrawn: Vec<(String, String)>,
     /// Convergence records already judged, by path: one record advances many tasks.
-    records: BTreeMap<String, Result<(), (FailureCode, String)>>,
+    records: BTreeMap<String, Result<serde_json::Value, (FailureCode, String)>>,
     out: Outcome,
 }
 
@@ -212,6 +212,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
     ctx.tampering(&changed);
     ctx.changes_log(&changed);
     ctx.convergence_records(&changed);
+    ctx.added_records(&changed);
     let gated = ctx.tasks(&changed);
     ctx.regressions(&changed, &gated);
     ctx.out
@@ -995,9 +996,8 @@ impl Ctx<'_, '_, '_> {
     }
 
     /// Whether the change adds the convergence record of the iteration that ends (SPEC §10.2),
-    /// deciding continue and naming the task `n` (as the change leaves it), with attempts and
-    /// escalation reset. The signature is checked where the change has this machine's key; a
-    /// replay checks that the record holds together and runs the passes it states again.
+    /// one `specproof converge` wrote ([`Self::judge_record`]), deciding continue and naming the
+    /// task `n` (as the change leaves it), with attempts and escalation reset.
     fn convergence_record(&mut self, n: &TaskMeta) -> Result<(), (FailureCode, String)> {
         let plan = crate::paths::normalize(&n.plan_file);
         let f8 = |reason: String| (FailureCode::F8, reason);
@@ -1031,40 +1031,128 @@ impl Ctx<'_, '_, '_> {
             }));
         };
         let (path, number) = (path.clone(), *number);
-        let bytes = self
-            .new
-            .content
-            .read(&path)
-            .map_err(|e| f8(format!("{path} cannot be read: {e}")))?;
         if n.attempts != 0 || n.escalation.is_some() {
             return Err(f8(
                 "a new iteration starts with `attempts: 0` and `escalation: null`".into(),
             ));
         }
-        // On this machine the record must be signed with its key (`specproof converge` makes
-        // one when there is none). A replay cannot check another machine's signature: there
-        // the record's decision must follow from its results, and its passes must hold when
-        // their proofs run again.
-        let key = if self.change.stage.replay() {
-            None
-        } else {
-            Some(self.change.key.ok_or_else(|| {
-                f8("this machine has no signing key, so the record was not written by `specproof converge` here".to_owned())
-            })?)
-        };
-        crate::converge::allows_rise(&bytes, &plan, number, &n.task_id, key)
-            .map_err(|e| f8(format!("{path}: {e}")))?;
-        if key.is_some() {
-            return Ok(());
+        let doc = self
+            .judge_record(&path)
+            .map_err(|(code, e)| (code, format!("{path}: {e}")))?;
+        let bytes = serde_json::to_vec(&doc).map_err(|e| f8(e.to_string()))?;
+        crate::converge::allows_rise(&bytes, &plan, number, &n.task_id, None)
+            .map_err(|e| f8(format!("{path}: {e}")))
+    }
+
+    /// Every convergence record the change adds (SPEC §10.2) must be one `specproof converge`
+    /// wrote ([`Self::judge_record`]), whether or not it starts an iteration: a record is what
+    /// the next iteration's regression, stagnation and budget are counted from.
+    fn added_records(&mut self, changed: &BTreeSet<String>) {
+        let prefix = format!("{}/", crate::converge::DIR);
+        let added: Vec<String> = changed
+            .iter()
+            .filter(|p| p.starts_with(&prefix))
+            .filter(|p| self.new.content.get(p).is_some())
+            .filter(|p| {
+                self.old
+                    .as_ref()
+                    .is_none_or(|old| old.content.get(p).is_none())
+            })
+            .cloned()
+            .collect();
+        for path in added {
+            if let Err((code, reason)) = self.judge_record(&path) {
+                self.push(Problem {
+                    task: None,
+                    file: Some(path.clone()),
+                    line: None,
+                    check: Check::Lifecycle,
+                    criterion: None,
+                    code: Some(code),
+                    reason: format!(
+                        "a convergence record that `specproof converge` did not write for this content: {reason}"
+                    ),
+                    fix: format!(
+                        "take it out of the commit (`git rm --cached {path}`); records are written by `specproof converge`"
+                    ),
+                });
+            }
         }
-        if let Some(judged) = self.records.get(&path) {
+    }
+
+    /// The convergence record at `path`, added by the change, judged once: named
+    /// `<DIR>/<plan stem>/iter-<N>.json` for a plan of the content and iteration N; signed with
+    /// this machine's key where the change is judged with one; elsewhere (a replay, a machine
+    /// without the key) it must hold together and its passes must hold when run again
+    /// ([`Self::replayed_record`]).
+    fn judge_record(&mut self, path: &str) -> Result<serde_json::Value, (FailureCode, String)> {
+        if let Some(judged) = self.records.get(path) {
             return judged.clone();
         }
-        let judged = self
-            .replayed_record(&path, &bytes, &plan, number)
-            .map_err(|(code, e)| (code, format!("{path}: {e}")));
-        self.records.insert(path, judged.clone());
+        let judged = self.judge_record_once(path);
+        self.records.insert(path.to_owned(), judged.clone());
         judged
+    }
+
+    fn judge_record_once(
+        &mut self,
+        path: &str,
+    ) -> Result<serde_json::Value, (FailureCode, String)> {
+        let f8 = |reason: String| (FailureCode::F8, reason);
+        let layout = || {
+            f8(format!(
+                "records are named {}/<plan stem>/iter-<N>.json",
+                crate::converge::DIR
+            ))
+        };
+        let rest = path
+            .strip_prefix(crate::converge::DIR)
+            .and_then(|r| r.strip_prefix('/'))
+            .ok_or_else(layout)?;
+        let (dir_stem, name) = rest.split_once('/').ok_or_else(layout)?;
+        let number = crate::converge::record_number(name)
+            .filter(|_| !name.contains('/'))
+            .ok_or_else(layout)?;
+        let bytes = self
+            .new
+            .content
+            .read(path)
+            .map_err(|e| f8(format!("it cannot be read: {e}")))?;
+        let doc: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| f8(format!("it is not a valid record ({e})")))?;
+        if doc.get("iteration").and_then(serde_json::Value::as_u64) != Some(u64::from(number)) {
+            return Err(f8(format!(
+                "its file name says iteration {number}, and its `iteration` does not"
+            )));
+        }
+        let plan = doc
+            .get("plan")
+            .and_then(serde_json::Value::as_str)
+            .map(crate::paths::normalize)
+            .unwrap_or_default();
+        if plan.is_empty()
+            || stem(&plan) != dir_stem
+            || !self.new.is_plan(&plan)
+            || self.new.content.get(&plan).is_none()
+        {
+            return Err(f8(format!(
+                "its `plan` is not a plan file of this content whose file name is {dir_stem}.md"
+            )));
+        }
+        if !self.change.stage.replay()
+            && let Some(key) = self.change.key
+        {
+            return if key.verify_json(&doc) {
+                Ok(doc)
+            } else {
+                Err((
+                    FailureCode::F12,
+                    "its signature does not verify: it was not written by `specproof converge` on this machine, or was edited since".to_owned(),
+                ))
+            };
+        }
+        self.replayed_record(&doc, &plan, number)?;
+        Ok(doc)
     }
 
     /// A replay's judgement of the convergence record at `path` ending iteration `n` of
@@ -1072,14 +1160,12 @@ impl Ctx<'_, '_, '_> {
     /// says passes passes when its proof runs again here (where the policy runs it).
     fn replayed_record(
         &mut self,
-        path: &str,
-        bytes: &[u8],
+        doc: &serde_json::Value,
         plan: &str,
         n: u32,
     ) -> Result<(), (FailureCode, String)> {
         let f8 = |reason: String| (FailureCode::F8, reason);
-        let doc: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| f8(format!("it is not a valid record ({e})")))?;
+        let path = crate::converge::record_path(&stem(plan), n);
         let previous = if n > 1 {
             let prev = crate::converge::record_path(&stem(plan), n - 1);
             self.old
@@ -1106,7 +1192,7 @@ impl Ctx<'_, '_, '_> {
                 .min(old.config.convergence.max_wall_clock_min);
         }
         crate::converge::consistent(
-            &doc,
+            doc,
             previous.as_ref(),
             &ids,
             budget.max_iterations,
