@@ -525,6 +525,10 @@ fn run_converge(
     let options = crate::converge::Options {
         plan,
         dry_run: args.dry_run,
+        override_reason: std::env::var("SPECPROOF_OVERRIDE")
+            .ok()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty()),
     };
     let report =
         match crate::converge::converge(&repo.root, &repo.git, &options, "specproof converge") {

@@ -38,6 +38,8 @@ pub struct Options {
     pub plan: Option<String>,
     /// Compute and show the decision, write nothing (no proof runs either).
     pub dry_run: bool,
+    /// `SPECPROOF_OVERRIDE`: a person resumes the loop after an escalation, on the record.
+    pub override_reason: Option<String>,
 }
 
 /// Converge could not do its work.
@@ -259,19 +261,14 @@ fn one_plan(
         None => 1,
         Some((last, decision, at)) => {
             // After an escalation a person decides: the loop goes on only once they have
-            // acknowledged a task of the plan since (`specproof escalate --ack`), or started a
-            // new iteration of its tasks on the record.
-            let acked = metas_of(ws, plan).iter().any(|(_, m)| {
-                m.acks.iter().any(|a| {
-                    humantime::parse_rfc3339(&a.at)
-                        .ok()
-                        .zip(at)
-                        .is_some_and(|(ack, escalated)| ack >= escalated)
-                })
-            });
-            if decision == "escalate" && tasks_iteration <= last && !acked {
+            // acknowledged a task of the plan since (`specproof escalate --ack`, committed), or
+            // resume it on the record (SPECPROOF_OVERRIDE).
+            if decision == "escalate"
+                && options.override_reason.is_none()
+                && !acked_since(git, plan, at)
+            {
                 return Err(ConvergeError::Usage(format!(
-                    "{}: iteration {last} of {plan} escalated (its record is committed): a person decides what happens next (`specproof escalate --ack T --by NAME --note TEXT`, a new plan, or a new iteration started on the record: SPECPROOF_OVERRIDE='<reason>' git commit …)",
+                    "{}: iteration {last} of {plan} escalated (its record is committed): a person decides what happens next: `specproof escalate --ack T --by NAME --note TEXT` for an escalated task of the plan (committed), or resume the loop on the record: SPECPROOF_OVERRIDE='<reason>' specproof converge, then commit with the same SPECPROOF_OVERRIDE",
                     record_path(&plan_stem, last)
                 )));
             }
@@ -583,6 +580,9 @@ fn one_plan(
             "gap_tasks": outcome.gap_tasks,
             "tool": verify::TOOL,
         });
+        if let Some(reason) = &options.override_reason {
+            doc["override"] = Value::String(reason.clone());
+        }
         let signature = key.sign_json(&doc);
         doc["signature"] = Value::String(signature);
         write_record(root, &path, &doc)?;
@@ -658,6 +658,25 @@ fn read_record(git: &git2::Repository, rel: &str) -> Option<Value> {
         .peel_to_blob()
         .ok()?;
     serde_json::from_slice(blob.content()).ok()
+}
+
+/// Whether a task of `plan`, as HEAD holds it, carries an acknowledgement made at or after `at`
+/// (the escalate record's time).
+fn acked_since(git: &git2::Repository, plan: &str, at: Option<SystemTime>) -> bool {
+    let Some(at) = at else { return false };
+    let Some(head) = git.head().ok().and_then(|h| h.target()) else {
+        return false;
+    };
+    let Ok(content) = crate::content::Content::commit(git, head) else {
+        return false;
+    };
+    let view = crate::gate::view::View::load(&content);
+    view.task_metas().values().any(|m| {
+        crate::paths::normalize(&m.plan_file) == plan
+            && m.acks
+                .iter()
+                .any(|a| humantime::parse_rfc3339(&a.at).is_ok_and(|ack| ack >= at))
+    })
 }
 
 /// The highest `N` of the `iter-N.json` records HEAD holds for the plan whose stem is `stem`,

@@ -536,7 +536,37 @@ fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() 
         "{}",
         run.stderr
     );
-    // A person's acknowledgement of the plan's task lets the loop go on.
+    // A person resumes it on the record: converge runs with SPECPROOF_OVERRIDE, and its record
+    // goes in only as an override (the hooks reject it otherwise, F6).
+    let resume = [("SPECPROOF_OVERRIDE", "W-3 needs a new design: one more try")];
+    let run = repo.run_in(".", &["converge", "--format", "json"], &resume);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["plans"][0]["iteration"], 5, "{doc}");
+    let record: serde_json::Value =
+        serde_json::from_str(&repo.read(".specproof/convergence/p/iter-5.json")).expect("record");
+    assert_eq!(record["override"], "W-3 needs a new design: one more try");
+    let head = repo.head();
+    let run = commit_all(&repo, "iteration 5 without a person");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "F6",
+            "iteration 4 of plans/p.md escalated",
+            "only a person resumes the loop",
+        ],
+    );
+    let run = repo.git_env(&["commit", "-m", "iteration 5, resumed"], &resume);
+    accepted(&repo, &head, &run);
+    let message = repo.git(&["log", "-1", "--format=%B"]);
+    assert!(
+        message.contains("Specproof-Override: W-3 needs a new design"),
+        "{message}"
+    );
+    // Iteration 5 escalated again (W-3 still fails). A person's acknowledgement of the plan's
+    // task, committed, lets the loop go on without an override.
     let run = repo.run(&[
         "escalate",
         "--ack",
@@ -547,6 +577,13 @@ fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() 
         "c.rs comes next",
     ]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let run = repo.run(&["converge", "--dry-run"]);
+    assert_eq!(
+        run.code, 2,
+        "an acknowledgement counts once committed: {}",
+        run.stdout
+    );
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-2 acknowledged"));
     let (_, doc) = converge(&repo, &["--dry-run"]);
-    assert_eq!(doc["plans"][0]["iteration"], 5, "{doc}");
+    assert_eq!(doc["plans"][0]["iteration"], 6, "{doc}");
 }

@@ -1139,6 +1139,7 @@ impl Ctx<'_, '_, '_> {
                 "its `plan` is not a plan file of this content whose file name is {dir_stem}.md"
             )));
         }
+        self.after_escalation(&plan, number)?;
         if !self.change.stage.replay()
             && let Some(key) = self.change.key
         {
@@ -1153,6 +1154,50 @@ impl Ctx<'_, '_, '_> {
         }
         self.replayed_record(&doc, &plan, number)?;
         Ok(doc)
+    }
+
+    /// After an escalated iteration (its record in the parent content says escalate), the loop
+    /// goes on only by a person's decision: an acknowledgement of one of the plan's tasks made
+    /// since that record, in this content; otherwise the record is rejected (F6), which a person
+    /// may override on the record (`SPECPROOF_OVERRIDE`).
+    fn after_escalation(&self, plan: &str, n: u32) -> Result<(), (FailureCode, String)> {
+        if n < 2 {
+            return Ok(());
+        }
+        let prev_path = crate::converge::record_path(&stem(plan), n - 1);
+        let Some(prev) = self
+            .old
+            .as_ref()
+            .and_then(|old| old.content.read(&prev_path).ok())
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        else {
+            return Ok(());
+        };
+        if prev.get("decision").and_then(serde_json::Value::as_str) != Some("escalate") {
+            return Ok(());
+        }
+        let at = prev
+            .get("recorded_at")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| humantime::parse_rfc3339(t).ok());
+        let acked = at.is_some_and(|at| {
+            self.metas().values().any(|m| {
+                crate::paths::normalize(&m.plan_file) == plan
+                    && m.acks
+                        .iter()
+                        .any(|a| humantime::parse_rfc3339(&a.at).is_ok_and(|ack| ack >= at))
+            })
+        });
+        if acked {
+            return Ok(());
+        }
+        Err((
+            FailureCode::F6,
+            format!(
+                "iteration {} of {plan} escalated ({prev_path}), and no task of the plan has been acknowledged since: only a person resumes the loop (`specproof escalate --ack T --by NAME --note TEXT`, or this commit on the record: SPECPROOF_OVERRIDE='<reason>' git commit …)",
+                n - 1
+            ),
+        ))
     }
 
     /// A replay's judgement of the convergence record at `path` ending iteration `n` of
