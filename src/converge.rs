@@ -239,7 +239,31 @@ fn one_plan(
     key: Option<&Key>,
     command_line: &str,
 ) -> Result<PlanOutcome, ConvergeError> {
-    let config = &ws.config.convergence;
+    // The budget is the stricter of HEAD's and the working tree's settings, as the server and
+    // audit judge the record (the stricter of the commit's and its parent's): a budget raised
+    // in the working tree counts once it is committed.
+    let head_view = head_content(git);
+    let mut budget_config = ws.config.convergence.clone();
+    if let Some(content) = &head_view {
+        let head_config = crate::gate::view::View::load(content).config.convergence;
+        budget_config.max_iterations = budget_config.max_iterations.min(head_config.max_iterations);
+        budget_config.max_wall_clock_min = budget_config
+            .max_wall_clock_min
+            .min(head_config.max_wall_clock_min);
+    }
+    let config = &budget_config;
+    // Each task's iteration as HEAD holds it: a second run before the first is committed
+    // advances a task from there again, not twice.
+    let head_iterations: BTreeMap<String, u32> = head_view
+        .as_ref()
+        .map(|content| {
+            crate::gate::view::View::load(content)
+                .task_metas()
+                .into_values()
+                .map(|m| (m.task_id, m.iteration))
+                .collect()
+        })
+        .unwrap_or_default();
     let plan_stem = stem(plan);
     // Records are kept by the plan file's stem (SPEC §10.2): two plans of one stem would share
     // them, and each iteration would overwrite the other's.
@@ -498,10 +522,15 @@ fn one_plan(
             let src = std::fs::read_to_string(root.join(path))
                 .map_err(|e| ConvergeError::Failed(format!("{path}: cannot read: {e}")))?;
             let mut want = (*meta).clone();
-            want.iteration = meta.iteration + 1;
+            let next = head_iterations
+                .get(&meta.task_id)
+                .copied()
+                .unwrap_or(meta.iteration)
+                + 1;
+            want.iteration = next;
             want.attempts = 0;
             want.escalation = None;
-            let edited = advance(&src, meta.iteration + 1)
+            let edited = advance(&src, next)
                 .and_then(|t| crate::task_edit::check(path, &t, &want).map(|()| t))
                 .map_err(|e| {
                     ConvergeError::Failed(format!(
@@ -658,6 +687,12 @@ fn read_record(git: &git2::Repository, rel: &str) -> Option<Value> {
         .peel_to_blob()
         .ok()?;
     serde_json::from_slice(blob.content()).ok()
+}
+
+/// HEAD's tree, when there is one.
+fn head_content(git: &git2::Repository) -> Option<crate::content::Content<'_>> {
+    let head = git.head().ok()?.target()?;
+    crate::content::Content::commit(git, head).ok()
 }
 
 /// Whether a task of `plan`, as HEAD holds it, carries an acknowledgement made at or after `at`

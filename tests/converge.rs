@@ -587,3 +587,73 @@ fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() 
     let (_, doc) = converge(&repo, &["--dry-run"]);
     assert_eq!(doc["plans"][0]["iteration"], 6, "{doc}");
 }
+
+/// What converge writes is what the gates accept on the content committed: a second run before
+/// the first is committed advances no task twice; the budget counts as committed; a record
+/// whose passes do not hold in the committed content is refused by the hook too; and a renamed
+/// plan's first record cannot advance a task already past its first iteration.
+#[test]
+fn converge_s_record_is_judged_on_what_is_committed() {
+    let repo = repo_with("", "");
+    install(&repo);
+    // Two runs before a commit: T-1 goes from 1 to 2, once.
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue");
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue", "{doc}");
+    assert!(
+        repo.read(TASK).contains("iteration: 2\n"),
+        "{}",
+        repo.read(TASK)
+    );
+    accepted(&repo, &repo.head(), &commit_all(&repo, "iteration 2"));
+    // A budget raised in the working tree counts once it is committed: converge judges by the
+    // stricter of HEAD's and the working tree's.
+    repo.write("specproof.yml", "convergence: { max_iterations: 2 }\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "a budget of 2"));
+    repo.write("specproof.yml", "convergence: { max_iterations: 9 }\n");
+    repo.write("src/a.rs", "fn a() {}\n");
+    repo.write("plans/p.md", plan(&format!("{CRITERIA}{W3}")));
+    let (_, doc) = converge(&repo, &["--dry-run"]);
+    assert_eq!(doc["plans"][0]["budget"]["max_iterations"], 2, "{doc}");
+    assert!(codes(&doc["plans"][0]).contains(&"F15".to_owned()), "{doc}");
+    // Committed on its own first, the raise counts.
+    repo.git(&["add", "specproof.yml"]);
+    let run = repo.git_env(&["commit", "-m", "a budget of 9"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The record says W-1 passes (src/a.rs is in the working tree); committed without src/a.rs,
+    // the hook runs W-1 again on what is committed and refuses the record.
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue", "{doc}");
+    let head = repo.head();
+    repo.git(&["add", ".specproof", "plans"]);
+    let run = repo.git_env(&["commit", "-m", "iteration 3 without src/a.rs"], &[]);
+    rejected(&repo, &head, &run, &["F12", "it says W-1 passes"]);
+    accepted(&repo, &head, &commit_all(&repo, "iteration 3"));
+    assert!(repo.read(TASK).contains("iteration: 3\n"));
+
+    // The plan renamed: its records stay under the old name, and a first record of the new
+    // name cannot advance T-1 (iteration 3) as if the plan started again.
+    repo.git(&["mv", "plans/p.md", "plans/p2.md"]);
+    repo.write(
+        TASK,
+        repo.read(TASK)
+            .replace("plan_file: plans/p.md", "plan_file: plans/p2.md"),
+    );
+    std::fs::remove_file(repo.path().join("src/a.rs")).expect("rm");
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "plan renamed, a.rs gone"),
+    );
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["plans"][0]["iteration"], 1, "{doc}");
+    let head = repo.head();
+    let run = commit_all(&repo, "a new history");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["first record of plans/p2.md", "already in iteration 3"],
+    );
+}

@@ -932,6 +932,41 @@ fn a_hand_written_record_that_starts_no_iteration_is_judged_too() {
         &[RECORD_2, "F12", "it says W-1 passes"],
     );
     repo.git(&["reset", "-q", "--hard", &before]);
+    // Records are named iter-<N>.json and numbered one after another.
+    forge(serde_json::json!([pass("W-1"), pass("W-2")]));
+    std::fs::rename(
+        repo.path().join(RECORD_2),
+        repo.path().join(".specproof/convergence/p/iter-02.json"),
+    )
+    .expect("rename");
+    commit(&repo, "a record called iter-02");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["iter-02.json", "records are named"],
+    );
+    repo.git(&["reset", "-q", "--hard", &before]);
+    forge(serde_json::json!([pass("W-1"), pass("W-2")]));
+    std::fs::rename(
+        repo.path().join(RECORD_2),
+        repo.path().join(".specproof/convergence/p/iter-3.json"),
+    )
+    .expect("rename");
+    commit(&repo, "a record that skips iteration 2");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &["numbered one after another"],
+    );
+    repo.git(&["reset", "-q", "--hard", &before]);
     // With the client's hooks, the signature is checked: a hand-written record is refused there.
     repo.run(&["install"]).code(0);
     forge(serde_json::json!([pass("W-1"), pass("W-2")]));

@@ -1031,6 +1031,16 @@ impl Ctx<'_, '_, '_> {
             }));
         };
         let (path, number) = (path.clone(), *number);
+        // A plan's first record starts its history: it cannot advance a task that is already
+        // past its first iteration (a plan renamed or moved keeps its records under the old
+        // name, and its tasks' iterations, escalations and budget with them).
+        if number == 1 && n.iteration > 2 {
+            return Err(f8(format!(
+                "{path} is the first record of {plan}, and {} is already in iteration {}: a new history of convergence cannot advance it (was the plan renamed? its records are kept by its old file name)",
+                n.task_id,
+                n.iteration - 1
+            )));
+        }
         if n.attempts != 0 || n.escalation.is_some() {
             return Err(f8(
                 "a new iteration starts with `attempts: 0` and `escalation: null`".into(),
@@ -1111,8 +1121,25 @@ impl Ctx<'_, '_, '_> {
             .ok_or_else(layout)?;
         let (dir_stem, name) = rest.split_once('/').ok_or_else(layout)?;
         let number = crate::converge::record_number(name)
-            .filter(|_| !name.contains('/'))
+            .filter(|n| !name.contains('/') && name == format!("iter-{n}.json"))
             .ok_or_else(layout)?;
+        // Records are numbered one after another: this one follows the last the parent holds.
+        let last = self.old.as_ref().and_then(|old| {
+            old.content
+                .under(&format!("{}/{dir_stem}", crate::converge::DIR))
+                .filter_map(|e| {
+                    let name = e.path.rsplit('/').next()?;
+                    crate::converge::record_number(name)
+                        .filter(|n| e.path == crate::converge::record_path(dir_stem, *n))
+                })
+                .max()
+        });
+        let expected = last.map_or(1, |l| l + 1);
+        if number != expected {
+            return Err(f8(format!(
+                "it is the record of iteration {number}, and the next iteration of {dir_stem} is {expected}: records are numbered one after another"
+            )));
+        }
         let bytes = self
             .new
             .content
@@ -1143,14 +1170,16 @@ impl Ctx<'_, '_, '_> {
         if !self.change.stage.replay()
             && let Some(key) = self.change.key
         {
-            return if key.verify_json(&doc) {
-                Ok(doc)
-            } else {
-                Err((
+            if !key.verify_json(&doc) {
+                return Err((
                     FailureCode::F12,
                     "its signature does not verify: it was not written by `specproof converge` on this machine, or was edited since".to_owned(),
-                ))
-            };
+                ));
+            }
+            // converge judged the working tree: what it says passes must pass in what is
+            // committed.
+            self.record_passes(&doc, &plan)?;
+            return Ok(doc);
         }
         self.replayed_record(&doc, &plan, number)?;
         Ok(doc)
@@ -1210,7 +1239,6 @@ impl Ctx<'_, '_, '_> {
         n: u32,
     ) -> Result<(), (FailureCode, String)> {
         let f8 = |reason: String| (FailureCode::F8, reason);
-        let path = crate::converge::record_path(&stem(plan), n);
         let previous = if n > 1 {
             let prev = crate::converge::record_path(&stem(plan), n - 1);
             self.old
@@ -1244,6 +1272,28 @@ impl Ctx<'_, '_, '_> {
             budget.max_wall_clock_min,
         )
         .map_err(f8)?;
+        self.record_passes(doc, plan)
+    }
+
+    /// Every criterion the record `doc` of `plan` says passes passes when its proof runs again
+    /// on the content (where the policy runs it): a failure is a fabricated record (F12).
+    fn record_passes(
+        &mut self,
+        doc: &serde_json::Value,
+        plan: &str,
+    ) -> Result<(), (FailureCode, String)> {
+        let definitions: Vec<Criterion> = self
+            .new
+            .definitions(plan)
+            .map(|p| p.criteria.clone())
+            .unwrap_or_default();
+        let path = doc
+            .get("iteration")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .map_or_else(String::new, |n| {
+                crate::converge::record_path(&stem(plan), n)
+            });
         let passes: BTreeMap<String, Option<String>> = doc
             .get("results")
             .and_then(serde_json::Value::as_array)
@@ -1283,7 +1333,11 @@ impl Ctx<'_, '_, '_> {
                 Freshness::Suspect { reason } => {
                     return Err((
                         FailureCode::F12,
-                        format!("it says {} passes, and {reason}", c.id),
+                        format!(
+                            "it says {} passes, and {}",
+                            c.id,
+                            reason.replace("the evidence records a pass, and ", "")
+                        ),
                     ));
                 }
                 other => {
