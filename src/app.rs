@@ -650,13 +650,21 @@ fn run_escalate(repo: &Repo, args: &EscalateArgs, printer: &Printer) -> Result<E
             let _ = printer.err(format!("specproof: waiting for the lock held by {holder}"));
         },
     )?;
-    let previous = done.previous.map_or("none", crate::task::Escalation::name);
-    printer.out(format!(
-        "{}: acknowledged by {}: escalation {previous} cleared, status {}",
-        done.task,
-        args.by,
-        done.status.name()
-    ))?;
+    match done.previous {
+        Some(previous) => printer.out(format!(
+            "{}: acknowledged by {}: escalation {} cleared, status {}",
+            done.task,
+            args.by,
+            previous.name(),
+            done.status.name()
+        ))?,
+        None => printer.out(format!(
+            "{}: acknowledged by {}: the escalated convergence of its plan may go on (`specproof converge` once this is committed), status {}",
+            done.task,
+            args.by,
+            done.status.name()
+        ))?,
+    }
     printer.out(format!(
         "  recorded in {} (acks) and the ledger; commit it: git add {}",
         done.file, done.file

@@ -292,7 +292,7 @@ fn one_plan(
                 && !acked_since(git, plan, at)
             {
                 return Err(ConvergeError::Usage(format!(
-                    "{}: iteration {last} of {plan} escalated (its record is committed): a person decides what happens next: `specproof escalate --ack T --by NAME --note TEXT` for an escalated task of the plan (committed), or resume the loop on the record: SPECPROOF_OVERRIDE='<reason>' specproof converge, then commit with the same SPECPROOF_OVERRIDE",
+                    "{}: iteration {last} of {plan} escalated (its record is committed): a person decides what happens next: `specproof escalate --ack T --by NAME --note TEXT` for a task of the plan (committed), or resume the loop on the record: SPECPROOF_OVERRIDE='<reason>' specproof converge, then commit with the same SPECPROOF_OVERRIDE",
                     record_path(&plan_stem, last)
                 )));
             }
@@ -687,6 +687,13 @@ fn read_record(git: &git2::Repository, rel: &str) -> Option<Value> {
         .peel_to_blob()
         .ok()?;
     serde_json::from_slice(blob.content()).ok()
+}
+
+/// Whether the last convergence record HEAD holds for the plan `plan_file` escalated.
+#[must_use]
+pub fn last_escalated(git: &git2::Repository, plan_file: &str) -> bool {
+    last_committed(git, &stem(&crate::paths::normalize(plan_file)))
+        .is_some_and(|(_, decision, _)| decision == "escalate")
 }
 
 /// HEAD's tree, when there is one.

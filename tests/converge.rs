@@ -657,3 +657,75 @@ fn converge_s_record_is_judged_on_what_is_committed() {
         &["first record of plans/p2.md", "already in iteration 3"],
     );
 }
+
+/// An escalation with no escalated task (a cross-cutting criterion failing twice while every
+/// task is done) is answered by acknowledging a task of the plan: the loop is not stuck.
+#[test]
+fn an_escalation_of_cross_cutting_criteria_is_answered_by_acknowledging_a_task_of_the_plan() {
+    let x1 = "- id: X-1\n  description: no password is written in the tree\n  proof: no_pattern_exists\n  scope: cross-cutting\n  args: { pattern: \"password =\" }\n";
+    let repo = repo_with(x1, "");
+    install(&repo);
+    crate::hooks::work_and_verify(&repo);
+    crate::hooks::set_status(&repo, TASK, "in_progress", "done");
+    repo.write("cfg.sh", "password = \"x\"\n");
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "T-1 done, and a password"),
+    );
+    let ack = [
+        "escalate",
+        "--ack",
+        "T-1",
+        "--by",
+        "lead",
+        "--note",
+        "fix the password first",
+    ];
+    // Nothing is escalated yet: nothing to acknowledge.
+    let run = repo.run(&ack);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("nor is the convergence of its plan"),
+        "{}",
+        run.stderr
+    );
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "continue", "{doc}");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "iteration 1"));
+    let (_, doc) = converge(&repo, &[]);
+    assert_eq!(doc["decision"], "escalate", "{doc}");
+    assert_eq!(codes(&doc["plans"][0]), ["F17"]);
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "iteration 2 escalates"),
+    );
+    repo.run(&["converge"]).code(2);
+    // T-1 is done and not escalated, but its plan's loop is: a person acknowledges it.
+    let run = repo.run(&ack);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("convergence of its plan may go on"),
+        "{}",
+        run.stdout
+    );
+    std::fs::remove_file(repo.path().join("cfg.sh")).expect("rm");
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "acknowledged, password gone"),
+    );
+    let (code, doc) = converge(&repo, &[]);
+    assert_eq!(
+        (code, &doc["decision"]),
+        (0, &serde_json::json!("converged")),
+        "{doc}"
+    );
+    assert_eq!(doc["plans"][0]["iteration"], 3);
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "iteration 3 converged"),
+    );
+}

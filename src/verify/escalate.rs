@@ -144,11 +144,16 @@ pub fn acknowledge(
             "its front matter does not parse: run `specproof lint`".into(),
         ));
     };
-    let Some(previous) = meta.escalation else {
+    // A task that is not escalated itself may still be acknowledged when its plan's last
+    // committed convergence record escalated: that is a person resuming the loop (an
+    // escalation of cross-cutting criteria, or of done tasks, has no task of its own).
+    let loop_escalated = crate::converge::last_escalated(git, &meta.plan_file);
+    if meta.escalation.is_none() && !loop_escalated {
         return Err(usage(format!(
-            "{id} is not escalated (no failed attempt since the last acknowledgement): nothing to acknowledge"
+            "{id} is not escalated (no failed attempt since the last acknowledgement), nor is the convergence of its plan: nothing to acknowledge"
         )));
-    };
+    }
+    let previous = meta.escalation;
     let ack = Ack {
         by: by.to_owned(),
         at: state::now(),
@@ -168,13 +173,13 @@ pub fn acknowledge(
     state::append_ledger(
         &common_dir,
         &[
-            serde_json::json!({"at": state::now(), "event": "ack", "task": id, "previous": previous, "ack": ack}),
+            serde_json::json!({"at": state::now(), "event": "ack", "task": id, "previous": previous, "convergence_escalated": loop_escalated, "ack": ack}),
         ],
     )?;
     Ok(AckOutcome {
         task: id.to_owned(),
         file: task.path.clone(),
-        previous: Some(previous),
+        previous,
         status: meta.status,
     })
 }
