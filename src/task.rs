@@ -108,6 +108,31 @@ pub struct Ack {
     pub note: String,
     /// The task's `attempts` when the decision was made: escalation counts the attempts since.
     pub attempts: u32,
+    /// `hmac-sha256:<hex>` over the task ID and the fields above, with the key of the machine
+    /// that ran `specproof escalate --ack` ([`Ack::signed_doc`]); None in acknowledgements
+    /// written before acknowledgements were signed, or by hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl Ack {
+    /// What the signature covers: the task's ID and the acknowledgement, with its `signature`
+    /// (which [`crate::evidence::Key::verify_json`] leaves out of what it hashes).
+    #[must_use]
+    pub fn signed_doc(&self, task_id: &str) -> serde_json::Value {
+        let mut doc = serde_json::json!({
+            "kind": "ack",
+            "task": task_id,
+            "by": self.by,
+            "at": self.at,
+            "note": self.note,
+            "attempts": self.attempts,
+        });
+        if let Some(signature) = &self.signature {
+            doc["signature"] = serde_json::Value::String(signature.clone());
+        }
+        doc
+    }
 }
 
 impl TaskMeta {
@@ -633,7 +658,11 @@ fn parse_acks(value: &Value) -> Option<Vec<Ack>> {
         .map(|item| {
             let map = item.as_mapping()?;
             let text = |key: &str| map.get(key).and_then(yaml::scalar_text);
-            if map.len() != 4 {
+            let signature = match map.get("signature") {
+                Some(v) => Some(yaml::scalar_text(v)?),
+                None => None,
+            };
+            if map.len() != 4 + usize::from(signature.is_some()) {
                 return None;
             }
             Some(Ack {
@@ -641,6 +670,7 @@ fn parse_acks(value: &Value) -> Option<Vec<Ack>> {
                 at: text("at")?,
                 note: text("note")?,
                 attempts: u32::try_from(map.get("attempts")?.as_u64()?).ok()?,
+                signature,
             })
         })
         .collect()

@@ -107,11 +107,15 @@ pub fn append_ack(src: &str, ack: &Ack) -> Result<String, String> {
     let (mut lines, close) = front_matter(src)?;
     let item = |indent: &str, eol: &str| {
         format!(
-            "{indent}- {{ by: {}, at: {}, note: {}, attempts: {} }}{eol}",
+            "{indent}- {{ by: {}, at: {}, note: {}, attempts: {}{} }}{eol}",
             quoted(&ack.by),
             quoted(&ack.at),
             quoted(&ack.note),
-            ack.attempts
+            ack.attempts,
+            ack.signature
+                .as_ref()
+                .map(|s| format!(", signature: {}", quoted(s)))
+                .unwrap_or_default()
         )
     };
     let text;
@@ -238,12 +242,14 @@ mod tests {
             at: "2026-11-22T00:00:00Z".into(),
             note: "split it: \"T-2\" takes the parser".into(),
             attempts: 4,
+            signature: None,
         };
         let once = append_ack(SRC, &ack).unwrap();
         let twice = append_ack(
             &once,
             &Ack {
                 attempts: 8,
+                signature: Some("hmac-sha256:00ff".into()),
                 ..ack.clone()
             },
         )

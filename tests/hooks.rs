@@ -1724,3 +1724,63 @@ fn commit_msg_reads_the_staged_config_from_pre_commit_s_note_without_asking_git(
         "commit-msg did not ask git: {calls}"
     );
 }
+
+/// An acknowledgement is a person's decision recorded by `specproof escalate --ack`, signed with
+/// this machine's key: one written into the task file by hand is refused (F12), in a task that
+/// existed and in a new task file alike.
+#[test]
+fn a_hand_written_acknowledgement_is_refused() {
+    let repo = hooked();
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(1);
+    accepted(&repo, &repo.head(), &commit_all(&repo, "a failed attempt"));
+    let head = repo.head();
+    let text = repo.read(TASK);
+    assert!(text.contains("escalation: retry\n"), "{text}");
+    let forged = text.replace(
+        "escalation: retry\n",
+        "escalation: null\nacks:\n  - { by: lead, at: \"2026-12-03T00:00:00Z\", note: go on, attempts: 1 }\n",
+    );
+    repo.write(TASK, &forged);
+    let run = commit_all(&repo, "an acknowledgement by hand");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &[
+            "F12",
+            "an acknowledgement not written by `specproof escalate --ack`",
+            "lead at 2026-12-03T00:00:00Z",
+        ],
+    );
+    // A new task file arriving with an acknowledgement is judged the same way.
+    repo.write(TASK, &text);
+    repo.write(
+        ".specproof/tasks/T-9.md",
+        task(
+            "T-9",
+            "created",
+            CRITERIA,
+            "acks:\n  - { by: lead, at: \"2026-12-03T00:00:00Z\", note: go on, attempts: 0 }\n",
+        ),
+    );
+    let run = commit_all(&repo, "a new task with an acknowledgement");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["T-9", "F12", "an acknowledgement not written"],
+    );
+    std::fs::remove_file(repo.path().join(".specproof/tasks/T-9.md")).expect("rm");
+    // The real thing is signed and accepted.
+    repo.run(&[
+        "escalate", "--ack", "T-1", "--by", "lead", "--note", "go on",
+    ])
+    .code(0);
+    assert!(
+        repo.read(TASK).contains("signature: \"hmac-sha256:"),
+        "{}",
+        repo.read(TASK)
+    );
+    accepted(&repo, &head, &commit_all(&repo, "acknowledged"));
+}

@@ -460,7 +460,7 @@ fn failed_attempts_climb_the_escalation_ladder_and_change_no_other_byte() {
     );
     assert!(acked.contains("- { by: \"Ana Lead\", at: \""), "{acked}");
     assert!(
-        acked.contains("note: \"split the parser out\", attempts: 4 }"),
+        acked.contains("note: \"split the parser out\", attempts: 4, signature: \"hmac-sha256:"),
         "{acked}"
     );
     repo.run(&["lint"]).code(0);

@@ -782,6 +782,7 @@ impl Ctx<'_, '_, '_> {
             }
             self.owned_fields(path, o, meta);
         }
+        self.new_acks(path, old_meta, meta);
         if old_meta.is_none_or(|o| o.base.is_none())
             && let Some(base) = &meta.base
         {
@@ -1380,6 +1381,45 @@ impl Ctx<'_, '_, '_> {
             });
         }
         self.out.problems.extend(found);
+    }
+
+    /// The acknowledgements this change adds to a task (all of a new task file's) were written
+    /// by `specproof escalate --ack` on this machine: their signature verifies with its key. A
+    /// replay cannot check another machine's signature: there an acknowledgement is a person's
+    /// statement, taken as written (README, threat model).
+    fn new_acks(&mut self, path: &str, old: Option<&TaskMeta>, new: &TaskMeta) {
+        let Some(key) = self.change.key.filter(|_| !self.change.stage.replay()) else {
+            return;
+        };
+        let kept = old.map_or(0, |o| o.acks.len());
+        // Edits and removals of recorded acknowledgements are `owned_fields`' to report.
+        if old.is_some_and(|o| new.acks.len() < kept || new.acks[..kept] != o.acks[..]) {
+            return;
+        }
+        let forged: Vec<String> = new.acks[kept..]
+            .iter()
+            .filter(|a| !key.verify_json(&a.signed_doc(&new.task_id)))
+            .map(|a| format!("{} at {}", a.by, a.at))
+            .collect();
+        if forged.is_empty() {
+            return;
+        }
+        self.push(Problem {
+            task: Some(new.task_id.clone()),
+            file: Some(path.to_owned()),
+            line: None,
+            check: Check::Lifecycle,
+            criterion: None,
+            code: Some(FailureCode::F12),
+            reason: format!(
+                "an acknowledgement not written by `specproof escalate --ack` on this machine ({}): its signature does not verify",
+                forged.join("; ")
+            ),
+            fix: format!(
+                "remove it from `acks` in {path}; a person records a decision with `specproof escalate --ack {} --by NAME --note TEXT`",
+                new.task_id
+            ),
+        });
     }
 
     /// A task's first `base` (written by `specproof start`: HEAD when the work starts) names a

@@ -154,12 +154,17 @@ pub fn acknowledge(
         )));
     }
     let previous = meta.escalation;
-    let ack = Ack {
+    let mut ack = Ack {
         by: by.to_owned(),
         at: state::now(),
         note: note.to_owned(),
         attempts: meta.attempts,
+        signature: None,
     };
+    // Signed like evidence, so that the hooks on this machine can tell it from one written by
+    // hand.
+    let key = crate::evidence::Key::load_or_create(&common_dir)?;
+    ack.signature = Some(key.sign_json(&ack.signed_doc(id)));
     let mut text = task_edit::append_ack(&src, &ack).map_err(&usage)?;
     meta.acks.push(ack.clone());
     meta.escalation = None;
