@@ -242,23 +242,23 @@ fn one_plan(
     // The budget is the stricter of HEAD's and the working tree's settings, as the server and
     // audit judge the record (the stricter of the commit's and its parent's): a budget raised
     // in the working tree counts once it is committed.
-    let head_view = head_content(git);
+    let head_content = head_content(git);
+    let head_view = head_content.as_ref().map(crate::gate::view::View::load);
     let mut budget_config = ws.config.convergence.clone();
-    if let Some(content) = &head_view {
-        let head_config = crate::gate::view::View::load(content).config.convergence;
-        budget_config.max_iterations = budget_config.max_iterations.min(head_config.max_iterations);
+    if let Some(view) = &head_view {
+        let committed = &view.config.convergence;
+        budget_config.max_iterations = budget_config.max_iterations.min(committed.max_iterations);
         budget_config.max_wall_clock_min = budget_config
             .max_wall_clock_min
-            .min(head_config.max_wall_clock_min);
+            .min(committed.max_wall_clock_min);
     }
     let config = &budget_config;
     // Each task's iteration as HEAD holds it: a second run before the first is committed
     // advances a task from there again, not twice.
     let head_iterations: BTreeMap<String, u32> = head_view
         .as_ref()
-        .map(|content| {
-            crate::gate::view::View::load(content)
-                .task_metas()
+        .map(|view| {
+            view.task_metas()
                 .into_values()
                 .map(|m| (m.task_id, m.iteration))
                 .collect()
