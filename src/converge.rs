@@ -301,6 +301,60 @@ fn one_plan(
     };
     let metas = metas_of(ws, plan);
     let path = record_path(&plan_stem, n);
+    // A run whose record is not committed yet changed task files: running again would advance
+    // them twice, or leave them advanced under another decision.
+    if !options.dry_run && root.join(&path).exists() {
+        let previous_run = std::fs::read(root.join(&path))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        let listed = |key: &str, field: Option<&str>| -> String {
+            previous_run
+                .as_ref()
+                .and_then(|r| r.get(key)?.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| match field {
+                    Some(f) => v.get(f)?.as_str().map(str::to_owned),
+                    None => v.as_str().map(str::to_owned),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let advanced = listed("tasks_advanced", None);
+        let gaps = listed("gap_tasks", Some("file"));
+        // A run that changed no task file (converged, escalated, or a continue with nothing
+        // to advance) is simply done again.
+        if !advanced.is_empty() || !gaps.is_empty() {
+            return Err(ConvergeError::Usage(format!(
+                "{path}: an earlier run ended iteration {n} and its record is not committed: commit it with the task files it changed (`git add -A .specproof && git commit`), or undo that run before running converge again: delete the record, put `iteration`, `attempts` and `escalation` back from HEAD in {}, and remove the gap tasks it wrote{}",
+                if advanced.is_empty() {
+                    "no task".to_owned()
+                } else {
+                    advanced
+                },
+                if gaps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({gaps}) unless you want them")
+                }
+            )));
+        }
+    }
+    // A plan's records are kept by its file name: a plan renamed (or moved) after its tasks
+    // went past their first iteration would start a history of its own, which the hooks
+    // refuse to let advance them.
+    if n == 1
+        && options.override_reason.is_none()
+        && let Some(past) = metas
+            .iter()
+            .find(|(_, m)| head_iterations.get(&m.task_id).is_some_and(|i| *i > 1))
+    {
+        return Err(ConvergeError::Usage(format!(
+            "{plan} has no convergence record (.specproof/convergence/{plan_stem}/), and its task {} is in iteration {}: records are kept by the plan's file name, so a renamed plan does not start its history again: rename it back, or start over on the record: SPECPROOF_OVERRIDE='<reason>' specproof converge, then commit with the same SPECPROOF_OVERRIDE",
+            past.1.task_id,
+            head_iterations.get(&past.1.task_id).copied().unwrap_or(1)
+        )));
+    }
     let matrix = compliance::matrix(
         root,
         git,
@@ -518,15 +572,16 @@ fn one_plan(
                 waiting.push(meta.task_id.clone());
                 continue;
             }
+            // A task HEAD does not hold yet is new in this iteration: it starts in it.
+            let next = match head_iterations.get(&meta.task_id) {
+                Some(i) => i + 1,
+                None if head_view.is_none() => meta.iteration + 1,
+                None => continue,
+            };
             advanced.push(meta.task_id.clone());
             let src = std::fs::read_to_string(root.join(path))
                 .map_err(|e| ConvergeError::Failed(format!("{path}: cannot read: {e}")))?;
             let mut want = (*meta).clone();
-            let next = head_iterations
-                .get(&meta.task_id)
-                .copied()
-                .unwrap_or(meta.iteration)
-                + 1;
             want.iteration = next;
             want.attempts = 0;
             want.escalation = None;

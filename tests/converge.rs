@@ -596,11 +596,18 @@ fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() 
 fn converge_s_record_is_judged_on_what_is_committed() {
     let repo = repo_with("", "");
     install(&repo);
-    // Two runs before a commit: T-1 goes from 1 to 2, once.
+    // A second run before the first is committed would advance T-1 twice: it is refused, and
+    // says what the first run changed.
     let (_, doc) = converge(&repo, &[]);
     assert_eq!(doc["decision"], "continue");
-    let (_, doc) = converge(&repo, &[]);
-    assert_eq!(doc["decision"], "continue", "{doc}");
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("its record is not committed")
+            && run.stderr.contains("back from HEAD in T-1"),
+        "{}",
+        run.stderr
+    );
     assert!(
         repo.read(TASK).contains("iteration: 2\n"),
         "{}",
@@ -646,7 +653,18 @@ fn converge_s_record_is_judged_on_what_is_committed() {
         &repo.head(),
         &commit_all(&repo, "plan renamed, a.rs gone"),
     );
-    let (_, doc) = converge(&repo, &[]);
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("a renamed plan does not start its history again"),
+        "{}",
+        run.stderr
+    );
+    // Started over on the record, the commit must be an override too.
+    let over = [("SPECPROOF_OVERRIDE", "p2 replaces p")];
+    let run = repo.run_in(".", &["converge", "--format", "json"], &over);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
     assert_eq!(doc["plans"][0]["iteration"], 1, "{doc}");
     let head = repo.head();
     let run = commit_all(&repo, "a new history");

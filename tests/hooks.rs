@@ -1784,3 +1784,50 @@ fn a_hand_written_acknowledgement_is_refused() {
     );
     accepted(&repo, &head, &commit_all(&repo, "acknowledged"));
 }
+
+/// On a machine without a key (nothing ran `verify`, `converge` or `escalate --ack` there), no
+/// acknowledgement was written there: one added by hand is refused too.
+#[test]
+fn a_hand_written_acknowledgement_is_refused_where_there_is_no_key() {
+    let repo = hooked();
+    assert!(!repo.path().join(".git/specproof/key").exists());
+    let head = repo.head();
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace(
+            "escalation: null\n",
+            "escalation: null\nacks:\n  - { by: bob, at: \"2026-12-03T00:00:00Z\", note: fine, attempts: 0, signature: \"hmac-sha256:00\" }\n",
+        ),
+    );
+    let run = commit_all(&repo, "an acknowledgement with no key");
+    rejected(
+        &repo,
+        &head,
+        &run,
+        &["F12", "an acknowledgement not written", "bob at"],
+    );
+}
+
+/// A complete task never changes, so it takes no acknowledgement.
+#[test]
+fn escalate_ack_refuses_a_complete_task() {
+    let repo = hooked();
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    set_status(&repo, TASK, "done", "complete");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "complete"));
+    let run = repo.run(&[
+        "escalate", "--ack", "T-1", "--by", "lead", "--note", "go on",
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("T-1 is complete, and a complete task never changes")
+            && run.stderr.contains("SPECPROOF_OVERRIDE"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.read(TASK).contains("acks"));
+}

@@ -147,6 +147,11 @@ pub fn acknowledge(
     // A task that is not escalated itself may still be acknowledged when its plan's last
     // committed convergence record escalated: that is a person resuming the loop (an
     // escalation of cross-cutting criteria, or of done tasks, has no task of its own).
+    if meta.status == Status::Complete {
+        return Err(usage(format!(
+            "{id} is complete, and a complete task never changes: acknowledge another task of its plan, or (when every task of the plan is complete) resume its convergence on the record: SPECPROOF_OVERRIDE='<reason>' specproof converge"
+        )));
+    }
     let loop_escalated = crate::converge::last_escalated(git, &meta.plan_file);
     if meta.escalation.is_none() && !loop_escalated {
         return Err(usage(format!(
