@@ -291,8 +291,16 @@ fn one_plan(
                 && options.override_reason.is_none()
                 && !acked_since(git, plan, at)
             {
+                let all_complete = metas_of(ws, plan)
+                    .iter()
+                    .all(|(_, m)| m.status == Status::Complete);
+                let ack = if all_complete {
+                    String::new()
+                } else {
+                    "`specproof escalate --ack T --by NAME --note TEXT` for a task of the plan that is not complete (committed), or ".to_owned()
+                };
                 return Err(ConvergeError::Usage(format!(
-                    "{}: iteration {last} of {plan} escalated (its record is committed): a person decides what happens next: `specproof escalate --ack T --by NAME --note TEXT` for a task of the plan (committed), or resume the loop on the record: SPECPROOF_OVERRIDE='<reason>' specproof converge, then commit with the same SPECPROOF_OVERRIDE",
+                    "{}: iteration {last} of {plan} escalated (its record is committed): a person decides what happens next: {ack}resume the loop on the record: SPECPROOF_OVERRIDE='<reason>' specproof converge, then commit with the same SPECPROOF_OVERRIDE",
                     record_path(&plan_stem, last)
                 )));
             }

@@ -558,6 +558,12 @@ fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() 
             "only a person resumes the loop",
         ],
     );
+    // The record is converge's: the rejection says what is missing, not that it was forged.
+    assert!(
+        !run.stderr.contains("did not write") && !run.stderr.contains("git rm --cached"),
+        "{}",
+        run.stderr
+    );
     let run = repo.git_env(&["commit", "-m", "iteration 5, resumed"], &resume);
     accepted(&repo, &head, &run);
     let message = repo.git(&["log", "-1", "--format=%B"]);
@@ -745,5 +751,37 @@ fn an_escalation_of_cross_cutting_criteria_is_answered_by_acknowledging_a_task_o
         &repo,
         &repo.head(),
         &commit_all(&repo, "iteration 3 converged"),
+    );
+}
+
+/// When every task of the plan is complete, no task takes an acknowledgement: converge's refusal
+/// after an escalation points to the override only.
+#[test]
+fn after_an_escalation_with_every_task_complete_only_an_override_resumes() {
+    let x1 = "- id: X-1\n  description: no password is written in the tree\n  proof: no_pattern_exists\n  scope: cross-cutting\n  args: { pattern: \"password =\" }\n";
+    let repo = repo_with(x1, "");
+    install(&repo);
+    crate::hooks::work_and_verify(&repo);
+    crate::hooks::set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));
+    crate::hooks::set_status(&repo, TASK, "done", "complete");
+    repo.write("cfg.sh", "password = \"x\"\n");
+    accepted(
+        &repo,
+        &repo.head(),
+        &commit_all(&repo, "T-1 complete, and a password"),
+    );
+    for msg in ["iteration 1", "iteration 2 escalates"] {
+        converge(&repo, &[]);
+        accepted(&repo, &repo.head(), &commit_all(&repo, msg));
+    }
+    let run = repo.run(&["converge"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("iteration 2 of plans/p.md escalated")
+            && run.stderr.contains("SPECPROOF_OVERRIDE")
+            && !run.stderr.contains("escalate --ack"),
+        "{}",
+        run.stderr
     );
 }

@@ -1831,3 +1831,70 @@ fn escalate_ack_refuses_a_complete_task() {
     );
     assert!(!repo.read(TASK).contains("acks"));
 }
+
+/// A teammate's acknowledgement, signed on their machine, merges in: the merge's other parent
+/// holds it, and it was judged when it was committed there.
+#[test]
+fn a_teammate_s_acknowledgement_merges_in() {
+    let alice = hooked();
+    alice.write("src/a.rs", "fn b() {}\n");
+    alice.run(&["verify", "--task", "T-1"]).code(1);
+    accepted(
+        &alice,
+        &alice.head(),
+        &commit_all(&alice, "a failed attempt"),
+    );
+    let remote = Repo::bare_folder();
+    let remote_path = remote.path().to_str().expect("utf-8").to_owned();
+    alice.git(&["init", "-q", "--bare", &remote_path]);
+    alice.git(&["remote", "add", "origin", &remote_path]);
+    alice.git(&["push", "-q", "origin", "main"]);
+    let bob = Repo::bare_folder();
+    let bob_path = bob.path().to_str().expect("utf-8").to_owned();
+    alice.git(&["clone", "-q", "-b", "main", &remote_path, &bob_path]);
+    bob.run(&["install"]).code(0);
+    bob.write("notes.txt", "bob's notes\n");
+    accepted(&bob, &bob.head(), &commit_all(&bob, "notes"));
+    alice
+        .run(&[
+            "escalate",
+            "--ack",
+            "T-1",
+            "--by",
+            "alice",
+            "--note",
+            "retry with the fix",
+        ])
+        .code(0);
+    accepted(
+        &alice,
+        &alice.head(),
+        &commit_all(&alice, "T-1 acknowledged"),
+    );
+    alice.git(&["push", "-q", "origin", "main"]);
+    let before = bob.head();
+    let run = bob.git_env(
+        &["pull", "-q", "--no-rebase", "--no-edit", "origin", "main"],
+        &[],
+    );
+    assert_eq!(
+        run.code, 0,
+        "the merge was refused:\n{}{}",
+        run.stdout, run.stderr
+    );
+    assert_ne!(bob.head(), before);
+    let parents = bob.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
+    assert_eq!(
+        parents.split_whitespace().count(),
+        3,
+        "a merge commit: {parents}"
+    );
+    assert!(
+        bob.read(TASK).contains("by: \"alice\""),
+        "{}",
+        bob.read(TASK)
+    );
+    // And a push of the merge replays it (pre-push) without refusing the ack.
+    let run = bob.git_env(&["push", "-q", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}

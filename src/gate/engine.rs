@@ -38,6 +38,12 @@ pub struct Change<'a, 'r> {
     /// only when one is to run.
     pub trusted: &'a dyn Fn(&View<'_, '_>) -> bool,
     pub commands: &'a dyn CommandRunner,
+    /// Commits whose content was judged where it was committed, asked only when an
+    /// acknowledgement does not verify here: a merge's other parents (the change is judged
+    /// against the first), and for pre-commit also what was fetched (the remote-tracking
+    /// branches, `FETCH_HEAD`, `MERGE_HEAD`; git writes no `MERGE_HEAD` before pre-merge-commit). An
+    /// acknowledgement signed on another machine that one of them holds is not this change's.
+    pub merged: &'a dyn Fn() -> Vec<Oid>,
 }
 
 /// Where a change is judged.
@@ -1073,6 +1079,23 @@ impl Ctx<'_, '_, '_> {
             .collect();
         for path in added {
             if let Err((code, reason)) = self.judge_record(&path) {
+                // After an escalation the record may well be converge's: what it lacks is a
+                // person's decision.
+                let (reason, fix) = if code == FailureCode::F6 {
+                    (
+                        reason,
+                        "a person resumes the loop: commit a `specproof escalate --ack` of a task of the plan, or commit this record on the record: SPECPROOF_OVERRIDE='<reason>' git commit …".to_owned(),
+                    )
+                } else {
+                    (
+                        format!(
+                            "a convergence record that `specproof converge` did not write for this content: {reason}"
+                        ),
+                        format!(
+                            "take it out of the commit (`git rm --cached {path}`); records are written by `specproof converge`"
+                        ),
+                    )
+                };
                 self.push(Problem {
                     task: None,
                     file: Some(path.clone()),
@@ -1080,12 +1103,8 @@ impl Ctx<'_, '_, '_> {
                     check: Check::Lifecycle,
                     criterion: None,
                     code: Some(code),
-                    reason: format!(
-                        "a convergence record that `specproof converge` did not write for this content: {reason}"
-                    ),
-                    fix: format!(
-                        "take it out of the commit (`git rm --cached {path}`); records are written by `specproof converge`"
-                    ),
+                    reason,
+                    fix,
                 });
             }
         }
@@ -1397,10 +1416,18 @@ impl Ctx<'_, '_, '_> {
         if old.is_some_and(|o| new.acks.len() < kept || new.acks[..kept] != o.acks[..]) {
             return;
         }
-        let forged: Vec<String> = new.acks[kept..]
+        // Without a key no acknowledgement was written here: `escalate --ack` makes one.
+        let unverified: Vec<&crate::task::Ack> = new.acks[kept..]
             .iter()
-            // Without a key no acknowledgement was written here: `escalate --ack` makes one.
             .filter(|a| !key.is_some_and(|k| k.verify_json(&a.signed_doc(&new.task_id))))
+            .collect();
+        if unverified.is_empty() {
+            return;
+        }
+        let merged = self.merged_acks(path);
+        let forged: Vec<String> = unverified
+            .into_iter()
+            .filter(|a| !merged.contains(a))
             .map(|a| format!("{} at {}", a.by, a.at))
             .collect();
         if forged.is_empty() {
@@ -1422,6 +1449,22 @@ impl Ctx<'_, '_, '_> {
                 new.task_id
             ),
         });
+    }
+
+    /// The acknowledgements the task file at `path` holds in the merge's other parents.
+    fn merged_acks(&self, path: &str) -> Vec<crate::task::Ack> {
+        let mut out = Vec::new();
+        for oid in (self.change.merged)() {
+            let Ok(content) = Content::commit(self.change.git, oid) else {
+                continue;
+            };
+            if let Ok(bytes) = content.read(path)
+                && let Some(meta) = Task::meta_only(path, &bytes)
+            {
+                out.extend(meta.acks);
+            }
+        }
+        out
     }
 
     /// A task's first `base` (written by `specproof start`: HEAD when the work starts) names a

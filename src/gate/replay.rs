@@ -75,6 +75,12 @@ impl Judge<'_> {
             .find_commit(oid)
             .with_context(|| format!("cannot read commit {oid}"))?;
         let parent = from;
+        // A merge judged against its first parent: its other parents are what it merges.
+        let other_parents: Vec<Oid> = if from.is_some() && from == commit.parent_ids().next() {
+            commit.parent_ids().skip(1).collect()
+        } else {
+            Vec::new()
+        };
         let (old, new, changed) = contents(git, oid, parent)?;
         let commands = (self.commands)();
         let change = Change {
@@ -87,6 +93,7 @@ impl Judge<'_> {
             stage: self.stage,
             trusted: self.trusted,
             commands: commands.as_ref(),
+            merged: &|| other_parents.clone(),
         };
         let outcome = super::check(&change);
         if let Some(fault) = new
