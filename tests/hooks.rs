@@ -1898,3 +1898,52 @@ fn a_teammate_s_acknowledgement_merges_in() {
     let run = bob.git_env(&["push", "-q", "origin", "main"], &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
+
+/// A teammate's done claim, with evidence signed on their machine, merges in (and is pushed):
+/// the merged commit holds that very evidence. Evidence nobody committed is still refused.
+#[test]
+fn a_teammate_s_done_claim_merges_in() {
+    let alice = hooked();
+    let remote = Repo::bare_folder();
+    let remote_path = remote.path().to_str().expect("utf-8").to_owned();
+    alice.git(&["init", "-q", "--bare", &remote_path]);
+    alice.git(&["remote", "add", "origin", &remote_path]);
+    alice.git(&["push", "-q", "origin", "main"]);
+    let bob = Repo::bare_folder();
+    let bob_path = bob.path().to_str().expect("utf-8").to_owned();
+    alice.git(&["clone", "-q", "-b", "main", &remote_path, &bob_path]);
+    bob.run(&["install"]).code(0);
+    bob.write("notes.txt", "bob's notes\n");
+    accepted(&bob, &bob.head(), &commit_all(&bob, "notes"));
+    work_and_verify(&alice);
+    set_status(&alice, TASK, "in_progress", "done");
+    accepted(&alice, &alice.head(), &commit_all(&alice, "T-1 done"));
+    alice.git(&["push", "-q", "origin", "main"]);
+    let before = bob.head();
+    let run = bob.git_env(
+        &["pull", "-q", "--no-rebase", "--no-edit", "origin", "main"],
+        &[],
+    );
+    assert_eq!(
+        run.code, 0,
+        "the merge was refused:\n{}{}",
+        run.stdout, run.stderr
+    );
+    assert_ne!(bob.head(), before);
+    assert!(bob.read(TASK).contains("status: done"));
+    let run = bob.git_env(&["push", "-q", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // Bob's own claim with evidence copied from elsewhere (no commit holds it) is refused.
+    let head = bob.head();
+    let t2 = TASK.replace("T-1", "T-2");
+    bob.write(&t2, task("T-2", "done", CRITERIA, ""));
+    for id in ["W-1", "W-2"] {
+        let theirs = bob.read(&format!(".specproof/evidence/T-1/iter-1/{id}.json"));
+        bob.write(
+            &format!(".specproof/evidence/T-2/iter-1/{id}.json"),
+            theirs.replace("\"T-1\"", "\"T-2\""),
+        );
+    }
+    let run = commit_all(&bob, "T-2 done with copied evidence");
+    rejected(&bob, &head, &run, &["T-2", "F12"]);
+}

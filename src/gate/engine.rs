@@ -1451,6 +1451,21 @@ impl Ctx<'_, '_, '_> {
         });
     }
 
+    /// Whether a fetched or merged commit ([`Change::merged`]) holds the file at `path` exactly
+    /// as the new content does.
+    fn fetched_blob(&self, path: &str) -> bool {
+        let Some(entry) = self.new.content.get(path) else {
+            return false;
+        };
+        let oid = entry.oid;
+        (self.change.merged)().into_iter().any(|commit| {
+            Content::commit(self.change.git, commit)
+                .ok()
+                .and_then(|c| c.get(path).map(|e| e.oid))
+                == Some(oid)
+        })
+    }
+
     /// The acknowledgements the task file at `path` holds in the merge's other parents.
     fn merged_acks(&self, path: &str) -> Vec<crate::task::Ack> {
         let mut out = Vec::new();
@@ -1659,6 +1674,16 @@ impl Ctx<'_, '_, '_> {
                     reason: "this machine has no signing key (.git/specproof/key), so the evidence was not made here".into(),
                 },
                 (key, _) => evidence::freshness(existing.as_ref(), key, &expected),
+            };
+            // Evidence made on a teammate's machine arrives by a merge: the very file a fetched
+            // or merged commit holds was judged where it was committed; here its facts are.
+            let verdict = match verdict {
+                Freshness::Suspect { .. }
+                    if !self.change.stage.replay() && self.fetched_blob(&rel) =>
+                {
+                    evidence::freshness(existing.as_ref(), None, &expected)
+                }
+                other => other,
             };
             let (code, reason, fix) = match verdict {
                 Freshness::Fresh => continue,
