@@ -228,6 +228,7 @@ pub fn run(git: &Repository, range: Range, options: &Options) -> Result<Report> 
         key: None,
         trusted: &trusted,
         commands: &commands,
+        fetched: &Vec::new,
     };
     let mut commits = Vec::new();
     let mut summary = Summary::default();

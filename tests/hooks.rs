@@ -1933,6 +1933,12 @@ fn a_teammate_s_done_claim_merges_in() {
     assert!(bob.read(TASK).contains("status: done"));
     let run = bob.git_env(&["push", "-q", "origin", "main"], &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // Bob moves Alice's done task on (to complete): its evidence, unchanged, is hers; the
+    // commit and its push are accepted.
+    set_status(&bob, TASK, "done", "complete");
+    accepted(&bob, &bob.head(), &commit_all(&bob, "T-1 complete"));
+    let run = bob.git_env(&["push", "-q", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     // Bob's own claim with evidence copied from elsewhere (no commit holds it) is refused.
     let head = bob.head();
     let t2 = TASK.replace("T-1", "T-2");
@@ -1946,4 +1952,40 @@ fn a_teammate_s_done_claim_merges_in() {
     }
     let run = commit_all(&bob, "T-2 done with copied evidence");
     rejected(&bob, &head, &run, &["T-2", "F12"]);
+}
+
+/// A local branch is not a teammate's: an acknowledgement written by hand there (committed with
+/// --no-verify) and pulled or merged from it is refused.
+#[test]
+fn a_hand_written_acknowledgement_from_a_local_branch_is_refused_when_merged() {
+    let repo = hooked();
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(1);
+    accepted(&repo, &repo.head(), &commit_all(&repo, "a failed attempt"));
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace(
+            "escalation: retry\n",
+            "escalation: null\nacks:\n  - { by: mallory, at: \"2026-12-03T00:00:00Z\", note: go on, attempts: 1, signature: \"hmac-sha256:00\" }\n",
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-n", "-m", "an acknowledgement by hand"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("notes.txt", "x\n");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "notes"));
+    let head = repo.head();
+    let run = repo.git_env(
+        &["pull", "-q", "--no-rebase", "--no-edit", ".", "side"],
+        &[],
+    );
+    assert_ne!(run.code, 0, "the merge was accepted:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("mallory at") && run.stderr.contains("F12"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.head(), head);
 }

@@ -95,6 +95,8 @@ struct Ctx<'v, 'c, 'r> {
     /// Tasks done or complete before the change and not after it (reopened or deleted), with
     /// what happened to them: done tasks that depend on them are judged again.
     withdrawn: Vec<(String, String)>,
+    /// What [`Change::merged`] returned, asked once.
+    merged: OnceCell<Vec<Oid>>,
     /// Convergence records already judged, by path: one record advances many tasks.
     records: BTreeMap<String, Result<serde_json::Value, (FailureCode, String)>>,
     out: Outcome,
@@ -208,6 +210,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
         own_plans,
         withdrawn: Vec::new(),
         records: BTreeMap::new(),
+        merged: OnceCell::new(),
         out,
     };
     ctx.unnamed(&unnamed);
@@ -1458,24 +1461,34 @@ impl Ctx<'_, '_, '_> {
             return false;
         };
         let oid = entry.oid;
-        (self.change.merged)().into_iter().any(|commit| {
-            Content::commit(self.change.git, commit)
-                .ok()
-                .and_then(|c| c.get(path).map(|e| e.oid))
-                == Some(oid)
-        })
+        self.merged_commits()
+            .iter()
+            .any(|commit| self.blob_at(*commit, path) == Some(oid))
+    }
+
+    /// The fetched and merged commits ([`Change::merged`]), asked once.
+    fn merged_commits(&self) -> &[Oid] {
+        self.merged.get_or_init(|| (self.change.merged)())
+    }
+
+    /// The blob at `path` in `commit`'s tree, looked up by path alone.
+    fn blob_at(&self, commit: Oid, path: &str) -> Option<Oid> {
+        let tree = self.change.git.find_commit(commit).ok()?.tree().ok()?;
+        let entry = tree.get_path(std::path::Path::new(path)).ok()?;
+        (entry.kind() == Some(git2::ObjectType::Blob)).then(|| entry.id())
     }
 
     /// The acknowledgements the task file at `path` holds in the merge's other parents.
     fn merged_acks(&self, path: &str) -> Vec<crate::task::Ack> {
         let mut out = Vec::new();
-        for oid in (self.change.merged)() {
-            let Ok(content) = Content::commit(self.change.git, oid) else {
+        for commit in self.merged_commits() {
+            let Some(blob) = self
+                .blob_at(*commit, path)
+                .and_then(|b| self.change.git.find_blob(b).ok())
+            else {
                 continue;
             };
-            if let Ok(bytes) = content.read(path)
-                && let Some(meta) = Task::meta_only(path, &bytes)
-            {
+            if let Some(meta) = Task::meta_only(path, blob.content()) {
                 out.extend(meta.acks);
             }
         }

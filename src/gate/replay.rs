@@ -27,6 +27,9 @@ pub struct Judge<'a> {
     pub trusted: &'a dyn Fn(&View<'_, '_>) -> bool,
     /// Makes the runner for one commit's command proofs (a fresh export per commit).
     pub commands: &'a dyn Fn() -> Box<dyn CommandRunner>,
+    /// What was fetched (pre-push: the remote-tracking branches' tips), judged where it was
+    /// committed: a teammate's signed file a commit keeps unchanged ([`Change::merged`]).
+    pub fetched: &'a dyn Fn() -> Vec<Oid>,
 }
 
 /// What the gates found for one commit.
@@ -93,7 +96,11 @@ impl Judge<'_> {
             stage: self.stage,
             trusted: self.trusted,
             commands: commands.as_ref(),
-            merged: &|| other_parents.clone(),
+            merged: &|| {
+                let mut all = other_parents.clone();
+                all.extend((self.fetched)());
+                all
+            },
         };
         let outcome = super::check(&change);
         if let Some(fault) = new

@@ -171,6 +171,39 @@ fn index_changes(
     parse_raw_diff(&out)
 }
 
+/// What was fetched, judged where it was committed (by the server, or by the hooks of the
+/// teammate who pushed it): the tips of the remote-tracking branches, and the commits
+/// `FETCH_HEAD` and `MERGE_HEAD` name when a remote-tracking branch holds them (a local branch
+/// pulled or merged was judged by no one else). A file that cannot be read names none.
+pub(super) fn fetched(git: &git2::Repository) -> Vec<git2::Oid> {
+    let tips: Vec<git2::Oid> = git
+        .references_glob("refs/remotes/*")
+        .map(|refs| {
+            refs.filter_map(Result::ok)
+                .filter_map(|r| r.peel_to_commit().ok().map(|c| c.id()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = tips.clone();
+    for file in ["FETCH_HEAD", "MERGE_HEAD"] {
+        let Ok(text) = std::fs::read_to_string(git.path().join(file)) else {
+            continue;
+        };
+        out.extend(
+            text.lines()
+                .filter_map(|l| git2::Oid::from_str(l.split_whitespace().next()?).ok())
+                .filter(|oid| {
+                    tips.iter().any(|tip| {
+                        tip == oid || git.graph_descendant_of(*tip, *oid).unwrap_or(false)
+                    })
+                }),
+        );
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The output of `git ARGS` run on the index git is committing (`GIT_INDEX_FILE` when set):
 /// git reads a large index much faster than a whole read here. None when git cannot say, and
 /// for a missing index file, which git would read as an empty index: the caller then reads the

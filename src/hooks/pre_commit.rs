@@ -52,7 +52,7 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
     let commands = ExportRunner::default();
     let common_dir = git.commondir().to_path_buf();
     let trusted = |view: &gate::view::View<'_, '_>| super::trusted(&common_dir, view);
-    let merged = || fetched(&git);
+    let merged = || super::fetched(&git);
     let change = Change {
         git: &git,
         old: old.as_ref(),
@@ -145,31 +145,6 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
         &[ledger("rejected", head, &outcome.problems, None)],
     );
     Ok(ExitStatus::Failure)
-}
-
-/// What was fetched or is being merged, judged where it was committed: the tips of the
-/// remote-tracking branches, and the commits `FETCH_HEAD` and `MERGE_HEAD` name (a file that
-/// cannot be read names none).
-fn fetched(git: &git2::Repository) -> Vec<git2::Oid> {
-    let mut out: Vec<git2::Oid> = git
-        .references_glob("refs/remotes/*")
-        .map(|refs| {
-            refs.filter_map(Result::ok)
-                .filter_map(|r| r.peel_to_commit().ok().map(|c| c.id()))
-                .collect()
-        })
-        .unwrap_or_default();
-    for file in ["FETCH_HEAD", "MERGE_HEAD"] {
-        if let Ok(text) = std::fs::read_to_string(git.path().join(file)) {
-            out.extend(
-                text.lines()
-                    .filter_map(|l| git2::Oid::from_str(l.split_whitespace().next()?).ok()),
-            );
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 fn ledger(

@@ -179,6 +179,7 @@ fn check_commits(
         key: key.as_ref(),
         trusted: &trusted,
         commands: &commands,
+        fetched: &|| super::fetched(git),
     };
     let mut rejected = 0usize;
     let mut records = Vec::new();

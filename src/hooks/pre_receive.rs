@@ -325,6 +325,7 @@ fn check(
         key: None,
         trusted: &trusted,
         commands: &commands,
+        fetched: &Vec::new,
     };
     let mut rejected = 0usize;
     let mut records = Vec::new();
