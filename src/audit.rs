@@ -229,6 +229,7 @@ pub fn run(git: &Repository, range: Range, options: &Options) -> Result<Report> 
         trusted: &trusted,
         commands: &commands,
         fetched: &Vec::new,
+        judging: &|_| false,
     };
     let mut commits = Vec::new();
     let mut summary = Summary::default();

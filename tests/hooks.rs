@@ -1989,3 +1989,36 @@ fn a_hand_written_acknowledgement_from_a_local_branch_is_refused_when_merged() {
     );
     assert_eq!(repo.head(), head);
 }
+
+/// A remote-tracking ref made locally names no one else's work: pre-push does not trust the
+/// commits it is pushing, whatever refs name them.
+#[test]
+fn a_remote_tracking_ref_made_locally_does_not_let_a_forged_acknowledgement_through() {
+    let repo = hooked();
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.run(&["verify", "--task", "T-1"]).code(1);
+    accepted(&repo, &repo.head(), &commit_all(&repo, "a failed attempt"));
+    let remote = Repo::bare_folder();
+    let remote_path = remote.path().to_str().expect("utf-8").to_owned();
+    repo.git(&["init", "-q", "--bare", &remote_path]);
+    repo.git(&["remote", "add", "origin", &remote_path]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let text = repo.read(TASK);
+    repo.write(
+        TASK,
+        text.replace(
+            "escalation: retry\n",
+            "escalation: null\nacks:\n  - { by: mallory, at: \"2026-12-03T00:00:00Z\", note: go on, attempts: 1, signature: \"hmac-sha256:00\" }\n",
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-n", "-m", "an acknowledgement by hand"]);
+    repo.git(&["update-ref", "refs/remotes/me/x", "HEAD"]);
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    assert_ne!(run.code, 0, "the push was accepted:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("mallory at") && run.stderr.contains("F12"),
+        "{}",
+        run.stderr
+    );
+}

@@ -30,6 +30,9 @@ pub struct Judge<'a> {
     /// What was fetched (pre-push: the remote-tracking branches' tips), judged where it was
     /// committed: a teammate's signed file a commit keeps unchanged ([`Change::merged`]).
     pub fetched: &'a dyn Fn() -> Vec<Oid>,
+    /// Whether a commit is one of those being judged (pre-push: not yet on the remote): a
+    /// merge's parent that is was judged by no one else, so it earns no trust.
+    pub judging: &'a dyn Fn(Oid) -> bool,
 }
 
 /// What the gates found for one commit.
@@ -80,7 +83,11 @@ impl Judge<'_> {
         let parent = from;
         // A merge judged against its first parent: its other parents are what it merges.
         let other_parents: Vec<Oid> = if from.is_some() && from == commit.parent_ids().next() {
-            commit.parent_ids().skip(1).collect()
+            commit
+                .parent_ids()
+                .skip(1)
+                .filter(|p| !(self.judging)(*p))
+                .collect()
         } else {
             Vec::new()
         };

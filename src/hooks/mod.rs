@@ -193,9 +193,10 @@ pub(super) fn fetched(git: &git2::Repository) -> Vec<git2::Oid> {
             text.lines()
                 .filter_map(|l| git2::Oid::from_str(l.split_whitespace().next()?).ok())
                 .filter(|oid| {
-                    tips.iter().any(|tip| {
-                        tip == oid || git.graph_descendant_of(*tip, *oid).unwrap_or(false)
-                    })
+                    tips.contains(oid)
+                        || tips
+                            .iter()
+                            .any(|tip| git.graph_descendant_of(*tip, *oid).unwrap_or(false))
                 }),
         );
     }

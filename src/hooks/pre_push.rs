@@ -173,13 +173,29 @@ fn check_commits(
     let common_dir = git.commondir().to_path_buf();
     let trusted = |view: &gate::view::View<'_, '_>| super::trusted(&common_dir, view);
     let commands = || Box::new(ExportRunner::default()) as Box<dyn gate::CommandRunner>;
+    // What was fetched, once per push, less what is being pushed: a remote-tracking ref made
+    // locally (`git update-ref`, a remote that is this repository) names no one else's work.
+    let pushed: std::collections::HashSet<Oid> = commits.iter().copied().collect();
+    let fetched_once: std::cell::OnceCell<Vec<Oid>> = std::cell::OnceCell::new();
+    let fetched = || {
+        fetched_once
+            .get_or_init(|| {
+                super::fetched(git)
+                    .into_iter()
+                    .filter(|o| !pushed.contains(o))
+                    .collect()
+            })
+            .clone()
+    };
+    let judging = |oid: Oid| pushed.contains(&oid);
     let judge = Judge {
         git,
         stage: Stage::Push,
         key: key.as_ref(),
         trusted: &trusted,
         commands: &commands,
-        fetched: &|| super::fetched(git),
+        fetched: &fetched,
+        judging: &judging,
     };
     let mut rejected = 0usize;
     let mut records = Vec::new();

@@ -326,6 +326,7 @@ fn check(
         trusted: &trusted,
         commands: &commands,
         fetched: &Vec::new,
+        judging: &|_| false,
     };
     let mut rejected = 0usize;
     let mut records = Vec::new();
