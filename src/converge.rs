@@ -153,8 +153,7 @@ impl Report {
 }
 
 fn stem(plan_file: &str) -> String {
-    let name = plan_file.rsplit('/').next().unwrap_or(plan_file);
-    name.strip_suffix(".md").unwrap_or(name).to_owned()
+    crate::lint::plan_stem(plan_file).to_owned()
 }
 
 /// Ends an iteration of every plan (or `options.plan`) of the repository at `root`.
@@ -835,23 +834,21 @@ fn write_record(root: &Path, rel: &str, doc: &Value) -> Result<(), ConvergeError
     Ok(())
 }
 
-/// The facts a commit raising a task's iteration from `n` relies on: the record (its bytes)
-/// ends iteration `n` of `plan` with `continue` and names `task` among the tasks advanced.
-/// `key`: when given, the signature must verify with it too.
+/// The facts a commit raising a task's iteration relies on: the record `doc` ends iteration
+/// `n` of `plan` with `continue` and names `task` among the tasks advanced. `key`: when given,
+/// the signature must verify with it too.
 ///
 /// # Errors
 /// Why the record does not allow the rise.
 pub fn allows_rise(
-    bytes: &[u8],
+    doc: &Value,
     plan: &str,
     n: u32,
     task: &str,
     key: Option<&Key>,
 ) -> Result<(), String> {
-    let doc: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("it is not a valid record ({e})"))?;
     if let Some(key) = key
-        && !key.verify_json(&doc)
+        && !key.verify_json(doc)
     {
         return Err("its signature does not verify: it was not written by `specproof converge` on this machine".into());
     }
@@ -1050,6 +1047,10 @@ pub fn results_of(doc: &Value) -> Option<BTreeMap<&str, &str>> {
 mod tests {
     use super::*;
 
+    fn parse(bytes: &[u8]) -> Value {
+        serde_json::from_slice(bytes).expect("a record")
+    }
+
     fn record(decision: &str, key: &Key) -> Vec<u8> {
         let mut doc = json!({
             "plan": "plans/p.md", "iteration": 2, "decision": decision,
@@ -1147,12 +1148,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = Key::load_or_create(dir.path()).unwrap();
         let bytes = record("continue", &key);
-        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-2", Some(&key)).is_ok());
-        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-3", Some(&key)).is_err());
-        assert!(allows_rise(&bytes, "plans/p.md", 1, "T-1", Some(&key)).is_err());
-        assert!(allows_rise(&bytes, "plans/q.md", 2, "T-1", Some(&key)).is_err());
+        assert!(allows_rise(&parse(&bytes), "plans/p.md", 2, "T-2", Some(&key)).is_ok());
+        assert!(allows_rise(&parse(&bytes), "plans/p.md", 2, "T-3", Some(&key)).is_err());
+        assert!(allows_rise(&parse(&bytes), "plans/p.md", 1, "T-1", Some(&key)).is_err());
+        assert!(allows_rise(&parse(&bytes), "plans/q.md", 2, "T-1", Some(&key)).is_err());
         let escalate = record("escalate", &key);
-        assert!(allows_rise(&escalate, "plans/p.md", 2, "T-1", None).is_err());
+        assert!(allows_rise(&parse(&escalate), "plans/p.md", 2, "T-1", None).is_err());
     }
 
     #[test]
@@ -1166,9 +1167,9 @@ mod tests {
             .unwrap()
             .replace("T-2", "T-9")
             .into_bytes();
-        let err = allows_rise(&edited, "plans/p.md", 2, "T-9", Some(&key)).unwrap_err();
+        let err = allows_rise(&parse(&edited), "plans/p.md", 2, "T-9", Some(&key)).unwrap_err();
         assert!(err.contains("signature does not verify"), "{err}");
-        assert!(allows_rise(&bytes, "plans/p.md", 2, "T-1", Some(&other)).is_err());
-        assert!(allows_rise(&edited, "plans/p.md", 2, "T-9", None).is_ok());
+        assert!(allows_rise(&parse(&bytes), "plans/p.md", 2, "T-1", Some(&other)).is_err());
+        assert!(allows_rise(&parse(&edited), "plans/p.md", 2, "T-9", None).is_ok());
     }
 }

@@ -181,7 +181,8 @@ fn duplicate_stems(plans: &[Plan]) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// The file stem plan-level evidence and convergence records of `plan_file` are kept by.
+/// The file stem plan-level evidence and convergence records of `plan_file` are kept by (and a
+/// task file's ID): its file name without `.md`. The one place this is worked out.
 #[must_use]
 pub fn plan_stem(plan_file: &str) -> &str {
     let name = plan_file.rsplit('/').next().unwrap_or(plan_file);

@@ -270,8 +270,7 @@ fn write_gaps(root: &Path, ws: &Workspace, review: &Review) -> Result<Vec<GapTas
 
 /// The plan-level evidence folder of `plan`: `<evidence_dir>/_plan/<plan stem>`.
 fn plan_evidence_dir(evidence_dir: &str, plan: &str) -> String {
-    let name = plan.rsplit('/').next().unwrap_or(plan);
-    let stem = name.strip_suffix(".md").unwrap_or(name);
+    let stem = crate::lint::plan_stem(plan);
     format!("{}/_plan/{stem}", evidence_dir.trim_end_matches('/'))
 }
 

@@ -450,11 +450,7 @@ fn two_plans_of_one_file_name_are_refused_rather_than_sharing_records() {
 /// escalation waits for a person.
 #[test]
 fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() {
-    let x1 = "- id: X-1\n  description: no password is written in the tree\n  proof: no_pattern_exists\n  scope: cross-cutting\n  args: { pattern: \"password =\" }\n";
-    let repo = repo_with(x1, "");
-    install(&repo);
-    crate::hooks::work_and_verify(&repo);
-    crate::hooks::set_status(&repo, TASK, "in_progress", "done");
+    let repo = t1_done_beside_x1();
     repo.write("cfg.sh", "password = \"x\"\n");
     accepted(
         &repo,
@@ -488,7 +484,7 @@ fn converge_goes_on_when_no_task_was_advanced_and_after_a_converged_iteration() 
     );
     // New work after convergence: W-3 in a new task at iteration 1. Iteration 3 continues and
     // advances T-2 from 1 to 2, and the hook takes that rise with iteration 3's record.
-    repo.write("plans/p.md", plan(&format!("{CRITERIA}{x1}{W3}")));
+    repo.write("plans/p.md", plan(&format!("{CRITERIA}{X1}{W3}")));
     repo.write(
         ".specproof/tasks/T-2.md",
         task("T-2", "in_progress", W3, "").replace("- W-1: I create the source file for the module\n- W-2: I write a function called a in it; a regex looks for it\n", "- W-3: I add a second module file, c\n"),
@@ -686,11 +682,7 @@ fn converge_s_record_is_judged_on_what_is_committed() {
 /// task is done) is answered by acknowledging a task of the plan: the loop is not stuck.
 #[test]
 fn an_escalation_of_cross_cutting_criteria_is_answered_by_acknowledging_a_task_of_the_plan() {
-    let x1 = "- id: X-1\n  description: no password is written in the tree\n  proof: no_pattern_exists\n  scope: cross-cutting\n  args: { pattern: \"password =\" }\n";
-    let repo = repo_with(x1, "");
-    install(&repo);
-    crate::hooks::work_and_verify(&repo);
-    crate::hooks::set_status(&repo, TASK, "in_progress", "done");
+    let repo = t1_done_beside_x1();
     repo.write("cfg.sh", "password = \"x\"\n");
     accepted(
         &repo,
@@ -758,11 +750,7 @@ fn an_escalation_of_cross_cutting_criteria_is_answered_by_acknowledging_a_task_o
 /// after an escalation points to the override only.
 #[test]
 fn after_an_escalation_with_every_task_complete_only_an_override_resumes() {
-    let x1 = "- id: X-1\n  description: no password is written in the tree\n  proof: no_pattern_exists\n  scope: cross-cutting\n  args: { pattern: \"password =\" }\n";
-    let repo = repo_with(x1, "");
-    install(&repo);
-    crate::hooks::work_and_verify(&repo);
-    crate::hooks::set_status(&repo, TASK, "in_progress", "done");
+    let repo = t1_done_beside_x1();
     accepted(&repo, &repo.head(), &commit_all(&repo, "T-1 done"));
     crate::hooks::set_status(&repo, TASK, "done", "complete");
     repo.write("cfg.sh", "password = \"x\"\n");
@@ -784,4 +772,17 @@ fn after_an_escalation_with_every_task_complete_only_an_override_resumes() {
         "{}",
         run.stderr
     );
+}
+
+/// a cross-cutting criterion (no `password =` anywhere), held by no task.
+const X1: &str = "- id: X-1\n  description: no password is written in the tree\n  proof: no_pattern_exists\n  scope: cross-cutting\n  args: { pattern: \"password =\" }\n";
+
+/// plans/p.md with W-1, W-2 and X-1, the hooks installed, and T-1 worked, verified and set
+/// done in the working tree (not committed).
+fn t1_done_beside_x1() -> Repo {
+    let repo = repo_with(X1, "");
+    install(&repo);
+    crate::hooks::work_and_verify(&repo);
+    crate::hooks::set_status(&repo, TASK, "in_progress", "done");
+    repo
 }

@@ -1844,17 +1844,8 @@ fn a_teammate_s_acknowledgement_merges_in() {
         &alice.head(),
         &commit_all(&alice, "a failed attempt"),
     );
-    let remote = Repo::bare_folder();
-    let remote_path = remote.path().to_str().expect("utf-8").to_owned();
-    alice.git(&["init", "-q", "--bare", &remote_path]);
-    alice.git(&["remote", "add", "origin", &remote_path]);
-    alice.git(&["push", "-q", "origin", "main"]);
-    let bob = Repo::bare_folder();
-    let bob_path = bob.path().to_str().expect("utf-8").to_owned();
-    alice.git(&["clone", "-q", "-b", "main", &remote_path, &bob_path]);
-    bob.run(&["install"]).code(0);
-    bob.write("notes.txt", "bob's notes\n");
-    accepted(&bob, &bob.head(), &commit_all(&bob, "notes"));
+    let remote = with_remote(&alice);
+    let bob = clone_with_a_commit(&alice, &remote);
     alice
         .run(&[
             "escalate",
@@ -1904,17 +1895,8 @@ fn a_teammate_s_acknowledgement_merges_in() {
 #[test]
 fn a_teammate_s_done_claim_merges_in() {
     let alice = hooked();
-    let remote = Repo::bare_folder();
-    let remote_path = remote.path().to_str().expect("utf-8").to_owned();
-    alice.git(&["init", "-q", "--bare", &remote_path]);
-    alice.git(&["remote", "add", "origin", &remote_path]);
-    alice.git(&["push", "-q", "origin", "main"]);
-    let bob = Repo::bare_folder();
-    let bob_path = bob.path().to_str().expect("utf-8").to_owned();
-    alice.git(&["clone", "-q", "-b", "main", &remote_path, &bob_path]);
-    bob.run(&["install"]).code(0);
-    bob.write("notes.txt", "bob's notes\n");
-    accepted(&bob, &bob.head(), &commit_all(&bob, "notes"));
+    let remote = with_remote(&alice);
+    let bob = clone_with_a_commit(&alice, &remote);
     work_and_verify(&alice);
     set_status(&alice, TASK, "in_progress", "done");
     accepted(&alice, &alice.head(), &commit_all(&alice, "T-1 done"));
@@ -1998,11 +1980,7 @@ fn a_remote_tracking_ref_made_locally_does_not_let_a_forged_acknowledgement_thro
     repo.write("src/a.rs", "fn b() {}\n");
     repo.run(&["verify", "--task", "T-1"]).code(1);
     accepted(&repo, &repo.head(), &commit_all(&repo, "a failed attempt"));
-    let remote = Repo::bare_folder();
-    let remote_path = remote.path().to_str().expect("utf-8").to_owned();
-    repo.git(&["init", "-q", "--bare", &remote_path]);
-    repo.git(&["remote", "add", "origin", &remote_path]);
-    repo.git(&["push", "-q", "origin", "main"]);
+    let _remote = with_remote(&repo);
     let text = repo.read(TASK);
     repo.write(
         TASK,
@@ -2021,4 +1999,26 @@ fn a_remote_tracking_ref_made_locally_does_not_let_a_forged_acknowledgement_thro
         "{}",
         run.stderr
     );
+}
+
+/// A bare repository as `repo`'s origin, holding its main branch.
+fn with_remote(repo: &Repo) -> Repo {
+    let remote = Repo::bare_folder();
+    let path = remote.path().to_str().expect("utf-8").to_owned();
+    repo.git(&["init", "-q", "--bare", &path]);
+    repo.git(&["remote", "add", "origin", &path]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    remote
+}
+
+/// Bob: a clone of `remote`'s main with the hooks installed and a commit of his own.
+fn clone_with_a_commit(from: &Repo, remote: &Repo) -> Repo {
+    let bob = Repo::bare_folder();
+    let remote_path = remote.path().to_str().expect("utf-8");
+    let bob_path = bob.path().to_str().expect("utf-8");
+    from.git(&["clone", "-q", "-b", "main", remote_path, bob_path]);
+    bob.run(&["install"]).code(0);
+    bob.write("notes.txt", "bob's notes\n");
+    accepted(&bob, &bob.head(), &commit_all(&bob, "notes"));
+    bob
 }

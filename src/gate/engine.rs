@@ -1059,8 +1059,7 @@ impl Ctx<'_, '_, '_> {
         let doc = self
             .judge_record(&path)
             .map_err(|(code, e)| (code, format!("{path}: {e}")))?;
-        let bytes = serde_json::to_vec(&doc).map_err(|e| f8(e.to_string()))?;
-        crate::converge::allows_rise(&bytes, &plan, number, &n.task_id, None)
+        crate::converge::allows_rise(&doc, &plan, number, &n.task_id, None)
             .map_err(|e| f8(format!("{path}: {e}")))
     }
 
@@ -1217,12 +1216,7 @@ impl Ctx<'_, '_, '_> {
             return Ok(());
         }
         let prev_path = crate::converge::record_path(&stem(plan), n - 1);
-        let Some(prev) = self
-            .old
-            .as_ref()
-            .and_then(|old| old.content.read(&prev_path).ok())
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        else {
+        let Some(prev) = self.parent_record(plan, n - 1) else {
             return Ok(());
         };
         if prev.get("decision").and_then(serde_json::Value::as_str) != Some("escalate") {
@@ -1252,6 +1246,13 @@ impl Ctx<'_, '_, '_> {
         ))
     }
 
+    /// The record of iteration `n` of `plan` as the parent content holds it.
+    fn parent_record(&self, plan: &str, n: u32) -> Option<serde_json::Value> {
+        let path = crate::converge::record_path(&stem(plan), n);
+        let bytes = self.old.as_ref()?.content.read(&path).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
     /// A replay's judgement of the convergence record at `path` ending iteration `n` of
     /// `plan`: its facts hold together ([`crate::converge::consistent`]) and every criterion it
     /// says passes passes when its proof runs again here (where the policy runs it).
@@ -1262,21 +1263,12 @@ impl Ctx<'_, '_, '_> {
         n: u32,
     ) -> Result<(), (FailureCode, String)> {
         let f8 = |reason: String| (FailureCode::F8, reason);
-        let previous = if n > 1 {
-            let prev = crate::converge::record_path(&stem(plan), n - 1);
-            self.old
-                .as_ref()
-                .and_then(|old| old.content.read(&prev).ok())
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        } else {
-            None
-        };
-        let definitions: Vec<Criterion> = self
+        let previous = (n > 1).then(|| self.parent_record(plan, n - 1)).flatten();
+        let ids: Vec<&str> = self
             .new
             .definitions(plan)
-            .map(|p| p.criteria.clone())
+            .map(|p| p.criteria.iter().map(|c| c.id.as_str()).collect())
             .unwrap_or_default();
-        let ids: Vec<&str> = definitions.iter().map(|c| c.id.as_str()).collect();
         // The stricter budget of the two configs.
         let mut budget = self.new.config.convergence.clone();
         if let Some(old) = &self.old {

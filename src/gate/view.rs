@@ -300,8 +300,7 @@ impl<'c, 'r> View<'c, 'r> {
 /// The file name without folder and `.md`.
 #[must_use]
 pub fn stem(path: &str) -> String {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.strip_suffix(".md").unwrap_or(name).to_owned()
+    crate::lint::plan_stem(path).to_owned()
 }
 
 fn unreadable(path: &str, why: &str) -> Diagnostic {

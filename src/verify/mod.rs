@@ -190,8 +190,7 @@ struct Pending {
 }
 
 fn stem(plan_file: &str) -> String {
-    let name = plan_file.rsplit('/').next().unwrap_or(plan_file);
-    name.strip_suffix(".md").unwrap_or(name).to_owned()
+    crate::lint::plan_stem(plan_file).to_owned()
 }
 
 /// The owner plan-level evidence of `plan_file` is stored under: `_plan/<plan stem>`.
