@@ -58,26 +58,6 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).expect("stat").permissions().mode() & 0o7777
 }
 
-/// Writes an executable file through a child process: a file this (multi-threaded) process
-/// held open for writing could be inherited by a child another test forks at that moment, and
-/// running it would then fail with "Text file busy".
-fn write_hook(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
-        .arg(path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("run sh");
-    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), text.as_bytes())
-        .expect("write hook");
-    assert!(
-        child.wait().expect("wait").success(),
-        "cannot write {}",
-        path.display()
-    );
-}
-
 /// A copy of the built binary in a folder whose name needs quoting in a shell.
 struct Copy {
     _dir: tempfile::TempDir,
@@ -109,7 +89,7 @@ impl Copy {
     /// and exits with `$FAKE_EXIT` (default 0).
     fn fake(&self, log: &Path) {
         std::fs::remove_file(&self.path).expect("remove the copy");
-        write_hook(
+        crate::common::write_executable(
             &self.path,
             &format!(
                 "#!/bin/sh\necho \"binary $*\" >> '{}'\ncat >> '{}'\nexit ${{FAKE_EXIT:-0}}\n",
@@ -232,7 +212,7 @@ fn a_foreign_pre_commit_is_kept_runs_first_and_its_failure_stops_the_commit() {
         "#!/bin/sh\necho \"foreign $*\" >> '{}'\nexit ${{FOREIGN_EXIT:-0}}\n",
         log.display()
     );
-    write_hook(&hook_path(&repo, "pre-commit"), &foreign);
+    crate::common::write_executable(&hook_path(&repo, "pre-commit"), &foreign);
     let copy = Copy::new();
     let out = copy.run(&repo, &["install"]);
     out.code(0).line(
@@ -335,7 +315,7 @@ fn a_missing_binary_falls_back_to_specproof_on_path() {
     std::fs::remove_file(&copy.path).expect("remove the copy");
     let other = tempfile::tempdir().expect("tempdir");
     let log = other.path().join("log");
-    write_hook(
+    crate::common::write_executable(
         &other.path().join("specproof"),
         &format!("#!/bin/sh\necho \"on path $*\" >> '{}'\n", log.display()),
     );
@@ -370,7 +350,7 @@ fn pre_push_stdin_reaches_both_the_kept_hook_and_specproof() {
 
     let logs = tempfile::tempdir().expect("tempdir");
     let kept_log = logs.path().join("kept");
-    write_hook(
+    crate::common::write_executable(
         &hook_path(&repo, "pre-push"),
         &format!(
             "#!/bin/sh\necho \"kept $*\" > '{0}'\ncat >> '{0}'\n",
@@ -402,7 +382,7 @@ fn pre_push_stdin_reaches_both_the_kept_hook_and_specproof() {
     assert!(left.is_empty(), "{left:?}");
 
     // A failing kept hook stops the push before specproof runs.
-    write_hook(
+    crate::common::write_executable(
         &hook_path(&repo, "pre-push.pre-specproof"),
         "#!/bin/sh\ncat >/dev/null\nexit 3\n",
     );
@@ -435,7 +415,7 @@ fn uninstall_removes_the_shims_restores_the_kept_hook_and_leaves_foreign_hooks_a
     repo.run(&["install", "--hook", "pre-commit", "--hook", "commit-msg"])
         .code(0);
     // A hook of the user's own, written after install.
-    write_hook(&hook_path(&repo, "pre-push"), "#!/bin/sh\nexit 0\n");
+    crate::common::write_executable(&hook_path(&repo, "pre-push"), "#!/bin/sh\nexit 0\n");
 
     let out = repo.run(&["uninstall"]);
     out.code(0)
@@ -473,8 +453,8 @@ fn uninstall_only_the_named_hook() {
 #[test]
 fn a_foreign_hook_with_a_kept_one_already_there_is_refused_and_both_are_untouched() {
     let repo = Repo::new();
-    write_hook(&hook_path(&repo, "pre-commit"), "#!/bin/sh\necho new\n");
-    write_hook(
+    crate::common::write_executable(&hook_path(&repo, "pre-commit"), "#!/bin/sh\necho new\n");
+    crate::common::write_executable(
         &hook_path(&repo, "pre-commit.pre-specproof"),
         "#!/bin/sh\necho old\n",
     );

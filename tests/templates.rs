@@ -385,15 +385,10 @@ fn pushed_repo() -> (Repo, Repo, String, String) {
 /// every status, and the arguments are then given to the real binary.
 fn fake_specproof() -> TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("specproof");
-    std::fs::write(
-        &path,
+    crate::common::write_executable(
+        &dir.path().join("specproof"),
         "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$FAKE_ARGS\"\necho '<testsuites name=\"fake\"/>'\nexit \"${FAKE_STATUS:-0}\"\n",
-    )
-    .expect("write");
-    let mut perms = std::fs::metadata(&path).expect("meta").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&path, perms).expect("chmod");
+    );
     dir
 }
 

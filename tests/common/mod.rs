@@ -319,3 +319,23 @@ pub fn result_of<'a>(doc: &'a serde_json::Value, id: &str) -> &'a serde_json::Va
         .and_then(|rows| rows.iter().find(|r| r["criterion"] == id))
         .unwrap_or_else(|| panic!("no result for {id} in {doc:#}"))
 }
+
+/// Writes an executable file through a child process: a file this (multi-threaded) process
+/// held open for writing could be inherited by a child another test forks at that moment, and
+/// running it would then fail with "Text file busy".
+pub fn write_executable(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sh");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), text.as_bytes())
+        .expect("write hook");
+    assert!(
+        child.wait().expect("wait").success(),
+        "cannot write {}",
+        path.display()
+    );
+}
