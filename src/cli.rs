@@ -451,6 +451,37 @@ pub enum Format {
     Json,
 }
 
+impl Cli {
+    /// The command line the hook shims give (`specproof hook NAME [git's args]`), read without
+    /// building clap's whole command: git runs a hook on every commit, and clap's parser costs
+    /// more than the hook's own work when nothing specproof reads changed. Exactly what
+    /// [`Cli::parse`] makes of it, or None for any other command line (which clap then parses):
+    /// an option anywhere, an argument that is not UTF-8, a name that is not a hook.
+    #[must_use]
+    pub fn hook_command(args: &[std::ffi::OsString]) -> Option<Self> {
+        let [_, hook, name, rest @ ..] = args else {
+            return None;
+        };
+        if hook.to_str()? != "hook" {
+            return None;
+        }
+        let name = HookName::from_str(name.to_str()?, false).ok()?;
+        let rest = rest
+            .iter()
+            .map(|a| {
+                a.to_str()
+                    .filter(|a| !a.starts_with('-'))
+                    .map(str::to_owned)
+            })
+            .collect::<Option<Vec<String>>>()?;
+        Some(Self {
+            repo: None,
+            color: ColorChoice::Auto,
+            command: Command::Hook(HookArgs { name, args: rest }),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -460,5 +491,55 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_hook_s_command_line_is_read_as_clap_reads_it() {
+        let argv = |words: &[&str]| -> Vec<std::ffi::OsString> {
+            std::iter::once("specproof")
+                .chain(words.iter().copied())
+                .map(Into::into)
+                .collect()
+        };
+        for words in [
+            &["hook", "pre-commit"][..],
+            &["hook", "commit-msg", ".git/COMMIT_EDITMSG"],
+            &["hook", "commit-msg", "/abs/path with space/MSG"],
+            &["hook", "pre-push", "origin", "https://example.com/r.git"],
+            &["hook", "pre-merge-commit"],
+            &["hook", "pre-receive"],
+        ] {
+            let fast = Cli::hook_command(&argv(words));
+            let clap = Cli::try_parse_from(argv(words)).expect("clap parses it");
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{:?}", Some(clap)),
+                "{words:?}"
+            );
+        }
+        // Anything else is left to clap, which knows the options, the errors and the help.
+        for words in [
+            &["hook"][..],
+            &["hook", "post-commit"],
+            &["hook", "PRE-COMMIT"],
+            &["--color", "never", "hook", "pre-commit"],
+            &["hook", "pre-commit", "--color", "never"],
+            &["hook", "commit-msg", "--repo=x", "MSG"],
+            &["hook", "pre-commit", "-h"],
+            &["lint"],
+            &["hooks", "pre-commit"],
+        ] {
+            assert!(Cli::hook_command(&argv(words)).is_none(), "{words:?}");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            let mut line = argv(&["hook", "commit-msg"]);
+            line.push(std::ffi::OsString::from_vec(vec![0xff, b'm']));
+            assert!(
+                Cli::hook_command(&line).is_none(),
+                "not UTF-8: clap's error"
+            );
+        }
     }
 }

@@ -6,7 +6,8 @@ use specproof::cli::Cli;
 use specproof::exit::ExitStatus;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = Cli::hook_command(&args).unwrap_or_else(|| Cli::parse_from(args));
     let result = Env::from_process().and_then(|env| app::run(cli, &env));
     let status = match result {
         Ok(status) => status,

@@ -167,8 +167,12 @@ impl Reader<'_> {
 /// The glob set of the config's `plans`.
 #[must_use]
 pub fn plan_globs(config: &Config) -> GlobSet {
+    glob_set(&config.plans)
+}
+
+fn glob_set(globs: &[String]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
-    for glob in &config.plans {
+    for glob in globs {
         if let Ok(g) = GlobBuilder::new(&paths::normalize(glob))
             .literal_separator(true)
             .build()
@@ -184,6 +188,56 @@ pub fn plan_globs(config: &Config) -> GlobSet {
 #[must_use]
 pub fn is_plan_path(config: &Config, globs: &GlobSet, rel: &str) -> bool {
     globs.is_match(rel) && !is_specproof_file(config, rel)
+}
+
+/// The config's `plans`, compiled into a glob set only when a path could match one of them.
+/// A hook asks about the few paths a commit changes, and most share no literal start with any
+/// glob (`plans/**/*.md` matches only paths under `plans/`): compiling the set would cost more
+/// than the rest of its checks.
+#[derive(Debug, Clone)]
+pub struct PlanGlobs {
+    globs: Vec<String>,
+    /// Each glob's literal start, up to its first special character: every path the glob
+    /// matches starts with it.
+    starts: Vec<String>,
+    set: std::sync::OnceLock<GlobSet>,
+}
+
+impl PlanGlobs {
+    #[must_use]
+    pub fn new(config: &Config) -> Self {
+        let starts = config
+            .plans
+            .iter()
+            .map(|glob| {
+                paths::normalize(glob)
+                    .chars()
+                    .take_while(|c| !matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\'))
+                    .collect()
+            })
+            .collect();
+        Self {
+            globs: config.plans.clone(),
+            starts,
+            set: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether a glob matches `rel`, as [`plan_globs`]' set would say.
+    #[must_use]
+    pub fn is_match(&self, rel: &str) -> bool {
+        self.starts
+            .iter()
+            .any(|start| rel.starts_with(start.as_str()))
+            && self.set.get_or_init(|| glob_set(&self.globs)).is_match(rel)
+    }
+
+    /// True when `rel` is a plan file by `config` (whose `plans` these are): see
+    /// [`is_plan_path`].
+    #[must_use]
+    pub fn is_plan(&self, config: &Config, rel: &str) -> bool {
+        self.is_match(rel) && !is_specproof_file(config, rel)
+    }
 }
 
 /// True when `rel` is a task file by the config: a `*.md` file directly in `tasks_dir`.
@@ -421,5 +475,52 @@ mod tests {
         );
         assert_eq!(bases(&["*.md", "plans/*.md"]), [""]);
         assert_eq!(bases(&["./a/b/c.md"]), ["a/b"]);
+    }
+
+    proptest::proptest! {
+        /// The lazily compiled plan globs say what the compiled set says, for globs and paths
+        /// made of look-alike parts (literal starts, `*`, `**`, classes, alternations, escapes).
+        #[test]
+        fn plan_globs_match_as_the_compiled_set(
+            globs in proptest::collection::vec(glob(), 0..4),
+            paths in proptest::collection::vec(path(), 1..8),
+        ) {
+            let config = crate::config::Config {
+                plans: globs,
+                ..crate::config::Config::default()
+            };
+            let set = super::plan_globs(&config);
+            let lazy = super::PlanGlobs::new(&config);
+            for p in &paths {
+                proptest::prop_assert_eq!(lazy.is_match(p), set.is_match(p), "{}", p);
+            }
+        }
+    }
+
+    fn glob() -> impl proptest::strategy::Strategy<Value = String> {
+        let part = proptest::sample::select(vec![
+            "plans",
+            "pl*",
+            "p?ans",
+            "[pq]lans",
+            "{plans,specs}",
+            "**",
+            "*.md",
+            "a.md",
+            "\\*",
+            "./x",
+        ]);
+        proptest::strategy::Strategy::prop_map(proptest::collection::vec(part, 1..4), |parts| {
+            parts.join("/")
+        })
+    }
+
+    fn path() -> impl proptest::strategy::Strategy<Value = String> {
+        let part = proptest::sample::select(vec![
+            "plans", "specs", "qlans", "a.md", "b.md", "*", "x", "pl",
+        ]);
+        proptest::strategy::Strategy::prop_map(proptest::collection::vec(part, 1..4), |parts| {
+            parts.join("/")
+        })
     }
 }

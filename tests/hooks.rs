@@ -1681,6 +1681,7 @@ fn a_commit_adding_a_plan_of_an_existing_plan_s_file_name_is_rejected() {
 /// The commit-msg hook takes the specproof.yml being committed from the note pre-commit kept
 /// for that very index, without asking git to read the index again (`git ls-files`); without
 /// the note (pre-commit not installed) it asks git, and both judge by the staged config.
+/// pre-commit itself starts no git process to list the index's changes.
 #[test]
 fn commit_msg_reads_the_staged_config_from_pre_commit_s_note_without_asking_git() {
     let repo = hooked();
@@ -1698,7 +1699,15 @@ fn commit_msg_reads_the_staged_config_from_pre_commit_s_note_without_asking_git(
     let run = repo.git_env(&["commit", "-m", "yolo"], &[traced]);
     rejected(&repo, &head, &run, &["\"yolo\""]);
     let calls = std::fs::read_to_string(&log).expect("log");
-    assert!(calls.contains("diff-index"), "pre-commit ran: {calls}");
+    assert!(
+        calls.contains("hooks/pre-commit"),
+        "pre-commit ran: {calls}"
+    );
+    // pre-commit reads the index itself: no git process lists its changes.
+    assert!(
+        !calls.contains("diff-index"),
+        "pre-commit asked git: {calls}"
+    );
     assert!(!calls.contains("ls-files"), "commit-msg asked git: {calls}");
     // `git commit -a` commits another (temporary) index: its note is its own.
     std::fs::remove_file(&log).expect("rm");

@@ -3,6 +3,7 @@
 //! A commit that touches no criterion's inputs then parses no plan at all.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,10 +65,10 @@ fn path(common_dir: &Path, oid: git2::Oid) -> PathBuf {
 
 /// The cached inputs of the plan whose blob is `oid`, if any.
 #[must_use]
-pub fn load(common_dir: &Path, oid: git2::Oid) -> Option<Vec<Inputs>> {
+pub fn load(common_dir: &Path, oid: git2::Oid) -> Option<Arc<Vec<Inputs>>> {
     // Read once per process: a push or an audit asks for the same plan on every commit.
     static LOADED: std::sync::LazyLock<
-        std::sync::Mutex<std::collections::HashMap<PathBuf, Vec<Inputs>>>,
+        std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<Vec<Inputs>>>>,
     > = std::sync::LazyLock::new(Default::default);
     let file_path = path(common_dir, oid);
     if let Some(found) = LOADED.lock().ok().and_then(|m| m.get(&file_path).cloned()) {
@@ -75,9 +76,9 @@ pub fn load(common_dir: &Path, oid: git2::Oid) -> Option<Vec<Inputs>> {
     }
     let bytes = std::fs::read(&file_path).ok()?;
     let file: File = serde_json::from_slice(&bytes).ok()?;
-    let criteria = (file.version == VERSION).then_some(file.criteria)?;
+    let criteria = Arc::new((file.version == VERSION).then_some(file.criteria)?);
     if let Ok(mut memo) = LOADED.lock() {
-        memo.insert(file_path, criteria.clone());
+        memo.insert(file_path, Arc::clone(&criteria));
     }
     Some(criteria)
 }
@@ -126,7 +127,7 @@ mod tests {
             },
         ];
         store(dir.path(), oid, &inputs).expect("store");
-        assert_eq!(load(dir.path(), oid), Some(inputs));
+        assert_eq!(load(dir.path(), oid).as_deref(), Some(&inputs));
         let other = git2::Oid::hash_object(git2::ObjectType::Blob, b"other").expect("oid");
         assert_eq!(load(dir.path(), other), None);
         // A file of another format version, or a corrupt one, is not used (files of blobs this

@@ -91,7 +91,7 @@ struct Ctx<'v, 'c, 'r> {
     /// What input digests leave out (both configs' exclusions, when the change edits them).
     excluded: std::rc::Rc<Excluded>,
     /// The new specproof.yml and its own plan globs (the view's are widened by the old ones).
-    own_plans: (crate::config::Config, globset::GlobSet),
+    own_plans: (crate::config::Config, crate::workspace::PlanGlobs),
     /// Tasks done or complete before the change and not after it (reopened or deleted), with
     /// what happened to them: done tasks that depend on them are judged again.
     withdrawn: Vec<(String, String)>,
@@ -182,7 +182,7 @@ pub fn check(change: &Change<'_, '_>) -> Outcome {
     // left the plan set (and its criteria with it).
     let own_plans = (
         new.config.clone(),
-        crate::workspace::plan_globs(&new.config),
+        crate::workspace::PlanGlobs::new(&new.config),
     );
     if let Some(old) = &old
         && old.config != new.config
@@ -477,8 +477,7 @@ impl Ctx<'_, '_, '_> {
                     .as_ref()
                     .is_some_and(|o| o.content.get(path).is_some());
             let (config, globs) = &self.own_plans;
-            let still_a_plan = self.new.content.get(plan).is_some()
-                && crate::workspace::is_plan_path(config, globs, plan);
+            let still_a_plan = self.new.content.get(plan).is_some() && globs.is_plan(config, plan);
             if deleted && still_a_plan {
                 kept.push(Problem {
                     task: None,
@@ -2032,7 +2031,7 @@ impl Ctx<'_, '_, '_> {
         let (config, globs) = &self.own_plans;
         old.plan_paths()
             .into_iter()
-            .filter(|p| !crate::workspace::is_plan_path(config, globs, p))
+            .filter(|p| !globs.is_plan(config, p))
             .collect()
     }
 
@@ -2182,7 +2181,7 @@ impl Ctx<'_, '_, '_> {
                         "cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}"
                     ));
                 }
-                inputs
+                std::sync::Arc::new(inputs)
             };
             for c in inputs.iter().filter(|c| c.task_scope) {
                 let runs = match c.runs {

@@ -4,8 +4,6 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
-use globset::GlobSet;
-
 use crate::config::Config;
 use crate::content::Content;
 use crate::criterion::{Criterion, Ctx};
@@ -28,7 +26,7 @@ pub struct View<'c, 'r> {
     pub config: Config,
     /// Problems of specproof.yml in this content (empty when it is fine or absent).
     pub config_problems: Vec<Diagnostic>,
-    globs: GlobSet,
+    globs: workspace::PlanGlobs,
     parsed: OnceCell<Parsed>,
 }
 
@@ -63,7 +61,7 @@ impl<'c, 'r> View<'c, 'r> {
                 Err(d) => (Config::default(), d),
             },
         };
-        let globs = workspace::plan_globs(&config);
+        let globs = workspace::PlanGlobs::new(&config);
         Self {
             content,
             config,
@@ -102,7 +100,7 @@ impl<'c, 'r> View<'c, 'r> {
             }
         }
         if added {
-            self.globs = workspace::plan_globs(&self.config);
+            self.globs = workspace::PlanGlobs::new(&self.config);
             self.parsed = OnceCell::new();
         }
     }
@@ -200,7 +198,7 @@ impl<'c, 'r> View<'c, 'r> {
     /// Whether `path` is a plan file of this content's config.
     #[must_use]
     pub fn is_plan(&self, path: &str) -> bool {
-        workspace::is_plan_path(&self.config, &self.globs, path)
+        self.globs.is_plan(&self.config, path)
     }
 
     /// Whether `path` is a task file of this content's config.

@@ -9,6 +9,7 @@
 
 mod commit_msg;
 mod git_argv;
+mod index_diff;
 pub mod install;
 mod output;
 mod pre_commit;
@@ -146,12 +147,25 @@ fn open_repository(env: &HookEnv) -> Result<git2::Repository> {
 /// What the index git is committing (`GIT_INDEX_FILE` when set) adds, edits and deletes
 /// against commit `base`, as `git diff-index --cached` lists it: each path with its new entry,
 /// or None when the commit deletes it. Entries of `git add -N` are not committed and not
-/// listed. None when git cannot list them (the caller then reads the whole index).
+/// listed. Read in this process ([`index_diff`]) where it can be, else listed by git. None when
+/// neither can list them (the caller then reads the whole index).
 fn index_changes(
     git: &git2::Repository,
     env: &HookEnv,
     base: git2::Oid,
 ) -> Option<Vec<(String, Option<crate::content::Entry>)>> {
+    let index = env
+        .index_file
+        .clone()
+        .unwrap_or_else(|| git.path().join("index"));
+    if !index.is_file() {
+        // git would read a missing index as an empty one: the whole read reports it.
+        return None;
+    }
+    let tree = git.find_commit(base).ok()?.tree_id();
+    if let Some(changes) = index_diff::changes(git, &index, tree) {
+        return Some(changes);
+    }
     let base = base.to_string();
     let out = git_on_index(
         git,
