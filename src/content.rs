@@ -680,7 +680,7 @@ fn remove_stale_scratch(git_dir: &Path) {
     let Ok(entries) = std::fs::read_dir(git_dir) else {
         return;
     };
-    let hour = std::time::Duration::from_secs(3600);
+    let hour = std::time::Duration::from_hours(1);
     for e in entries.filter_map(Result::ok) {
         let old = e
             .metadata()

@@ -240,3 +240,17 @@ fn repo_option_naming_a_file_says_so() {
         run.stderr
     );
 }
+
+/// On Linux with glibc the binary is linked at a fixed address (build.rs): git starts it for
+/// every hook of every commit, and a position-independent one spends start-up time applying
+/// thousands of relocations. ELF's `e_type` is 2 (`ET_EXEC`) for such a binary, 3 for a PIE.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn the_binary_git_starts_for_every_hook_is_not_position_independent() {
+    if std::env::var_os("SPECPROOF_PIE").is_some_and(|v| v == "1") {
+        return;
+    }
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_specproof")).expect("read the binary");
+    assert_eq!(&binary[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([binary[16], binary[17]]), 2, "ET_EXEC");
+}

@@ -44,9 +44,9 @@ impl Default for Policy {
         Self {
             rerun: Rerun::FileProofs,
             allow_commands: false,
-            command_timeout: Duration::from_secs(600),
+            command_timeout: Duration::from_mins(10),
             allow_override: false,
-            push_timeout: Duration::from_secs(300),
+            push_timeout: Duration::from_mins(5),
         }
     }
 }

@@ -189,7 +189,7 @@ pub fn run(spec: &Run) -> Result<Finished, SpawnError> {
     }
 
     // A timeout beyond any real run (a plan may say u64::MAX seconds) must not overflow.
-    let timeout = spec.timeout.min(Duration::from_secs(100 * 365 * 24 * 3600));
+    let timeout = spec.timeout.min(Duration::from_hours(100 * 365 * 24));
     let deadline = started + timeout;
     let mut timed_out = false;
     let mut interrupted = false;
@@ -380,7 +380,7 @@ mod tests {
     fn output_is_capped_to_its_first_and_last_32_kib() {
         let f = run(&spec(
             "head -c 1000000 /dev/zero | tr '\\0' a; echo END",
-            Duration::from_secs(60),
+            Duration::from_mins(1),
         ))
         .unwrap();
         assert_eq!(f.stdout.total, 1_000_004);
@@ -399,7 +399,7 @@ mod tests {
         let f = run(&spec(&command, Duration::from_millis(500))).unwrap();
         assert!(f.timed_out);
         assert_eq!(f.exit_code, None, "ended by a signal");
-        assert!(started.elapsed() < Duration::from_secs(60));
+        assert!(started.elapsed() < Duration::from_mins(1));
         let pid: i32 = std::fs::read_to_string(&pidfile)
             .unwrap()
             .trim()
@@ -426,10 +426,10 @@ mod tests {
 
     #[test]
     fn a_child_left_running_after_exit_does_not_hang_the_run() {
-        let f = run(&spec("sleep 300 & echo started", Duration::from_secs(60))).unwrap();
+        let f = run(&spec("sleep 300 & echo started", Duration::from_mins(1))).unwrap();
         assert_eq!(f.exit_code, Some(0));
         assert_eq!(f.stdout.text(), "started\n");
-        assert!(f.duration < Duration::from_secs(60));
+        assert!(f.duration < Duration::from_mins(1));
     }
 
     #[test]
