@@ -32,8 +32,10 @@ fn prefixed(hash: &[u8]) -> String {
 /// evidence file stale the moment it is written.
 #[derive(Debug)]
 pub struct Excluded {
-    globs: globset::GlobSet,
-    plans: globset::GlobSet,
+    /// The `digest_exclude` globs, compiled when first matched: most commits a hook judges
+    /// never ask.
+    globs: std::sync::OnceLock<globset::GlobSet>,
+    plans: crate::workspace::PlanGlobs,
     config: crate::config::Config,
     /// A second config's exclusions: a path is then left out only when both leave it out.
     also: Option<Box<Excluded>>,
@@ -43,21 +45,27 @@ impl Excluded {
     /// The exclusions of `config`. Invalid globs are lint errors; here they exclude nothing.
     #[must_use]
     pub fn new(config: &crate::config::Config) -> Self {
-        let mut set = globset::GlobSetBuilder::new();
-        for glob in &config.digest_exclude {
-            if let Ok(g) = globset::GlobBuilder::new(&crate::paths::normalize(glob))
-                .literal_separator(true)
-                .build()
-            {
-                set.add(g);
-            }
-        }
         Self {
-            globs: set.build().unwrap_or_else(|_| globset::GlobSet::empty()),
-            plans: crate::workspace::plan_globs(config),
+            globs: std::sync::OnceLock::new(),
+            plans: crate::workspace::PlanGlobs::new(config),
             config: config.clone(),
             also: None,
         }
+    }
+
+    fn globs(&self) -> &globset::GlobSet {
+        self.globs.get_or_init(|| {
+            let mut set = globset::GlobSetBuilder::new();
+            for glob in &self.config.digest_exclude {
+                if let Ok(g) = globset::GlobBuilder::new(&crate::paths::normalize(glob))
+                    .literal_separator(true)
+                    .build()
+                {
+                    set.add(g);
+                }
+            }
+            set.build().unwrap_or_else(|_| globset::GlobSet::empty())
+        })
     }
 
     /// The exclusions of the stricter of two configs: a path is left out of a digest only when
@@ -74,9 +82,9 @@ impl Excluded {
     /// True when `path` is never part of an input digest.
     #[must_use]
     pub fn contains(&self, path: &str) -> bool {
-        (self.globs.is_match(path)
-            || crate::workspace::is_specproof_file(&self.config, path)
-            || self.plans.is_match(path))
+        (crate::workspace::is_specproof_file(&self.config, path)
+            || self.plans.is_match(path)
+            || self.globs().is_match(path))
             && self.also.as_ref().is_none_or(|a| a.contains(path))
     }
 }

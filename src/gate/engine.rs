@@ -2168,6 +2168,12 @@ impl Ctx<'_, '_, '_> {
             let Some(entry) = self.new.content.get(&defs) else {
                 continue;
             };
+            // A change to no path its criteria reach touches none: they are not even read.
+            if let Some(reach) = cache::reach(&common_dir, entry.oid)
+                && !changed.iter().any(|p| reach.holds(p, rerun == Rerun::All))
+            {
+                continue;
+            }
             let inputs = if let Some(inputs) = cache::load(&common_dir, entry.oid) {
                 inputs
             } else {

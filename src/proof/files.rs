@@ -94,23 +94,40 @@ fn matcher(glob: &str) -> Result<GlobSet, String> {
         .map_err(|e| format!("invalid glob \"{glob}\": {e}"))
 }
 
-/// The files of `content` that `glob` matches, sorted by path bytes.
-///
-/// # Errors
-/// A message when the glob is invalid.
-pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entry>, String> {
+/// Where the files a glob matches can be ([`matching`] looks only there): what a changed path
+/// must be, or be under, for the glob to see the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// A literal path with a folder part: that one file, or the files under that folder.
+    Path(String),
+    /// An anchored glob: files under its leading literal folders.
+    Under(String),
+    /// A glob that can match at any depth (`*.rs`, `Cargo.toml`).
+    Anywhere,
+}
+
+impl Reach {
+    /// Whether a file at `path` can be matched.
+    #[must_use]
+    pub fn holds(&self, path: &str) -> bool {
+        let under = |dir: &str| path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'));
+        match self {
+            Self::Path(base) => path == base || under(base),
+            Self::Under(dir) => under(dir),
+            Self::Anywhere => true,
+        }
+    }
+}
+
+/// The [`Reach`] of `glob`.
+#[must_use]
+pub fn reach(glob: &str) -> Reach {
     let plain = glob.trim_start_matches("./");
     let base = plain.trim_end_matches('/');
     if !crate::paths::is_glob(plain) && base.contains('/') && !base.contains('\\') {
-        // A literal path with a folder part names one file or one folder: look it up instead of
-        // matching every file (thousands of criteria over thousands of files stay cheap).
-        let file = (base.len() == plain.len())
-            .then(|| content.get(base))
-            .flatten();
-        return Ok(file.into_iter().chain(content.under(base)).collect());
+        return Reach::Path(base.to_owned());
     }
-    // An anchored glob (one with a `/`) can only match under its leading literal folders: when
-    // nothing is there, there is no need to compile it.
+    // An anchored glob (one with a `/`) can only match under its leading literal folders.
     let parts: Vec<&str> = base.split('/').collect();
     let fixed = parts
         .iter()
@@ -118,19 +135,43 @@ pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entr
         .count()
         .min(parts.len().saturating_sub(1));
     if fixed > 0 {
-        let dir = parts[..fixed].join("/");
-        if content.under(&dir).next().is_none() {
-            // (The plan's validation already rejected an invalid glob.)
-            return Ok(Vec::new());
-        }
-        let m = matcher(glob)?;
-        return Ok(content
-            .under(&dir)
-            .filter(|e| m.is_match(&e.path))
-            .collect());
+        Reach::Under(parts[..fixed].join("/"))
+    } else {
+        Reach::Anywhere
     }
-    let m = matcher(glob)?;
-    Ok(content.files().filter(|e| m.is_match(&e.path)).collect())
+}
+
+/// The files of `content` that `glob` matches, sorted by path bytes.
+///
+/// # Errors
+/// A message when the glob is invalid.
+pub fn matching<'c>(content: &'c Content<'_>, glob: &str) -> Result<Vec<&'c Entry>, String> {
+    match reach(glob) {
+        Reach::Path(base) => {
+            // A literal path names one file or one folder (one written with a trailing `/`
+            // only a folder): look it up instead of matching every file (thousands of criteria
+            // over thousands of files stay cheap).
+            let folder = glob.trim_start_matches("./").ends_with('/');
+            let file = (!folder).then(|| content.get(&base)).flatten();
+            Ok(file.into_iter().chain(content.under(&base)).collect())
+        }
+        Reach::Under(dir) => {
+            if content.under(&dir).next().is_none() {
+                // Nothing is there: no need to compile it. (The plan's validation already
+                // rejected an invalid glob.)
+                return Ok(Vec::new());
+            }
+            let m = matcher(glob)?;
+            Ok(content
+                .under(&dir)
+                .filter(|e| m.is_match(&e.path))
+                .collect())
+        }
+        Reach::Anywhere => {
+            let m = matcher(glob)?;
+            Ok(content.files().filter(|e| m.is_match(&e.path)).collect())
+        }
+    }
 }
 
 /// The files a proof with an optional `path` looks at: those `path` matches, or by default
@@ -580,4 +621,40 @@ mod tests {
             v.detail
         );
     }
+
+    proptest::proptest! {
+        /// A file that a glob matches is always where its reach says: the hooks skip the
+        /// criteria of a plan when no changed path is within their reach.
+        #[test]
+        fn a_glob_matches_only_within_its_reach(glob in glob(), paths in proptest::collection::vec(path(), 1..6)) {
+            let dir = tempfile::tempdir().unwrap();
+            let repo = git2::Repository::init(dir.path()).unwrap();
+            let changes = paths.iter().map(|p| {
+                let entry = Entry { path: p.clone(), mode: 0o100_644, oid: git2::Oid::ZERO_SHA1 };
+                (p.clone(), Some(entry))
+            });
+            let content = Content::lazy(&repo, crate::content::Source::Index, None, changes);
+            let reach = reach(&glob);
+            for found in matching(&content, &glob).unwrap_or_default() {
+                proptest::prop_assert!(reach.holds(&found.path), "{glob} matched {} outside {reach:?}", found.path);
+            }
+        }
+    }
+
+    fn glob() -> impl proptest::strategy::Strategy<Value = String> {
+        let part = proptest::sample::select(vec![
+            "src", "a", "a.rs", "*", "**", "*.rs", "?", "[ab]", "{a,b}", "\\*", "b",
+        ]);
+        let lead = proptest::sample::select(vec!["", "./"]);
+        let tail = proptest::sample::select(vec!["", "/"]);
+        (lead, proptest::collection::vec(part, 1..4), tail)
+            .prop_map(|(lead, parts, tail)| format!("{lead}{}{tail}", parts.join("/")))
+    }
+
+    fn path() -> impl proptest::strategy::Strategy<Value = String> {
+        let part = proptest::sample::select(vec!["src", "a", "a.rs", "b", "*", "ab", "x.rs"]);
+        proptest::collection::vec(part, 1..4).prop_map(|parts| parts.join("/"))
+    }
+
+    use proptest::strategy::Strategy as _;
 }
