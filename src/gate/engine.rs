@@ -423,7 +423,9 @@ impl Ctx<'_, '_, '_> {
     /// both read, to name the criteria that changed.
     fn plan_drift(&mut self) {
         let mut found = Vec::new();
-        for plan_path in self.new.plan_paths() {
+        // A plan equal to its snapshot needs no telling from other files (which compiles the
+        // plan globs).
+        for plan_path in self.new.plan_candidates() {
             let snapshot_path = format!("{}/{plan_path}", crate::lint::SNAPSHOT_DIR);
             let (Some(p), Some(s)) = (
                 self.new.content.get(&plan_path),
@@ -431,7 +433,7 @@ impl Ctx<'_, '_, '_> {
             ) else {
                 continue;
             };
-            if p.oid == s.oid {
+            if p.oid == s.oid || !self.new.is_plan(&plan_path) {
                 continue;
             }
             let changed = crate::snapshot::changed_ids(
@@ -2163,7 +2165,9 @@ impl Ctx<'_, '_, '_> {
         // each plan's cached input scopes (parsed once per plan version).
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
         let common_dir = self.change.git.commondir().to_path_buf();
-        for plan_path in self.new.plan_paths() {
+        // Plans are told from other files only when their criteria may be touched: telling
+        // them apart compiles the plan globs.
+        for plan_path in self.new.plan_candidates() {
             let defs = self.new.definitions_path(&plan_path);
             let Some(entry) = self.new.content.get(&defs) else {
                 continue;
@@ -2172,6 +2176,9 @@ impl Ctx<'_, '_, '_> {
             if let Some(reach) = cache::reach(&common_dir, entry.oid)
                 && !changed.iter().any(|p| reach.holds(p, rerun == Rerun::All))
             {
+                continue;
+            }
+            if !self.new.is_plan(&plan_path) {
                 continue;
             }
             let inputs = if let Some(inputs) = cache::load(&common_dir, entry.oid) {

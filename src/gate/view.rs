@@ -134,6 +134,20 @@ impl<'c, 'r> View<'c, 'r> {
     /// The paths of the plan files of this content, sorted, without reading them.
     #[must_use]
     pub fn plan_paths(&self) -> Vec<String> {
+        self.plan_files(|path| self.is_plan(path))
+    }
+
+    /// The files that may be plans: every plan, and maybe a few files that start as a plan
+    /// glob does but that it does not match (told apart by [`View::is_plan`], which compiles
+    /// the globs). Sorted.
+    #[must_use]
+    pub fn plan_candidates(&self) -> Vec<String> {
+        self.plan_files(|path| {
+            self.globs.may_match(path) && !workspace::is_specproof_file(&self.config, path)
+        })
+    }
+
+    fn plan_files(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
         let mut out = Vec::new();
         for base in workspace::glob_bases(&self.config.plans) {
             let files: Box<dyn Iterator<Item = &crate::content::Entry>> = if base.is_empty() {
@@ -141,11 +155,7 @@ impl<'c, 'r> View<'c, 'r> {
             } else {
                 Box::new(self.content.under(&base))
             };
-            out.extend(
-                files
-                    .filter(|e| self.is_plan(&e.path))
-                    .map(|e| e.path.clone()),
-            );
+            out.extend(files.filter(|e| keep(&e.path)).map(|e| e.path.clone()));
         }
         out.sort();
         out.dedup();
