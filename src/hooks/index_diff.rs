@@ -47,13 +47,12 @@ pub(super) fn changes(
     if state.entries().iter().any(|e| e.stage_raw() != 0) {
         return None;
     }
-    let tree = git.find_tree(base).ok()?;
     let mut walk = Walk {
         git,
         state,
         out: Vec::new(),
     };
-    walk.folder(b"", Some(&tree), state.tree(), 0..state.entries().len())?;
+    walk.folder(b"", Some(base), state.tree(), 0..state.entries().len())?;
     Some(walk.out)
 }
 
@@ -71,22 +70,27 @@ enum Kind {
 }
 
 impl Walk<'_, '_> {
-    /// Compares folder `prefix` (empty, or ending in `/`) of the tree, `tree` (None where the
-    /// tree has no such folder), with the index entries `range` (all below `prefix`), whose
-    /// cache of trees is `cached` (None where the index keeps none for this folder).
+    /// Compares folder `prefix` (empty, or ending in `/`) of the tree, the tree object `tree`
+    /// (None where the tree has no such folder), with the index entries `range` (all below
+    /// `prefix`), whose cache of trees is `cached` (None where the index keeps none for this
+    /// folder). The tree object is read only when the cache does not say it is the same.
     fn folder(
         &mut self,
         prefix: &[u8],
-        tree: Option<&git2::Tree<'_>>,
+        tree: Option<git2::Oid>,
         cached: Option<&gix_index::extension::Tree>,
         range: Range<usize>,
     ) -> Option<()> {
         if let (Some(tree), Some(cached)) = (tree, cached)
             && cached.num_entries.is_some()
-            && cached.id.as_slice() == tree.id().as_bytes()
+            && cached.id.as_slice() == tree.as_bytes()
         {
             return Some(());
         }
+        let tree = match tree {
+            Some(id) => Some(self.git.find_tree(id).ok()?),
+            None => None,
+        };
         let entries = &self.state.entries()[range.clone()];
         // The index's side: its names in this folder, in git's order (a folder sorts as its
         // name followed by `/`, as in a tree), each with its entries.
@@ -111,6 +115,7 @@ impl Walk<'_, '_> {
             }
         }
         let theirs: Vec<(Vec<u8>, Kind, i32, git2::Oid)> = tree
+            .as_ref()
             .map(|t| {
                 t.iter()
                     .map(|e| {
@@ -153,13 +158,12 @@ impl Walk<'_, '_> {
                     let (name, kind, entries) = ours.next()?;
                     let (_, _, mode, id) = theirs.next()?;
                     if kind == Kind::Folder {
-                        let sub = self.git.find_tree(id).ok()?;
                         let child = cached
                             .and_then(|c| c.children.iter().find(|c| c.name.as_slice() == name));
                         let mut below = prefix.to_vec();
                         below.extend_from_slice(name);
                         below.push(b'/');
-                        self.folder(&below, Some(&sub), child, entries)?;
+                        self.folder(&below, Some(id), child, entries)?;
                     } else {
                         let entry = &self.state.entries()[entries.start];
                         let visible = !entry.flags.contains(Flags::INTENT_TO_ADD);
