@@ -24,10 +24,10 @@ pub(super) fn run(env: &HookEnv, printer: &Printer) -> Result<ExitStatus> {
         head => head,
     };
     // `git commit -a` and `git commit <path>` commit a temporary index named by GIT_INDEX_FILE.
-    // What it changes against the parent is listed by git (which reads the index fast, with
-    // its cache of unchanged folders), and both sides are then read on demand: a commit that
-    // touches few files reads few of the parent's objects. Without a parent, or when git cannot
-    // list the changes, the whole index is read.
+    // What it changes against the parent is listed from the index and its cache of unchanged
+    // folders (read here, or by git where this cannot), and both sides are then read on
+    // demand: a commit that touches few files reads few of the parent's objects. Without a
+    // parent, or when neither can list the changes, the whole index is read.
     let listed = head.and_then(|h| super::index_changes(&git, env, h).map(|c| (h, c)));
     let (old, new, changed) = if let Some((h, listed)) = listed {
         let tree = git
