@@ -1280,7 +1280,7 @@ fn a_git_proof_without_a_base_is_not_rerun_against_a_moved_head() {
 }
 
 #[test]
-fn a_split_index_is_read_through_git() {
+fn a_commit_on_a_split_index_is_judged() {
     let repo = hooked();
     repo.git(&["config", "core.splitIndex", "true"]);
     repo.git(&["update-index", "--split-index"]);
