@@ -355,6 +355,16 @@ mod tests {
         let (git_list, ours) = both(dir.path());
         assert!(git_list.len() > 10, "{git_list:?}");
         assert_eq!(ours.as_ref(), Some(&git_list));
+        // The same index in format 4 (prefix-compressed paths), and rebuilt with no cache of
+        // trees at all.
+        sh(dir.path(), "git update-index --index-version 4", &[]);
+        assert_eq!(both(dir.path()), (git_list.clone(), Some(git_list.clone())));
+        sh(
+            dir.path(),
+            "git update-index --index-version 2 && rm .git/index && git add -A && git add -N later",
+            &[],
+        );
+        assert_eq!(both(dir.path()), (git_list.clone(), Some(git_list)));
         // Nothing staged: no change, and no tree but the root's is read.
         sh(dir.path(), "git commit -qm two", &[]);
         let (git_list, ours) = both(dir.path());
