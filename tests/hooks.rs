@@ -1539,6 +1539,58 @@ fn the_inputs_cache_is_used_and_a_corrupt_one_is_ignored() {
 }
 
 #[test]
+fn a_tampered_input_cache_does_not_hide_a_regression_from_pre_push() {
+    let repo = hooked();
+    let origin = remote(&repo);
+    work_and_verify(&repo);
+    set_status(&repo, TASK, "in_progress", "done");
+    accepted(&repo, &repo.head(), &commit_all(&repo, "done"));
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let before = remote_head(&origin, "main");
+    let oid = repo
+        .git(&["rev-parse", "HEAD:plans/p.md"])
+        .trim()
+        .to_owned();
+    let cached = repo
+        .path()
+        .join(format!(".git/specproof/cache/inputs/{oid}.json"));
+    assert!(cached.is_file(), "the plan's inputs are cached");
+    // The cache now says the plan's criteria reach no path and there are none.
+    let nowhere = r#"{"paths":[],"under":[],"anywhere":false}"#;
+    std::fs::write(
+        &cached,
+        format!(
+            r#"{{"version":2,"reach":{{"local":{nowhere},"command":{nowhere}}},"criteria":[]}}"#
+        ),
+    )
+    .expect("write");
+    repo.write("src/a.rs", "fn b() {}\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "break W-2", "--no-verify"]);
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    for part in [
+        "push rejected",
+        "break W-2",
+        "T-1",
+        "W-2",
+        "F10",
+        "did not match the plan",
+    ] {
+        assert!(run.stderr.contains(part), "no {part:?} in:\n{}", run.stderr);
+    }
+    assert_eq!(remote_head(&origin, "main"), before);
+    // The cache is mended: pre-commit finds the regression again.
+    let text = std::fs::read_to_string(&cached).expect("cache");
+    assert!(text.contains("W-2") && text.contains("src/a.rs"), "{text}");
+    repo.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    let head = repo.head();
+    let run = repo.git_env(&["commit", "-m", "break W-2 again"], &[]);
+    rejected(&repo, &head, &run, &["F10", "W-2"]);
+}
+
+#[test]
 fn framework_variables_do_not_bypass_git_s_own_pre_push_lines() {
     let repo = hooked();
     let origin = remote(&repo);

@@ -174,6 +174,24 @@ pub fn load(common_dir: &Path, oid: git2::Oid) -> Option<Arc<Vec<Inputs>>> {
     Some(criteria)
 }
 
+/// The inputs of the plan whose blob is `oid` as this process parsed them (not as a cache file
+/// says), if it did.
+#[must_use]
+pub fn parsed(oid: git2::Oid) -> Option<Arc<Vec<Inputs>>> {
+    PARSED.lock().ok()?.get(&oid).cloned()
+}
+
+/// Keeps the inputs this process parsed from the plan whose blob is `oid` (see [`parsed`]).
+pub fn remember_parsed(oid: git2::Oid, inputs: Arc<Vec<Inputs>>) {
+    if let Ok(mut memo) = PARSED.lock() {
+        memo.insert(oid, inputs);
+    }
+}
+
+static PARSED: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<git2::Oid, Arc<Vec<Inputs>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
 /// Where the criteria of the plan whose blob is `oid` can see a change, if it is cached; its
 /// criteria are not read.
 #[must_use]

@@ -2167,13 +2167,18 @@ impl Ctx<'_, '_, '_> {
         let common_dir = self.change.git.commondir().to_path_buf();
         // Plans are told from other files only when their criteria may be touched: telling
         // them apart compiles the plan globs.
+        // pre-commit trusts the cache as it finds it; pre-push, the net for what got past
+        // pre-commit, reads each plan version itself (once per push) and mends a cache that
+        // says otherwise.
+        let trust_cache = !matches!(self.change.stage, Stage::Push);
         for plan_path in self.new.plan_candidates() {
             let defs = self.new.definitions_path(&plan_path);
             let Some(entry) = self.new.content.get(&defs) else {
                 continue;
             };
             // A change to no path its criteria reach touches none: they are not even read.
-            if let Some(reach) = cache::reach(&common_dir, entry.oid)
+            if trust_cache
+                && let Some(reach) = cache::reach(&common_dir, entry.oid)
                 && !changed.iter().any(|p| reach.holds(p, rerun == Rerun::All))
             {
                 continue;
@@ -2181,20 +2186,37 @@ impl Ctx<'_, '_, '_> {
             if !self.new.is_plan(&plan_path) {
                 continue;
             }
-            let inputs = if let Some(inputs) = cache::load(&common_dir, entry.oid) {
+            let cached = if trust_cache {
+                cache::load(&common_dir, entry.oid)
+            } else {
+                cache::parsed(entry.oid)
+            };
+            let inputs = if let Some(inputs) = cached {
                 inputs
             } else {
                 let parsed = self.new.parse_plan(&defs);
                 let inputs: Vec<cache::Inputs> =
                     parsed.criteria.iter().map(cache::Inputs::of).collect();
-                if parsed.diagnostics.is_empty()
-                    && let Err(e) = cache::store(&common_dir, entry.oid, &inputs)
-                {
+                let stored = cache::load(&common_dir, entry.oid);
+                let intact = stored.as_deref() == Some(&inputs)
+                    && cache::reach(&common_dir, entry.oid).as_deref()
+                        == Some(&cache::Reach::of(&inputs));
+                if !trust_cache && stored.is_some() && !intact {
                     self.out.warnings.push(format!(
-                        "cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}"
+                        "the cached inputs of {defs} (.git/specproof/cache/inputs/{}.json) did not match the plan: they were read again from it and the cache is mended",
+                        entry.oid
                     ));
                 }
-                std::sync::Arc::new(inputs)
+                let inputs = std::sync::Arc::new(inputs);
+                if parsed.diagnostics.is_empty() {
+                    if !intact && let Err(e) = cache::store(&common_dir, entry.oid, &inputs) {
+                        self.out.warnings.push(format!(
+                            "cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}"
+                        ));
+                    }
+                    cache::remember_parsed(entry.oid, std::sync::Arc::clone(&inputs));
+                }
+                inputs
             };
             for c in inputs.iter().filter(|c| c.task_scope) {
                 let runs = match c.runs {
