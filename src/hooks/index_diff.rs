@@ -19,6 +19,9 @@ use gix_index::entry::{Flags, Mode};
 
 use crate::content::Entry;
 
+/// Paths with their new entries (None: deleted), sorted by path.
+type Changes = Vec<(String, Option<Entry>)>;
+
 /// git's mode of a submodule's commit.
 const GITLINK: u32 = 0o160_000;
 /// git's mode of a folder in a tree.
@@ -29,11 +32,12 @@ const TREE: i32 = 0o040_000;
 /// (a file that becomes a submodule is deleted, and the other way round); entries of
 /// `git add -N` are not committed and not listed. None where git must be asked (module
 /// documentation).
-pub(super) fn changes(
-    git: &git2::Repository,
-    index: &Path,
-    base: git2::Oid,
-) -> Option<Vec<(String, Option<Entry>)>> {
+pub(super) fn changes(git: &git2::Repository, index: &Path, base: git2::Oid) -> Option<Changes> {
+    walk(git, index, base).map(|w| w.0)
+}
+
+/// [`changes`], and how many of the tree's folders were read to compare them.
+fn walk(git: &git2::Repository, index: &Path, base: git2::Oid) -> Option<(Changes, usize)> {
     let options = gix_index::decode::Options {
         thread_limit: Some(1),
         ..Default::default()
@@ -51,15 +55,18 @@ pub(super) fn changes(
         git,
         state,
         out: Vec::new(),
+        compared: 0,
     };
     walk.folder(b"", Some(base), state.tree(), 0..state.entries().len())?;
-    Some(walk.out)
+    Some((walk.out, walk.compared))
 }
 
 struct Walk<'a, 'r> {
     git: &'r git2::Repository,
     state: &'a gix_index::State,
-    out: Vec<(String, Option<Entry>)>,
+    out: Changes,
+    /// Folders of the tree read to compare them with the index.
+    compared: usize,
 }
 
 /// One name in a folder: of a tree entry, or of the index entries at or below it.
@@ -88,7 +95,10 @@ impl Walk<'_, '_> {
             return Some(());
         }
         let tree = match tree {
-            Some(id) => Some(self.git.find_tree(id).ok()?),
+            Some(id) => {
+                self.compared += 1;
+                Some(self.git.find_tree(id).ok()?)
+            }
             None => None,
         };
         let entries = &self.state.entries()[range.clone()];
@@ -365,10 +375,36 @@ mod tests {
             &[],
         );
         assert_eq!(both(dir.path()), (git_list.clone(), Some(git_list)));
-        // Nothing staged: no change, and no tree but the root's is read.
+        // Nothing staged: no change, and the cache of trees says so without reading any tree.
         sh(dir.path(), "git commit -qm two", &[]);
         let (git_list, ours) = both(dir.path());
         assert_eq!((git_list.len(), ours), (0, Some(Vec::new())));
+        assert_eq!(compared(dir.path()), (0, 0));
+        // One file edited deep down: only the folders on its way are read (the root, `deep`,
+        // `deep/er`, `deep/er/est`), not the six others.
+        sh(
+            dir.path(),
+            "echo again > deep/er/est/f && git add deep/er/est/f",
+            &[],
+        );
+        assert_eq!(compared(dir.path()), (1, 4));
+        // Without the cache (an index written afresh), every folder the index holds is read.
+        sh(dir.path(), "rm .git/index && git add -A", &[]);
+        assert_eq!(compared(dir.path()).0, 1);
+        assert!(compared(dir.path()).1 > 4);
+    }
+
+    /// How many changes the index of `dir` holds against HEAD, and how many trees were read.
+    fn compared(dir: &Path) -> (usize, usize) {
+        let repo = git2::Repository::open(dir).expect("open");
+        let head = repo
+            .head()
+            .expect("head")
+            .peel_to_tree()
+            .expect("tree")
+            .id();
+        let (list, read) = walk(&repo, &repo.path().join("index"), head).expect("read");
+        (list.len(), read)
     }
 
     #[test]
@@ -428,11 +464,8 @@ mod tests {
         );
         let (git_list, ours) = both(dir.path());
         assert_eq!(git_list.len(), 1);
-        // gix-index reads the shared index a split index names; where it could not, git lists.
-        assert!(
-            ours.is_none() || ours.as_ref() == Some(&git_list),
-            "{ours:?}"
-        );
+        // gix-index reads the shared index a split index names, and merges the two.
+        assert_eq!(ours.as_ref(), Some(&git_list), "a split index is read here");
         let repo = git2::Repository::open(dir.path()).expect("open");
         let head = repo.head().expect("head").target().expect("oid");
         let listed =
@@ -471,25 +504,94 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
 
         /// Any two versions of a small tree of look-alike names (`a`, `a.b`, `a-b`, `a0`, and
-        /// folders of them), the second staged over the first: the list is git's.
+        /// folders of them) holding files, executables, symbolic links, submodules and (in
+        /// the second) entries of `git add -N`, the second staged over the first: the list is
+        /// git's.
         #[test]
         fn the_list_is_git_s_for_any_two_trees(
-            first in proptest::collection::btree_map(path(), (0u8..3, proptest::bool::ANY), 0..12),
-            second in proptest::collection::btree_map(path(), (0u8..3, proptest::bool::ANY), 0..12),
+            first in proptest::collection::btree_map(path(), (0u8..3, kind()), 0..12),
+            second in proptest::collection::btree_map(path(), (0u8..3, kind()), 0..12),
         ) {
             let dir = tempfile::tempdir().expect("tempdir");
             init(dir.path());
+            let first: std::collections::BTreeMap<_, _> = first
+                .into_iter()
+                .map(|(p, (c, k))| (p, (c, if k == Kind::Added { Kind::Plain } else { k })))
+                .collect();
             write(dir.path(), &first);
-            sh(dir.path(), "git add -A && git commit -q --allow-empty -m one", &[]);
+            sh(dir.path(), "git add -A", &[]);
+            stage(dir.path(), &first);
+            sh(dir.path(), "git commit -q --allow-empty -m one", &[]);
             sh(dir.path(), "find . -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +", &[]);
             write(dir.path(), &second);
-            sh(dir.path(), "git add -A", &[]);
+            // `git add -A` adds nothing at or under a submodule's path: the first's go first.
+            sh(
+                dir.path(),
+                "for p in $(git ls-files -s | awk '$1 == \"160000\" { print $4 }'); do git rm -q --cached -- \"$p\"; done && git add -A",
+                &[],
+            );
+            stage(dir.path(), &second);
             let (git_list, ours) = both(dir.path());
             proptest::prop_assert_eq!(ours, Some(git_list));
         }
+    }
+
+    /// What a generated path is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Plain,
+        Executable,
+        Link,
+        /// Staged with `git add -N`.
+        Added,
+        /// A submodule's commit (`git update-index --cacheinfo 160000,…`).
+        Submodule,
+    }
+
+    fn kind() -> impl proptest::strategy::Strategy<Value = Kind> {
+        proptest::sample::select(vec![
+            Kind::Plain,
+            Kind::Executable,
+            Kind::Link,
+            Kind::Added,
+            Kind::Submodule,
+        ])
+    }
+
+    /// After `git add -A` of what [`write`] wrote: entries of `git add -N`, and submodules in
+    /// place of their files.
+    fn stage(dir: &Path, files: &std::collections::BTreeMap<String, (u8, Kind)>) {
+        for (path, (content, kind)) in files {
+            if !written(files, path) {
+                continue;
+            }
+            let _ = match kind {
+                Kind::Added => sh(
+                    dir,
+                    "git rm -q --cached -- \"$P\" && git add -N -- \"$P\"",
+                    &[("P", Path::new(path))],
+                ),
+                Kind::Submodule => sh(
+                    dir,
+                    "git rm -q --cached -- \"$P\" && git update-index --add --cacheinfo \"160000,$C,$P\"",
+                    &[
+                        ("P", Path::new(path)),
+                        ("C", Path::new(&format!("{}", content + 1).repeat(40))),
+                    ],
+                ),
+                Kind::Plain | Kind::Executable | Kind::Link => String::new(),
+            };
+        }
+    }
+
+    /// Whether [`write`] writes `path`: not when it is a folder of another path.
+    fn written(files: &std::collections::BTreeMap<String, (u8, Kind)>, path: &str) -> bool {
+        !files
+            .keys()
+            .any(|other| other != path && other.starts_with(&format!("{path}/")))
     }
 
     fn path() -> impl proptest::strategy::Strategy<Value = String> {
@@ -499,20 +601,21 @@ mod tests {
 
     use proptest::strategy::Strategy as _;
 
-    /// Writes `files` (content number, executable), leaving out a file whose path is a folder
-    /// of another.
-    fn write(dir: &Path, files: &std::collections::BTreeMap<String, (u8, bool)>) {
-        for (path, (content, exec)) in files {
-            let clash = files
-                .keys()
-                .any(|other| other != path && other.starts_with(&format!("{path}/")));
-            if clash {
+    /// Writes `files` (content number, kind), leaving out a file whose path is a folder of
+    /// another.
+    fn write(dir: &Path, files: &std::collections::BTreeMap<String, (u8, Kind)>) {
+        for (path, (content, kind)) in files {
+            if !written(files, path) {
                 continue;
             }
             let file = dir.join(path);
             std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+            if *kind == Kind::Link {
+                std::os::unix::fs::symlink(format!("target{content}"), &file).expect("symlink");
+                continue;
+            }
             std::fs::write(&file, format!("{content}\n")).expect("write");
-            if *exec {
+            if *kind == Kind::Executable {
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
                     .expect("chmod");
