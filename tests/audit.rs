@@ -2,7 +2,7 @@
 //! `--no-verify`), one kind of violation each: the audit names the commit, task, criterion and
 //! failure code, fails with exit 1, and prints table, JSON and `JUnit` XML.
 
-use crate::common::{Repo, Run};
+use crate::common::{Repo, Run, tamper_input_cache};
 use crate::hooks::{CRITERIA, TASK, plan, set_status, task, work_and_verify};
 
 /// plans/p.md and T-1 in progress, committed; no hooks.
@@ -180,6 +180,38 @@ fn a_regression_is_found() {
     honest_done(&repo);
     repo.write("src/a.rs", "// fn gone\n");
     let broke = commit(&repo, "break it");
+    let (code, doc) = audit_json(&repo, &["--range", "HEAD~1..HEAD"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        problems(commit_of(&doc, &broke)),
+        [("T-1".into(), "W-2".into(), "F10".into())]
+    );
+}
+
+#[test]
+fn a_tampered_input_cache_does_not_hide_a_regression() {
+    let repo = history();
+    honest_done(&repo);
+    repo.write("src/a.rs", "// fn gone\n");
+    let broke = commit(&repo, "break it");
+    let oid = repo
+        .git(&["rev-parse", "HEAD:plans/p.md"])
+        .trim()
+        .to_owned();
+    // CI runners that keep `.git` between jobs keep specproof's cache too.
+    let cached = tamper_input_cache(&repo.path().join(".git/specproof"), &oid);
+    let run = audit(&repo, &["--range", "HEAD~1..HEAD"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    for part in ["F10", "W-2", "did not match", "rewritten"] {
+        assert!(
+            run.stdout.contains(part) || run.stderr.contains(part),
+            "no {part:?} in:\n{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    let text = std::fs::read_to_string(&cached).expect("cache");
+    assert!(text.contains("W-2"), "mended: {text}");
     let (code, doc) = audit_json(&repo, &["--range", "HEAD~1..HEAD"]);
     assert_eq!(code, 1);
     assert_eq!(

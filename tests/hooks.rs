@@ -1,7 +1,7 @@
 //! The git hooks, driven by real `git commit` and `git push` with the hooks installed: gates,
 //! transitions, regressions, drift, overrides, fail-closed, temporary indexes, worktrees.
 
-use crate::common::{Repo, Run, bin};
+use crate::common::{Repo, Run, bin, tamper_input_cache};
 
 /// Two file-proof criteria of plans/p.md, section "Work".
 pub const CRITERIA: &str = "- id: W-1\n  description: the module file exists\n  proof: file_exists\n  args: { path: src/a.rs }\n- id: W-2\n  description: the module defines the function a\n  proof: pattern_matches\n  args: { path: src/a.rs, pattern: \"fn a\" }\n";
@@ -1557,14 +1557,10 @@ fn a_tampered_input_cache_does_not_hide_a_regression_from_pre_push() {
         .join(format!(".git/specproof/cache/inputs/{oid}.json"));
     assert!(cached.is_file(), "the plan's inputs are cached");
     // The cache now says the plan's criteria reach no path and there are none.
-    let nowhere = r#"{"paths":[],"under":[],"anywhere":false}"#;
-    std::fs::write(
-        &cached,
-        format!(
-            r#"{{"version":2,"reach":{{"local":{nowhere},"command":{nowhere}}},"criteria":[]}}"#
-        ),
-    )
-    .expect("write");
+    assert_eq!(
+        tamper_input_cache(&repo.path().join(".git/specproof"), &oid),
+        cached
+    );
     repo.write("src/a.rs", "fn b() {}\n");
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-qm", "break W-2", "--no-verify"]);
@@ -1576,7 +1572,10 @@ fn a_tampered_input_cache_does_not_hide_a_regression_from_pre_push() {
         "T-1",
         "W-2",
         "F10",
-        "did not match the plan",
+        "cache/inputs/",
+        "did not match",
+        "read from plans/p.md itself",
+        "rewritten",
     ] {
         assert!(run.stderr.contains(part), "no {part:?} in:\n{}", run.stderr);
     }
@@ -1588,6 +1587,31 @@ fn a_tampered_input_cache_does_not_hide_a_regression_from_pre_push() {
     let head = repo.head();
     let run = repo.git_env(&["commit", "-m", "break W-2 again"], &[]);
     rejected(&repo, &head, &run, &["F10", "W-2"]);
+}
+
+#[test]
+fn a_cache_file_of_a_plan_that_does_not_parse_cleanly_is_removed_by_pre_push() {
+    let repo = hooked();
+    let _origin = remote(&repo);
+    repo.write(
+        "plans/q.md",
+        plan(
+            "- id: Q-1\n  description: the module file exists\n  proof: file_exists\n  args: { path: src/a.rs }\n- id: Q-2\n  description: a proof of no known kind\n  proof: bogus_kind\n",
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "a plan with a problem", "--no-verify"]);
+    let oid = repo
+        .git(&["rev-parse", "HEAD:plans/q.md"])
+        .trim()
+        .to_owned();
+    // specproof never caches a plan with problems: a file for it was made by someone else.
+    let cached = tamper_input_cache(&repo.path().join(".git/specproof"), &oid);
+    let run = repo.git_env(&["push", "origin", "main"], &[]);
+    for part in ["plans/q.md", "did not match", "removed"] {
+        assert!(run.stderr.contains(part), "no {part:?} in:\n{}", run.stderr);
+    }
+    assert!(!cached.exists(), "the file was removed");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{Repo, Run};
+use crate::common::{Repo, Run, tamper_input_cache};
 use crate::hooks::{CRITERIA, TASK, plan, set_status, task, work_and_verify};
 
 /// A bare repository with specproof's pre-receive hook installed.
@@ -289,6 +289,39 @@ fn breaking_a_criterion_of_a_done_task_is_rejected_even_when_the_pushed_config_s
     // With the server's policy at none, the same push passes: the policy is the server's.
     server.config(&repo, "specproof.rerun", "none");
     taken(&server, &repo, &push(&repo, &["origin", "main"]), "main");
+}
+
+#[test]
+fn a_tampered_input_cache_on_the_server_does_not_hide_a_regression() {
+    let (repo, server) = setup();
+    done_and_pushed(&repo, &server);
+    let before = server.head(&repo, "main");
+    let oid = repo
+        .git(&["rev-parse", "HEAD:plans/p.md"])
+        .trim()
+        .to_owned();
+    // Say a command proof the server was allowed to run wrote it.
+    let cached = tamper_input_cache(&server.path().join("specproof"), &oid);
+    repo.write("src/a.rs", "// fn gone\n");
+    commit(&repo, "break it");
+    let run = push(&repo, &["origin", "main"]);
+    refused(
+        &server,
+        &repo,
+        &run,
+        "main",
+        &before,
+        &[
+            "break it",
+            "T-1",
+            "regression",
+            "W-2",
+            "F10",
+            "did not match",
+        ],
+    );
+    let text = std::fs::read_to_string(&cached).expect("cache");
+    assert!(text.contains("W-2"), "mended: {text}");
 }
 
 #[test]

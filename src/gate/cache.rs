@@ -147,6 +147,23 @@ impl Reach {
     }
 }
 
+/// The cache file of the plan whose blob is `oid`.
+#[must_use]
+pub fn file(common_dir: &Path, oid: git2::Oid) -> PathBuf {
+    path(common_dir, oid)
+}
+
+/// Removes the cache file of the plan whose blob is `oid`, if there is one.
+///
+/// # Errors
+/// When it is there and cannot be removed.
+pub fn remove(common_dir: &Path, oid: git2::Oid) -> std::io::Result<()> {
+    match std::fs::remove_file(path(common_dir, oid)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 fn path(common_dir: &Path, oid: git2::Oid) -> PathBuf {
     crate::state::dir(common_dir)
         .join("cache")

@@ -2167,10 +2167,11 @@ impl Ctx<'_, '_, '_> {
         let common_dir = self.change.git.commondir().to_path_buf();
         // Plans are told from other files only when their criteria may be touched: telling
         // them apart compiles the plan globs.
-        // pre-commit trusts the cache as it finds it; pre-push, the net for what got past
-        // pre-commit, reads each plan version itself (once per push) and mends a cache that
-        // says otherwise.
-        let trust_cache = !matches!(self.change.stage, Stage::Push);
+        // pre-commit trusts the cache as it finds it (it runs on every commit). pre-push (the
+        // net for what got past pre-commit), pre-receive and audit read each plan version
+        // themselves, once per process, and mend a cache that says otherwise: a cache on disk
+        // is no proof.
+        let trust_cache = matches!(self.change.stage, Stage::Commit);
         for plan_path in self.new.plan_candidates() {
             let defs = self.new.definitions_path(&plan_path);
             let Some(entry) = self.new.content.get(&defs) else {
@@ -2201,21 +2202,31 @@ impl Ctx<'_, '_, '_> {
                 let intact = stored.as_deref() == Some(&inputs)
                     && cache::reach(&common_dir, entry.oid).as_deref()
                         == Some(&cache::Reach::of(&inputs));
-                if !trust_cache && stored.is_some() && !intact {
-                    self.out.warnings.push(format!(
-                        "the cached inputs of {defs} (.git/specproof/cache/inputs/{}.json) did not match the plan: they were read again from it and the cache is mended",
-                        entry.oid
-                    ));
-                }
                 let inputs = std::sync::Arc::new(inputs);
-                if parsed.diagnostics.is_empty() {
-                    if !intact && let Err(e) = cache::store(&common_dir, entry.oid, &inputs) {
+                // Only a plan that parses cleanly is cached; any other file for it is wrong.
+                let mended = if intact {
+                    Ok(())
+                } else if parsed.diagnostics.is_empty() {
+                    cache::store(&common_dir, entry.oid, &inputs)
+                } else {
+                    cache::remove(&common_dir, entry.oid)
+                };
+                let file = cache::file(&common_dir, entry.oid);
+                match mended {
+                    Ok(()) if !trust_cache && stored.is_some() && !intact => {
                         self.out.warnings.push(format!(
-                            "cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}"
+                            "{}: this cache of where the criteria of {defs} read did not match {defs}: they were read from {defs} itself and the cache file was {}",
+                            file.display(),
+                            if parsed.diagnostics.is_empty() { "rewritten" } else { "removed" }
                         ));
                     }
-                    cache::remember_parsed(entry.oid, std::sync::Arc::clone(&inputs));
+                    Ok(()) => {}
+                    Err(e) => self.out.warnings.push(format!(
+                        "{}: cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}",
+                        file.display()
+                    )),
                 }
+                cache::remember_parsed(entry.oid, std::sync::Arc::clone(&inputs));
                 inputs
             };
             for c in inputs.iter().filter(|c| c.task_scope) {

@@ -339,3 +339,20 @@ pub fn write_executable(path: &Path, text: &str) {
         path.display()
     );
 }
+
+/// Writes, in specproof's folder `state` (`.git/specproof`, or `specproof` in a bare
+/// repository), an input cache file for the plan blob `plan_oid` that says its criteria reach
+/// no path and there are none; returns its path.
+pub fn tamper_input_cache(state: &Path, plan_oid: &str) -> PathBuf {
+    let file = state.join(format!("cache/inputs/{plan_oid}.json"));
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    let nowhere = r#"{"paths":[],"under":[],"anywhere":false}"#;
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"version":2,"reach":{{"local":{nowhere},"command":{nowhere}}},"criteria":[]}}"#
+        ),
+    )
+    .expect("write the cache");
+    file
+}
