@@ -1,6 +1,8 @@
 //! What the hooks keep between runs: the input scope of every criterion of a plan, by the plan
 //! file's blob id (content-addressed, so never stale), in `<git common dir>/specproof/cache/`.
-//! A commit that touches no criterion's inputs then parses no plan at all.
+//! pre-commit trusts it: a commit that touches no criterion's inputs then parses no plan at all.
+//! pre-push, pre-receive and audit parse each plan version themselves ([`parsed`]) and only
+//! mend the file: a file on disk is no proof.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -174,7 +176,7 @@ fn path(common_dir: &Path, oid: git2::Oid) -> PathBuf {
 /// The cached inputs of the plan whose blob is `oid`, if any.
 #[must_use]
 pub fn load(common_dir: &Path, oid: git2::Oid) -> Option<Arc<Vec<Inputs>>> {
-    // Read once per process: a push or an audit asks for the same plan on every commit.
+    // Read once per process: a commit may ask for the same plan more than once.
     static LOADED: std::sync::LazyLock<
         std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<Vec<Inputs>>>>,
     > = std::sync::LazyLock::new(Default::default);

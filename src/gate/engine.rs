@@ -2162,7 +2162,7 @@ impl Ctx<'_, '_, '_> {
         let touched_now = self.new.content.subset(changed);
         let touched_before = self.old.as_ref().map(|o| o.content.subset(changed));
         // Every task-scope criterion of the definitions whose inputs the change touches, from
-        // each plan's cached input scopes (parsed once per plan version).
+        // each plan version's input scopes (parsed once, and cached for pre-commit).
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
         let common_dir = self.change.git.commondir().to_path_buf();
         // Plans are told from other files only when their criteria may be touched: telling
@@ -2212,15 +2212,21 @@ impl Ctx<'_, '_, '_> {
                     cache::remove(&common_dir, entry.oid)
                 };
                 let file = cache::file(&common_dir, entry.oid);
+                let mismatch = !trust_cache && stored.is_some() && !intact;
                 match mended {
-                    Ok(()) if !trust_cache && stored.is_some() && !intact => {
+                    Ok(()) if mismatch => {
                         self.out.warnings.push(format!(
-                            "{}: this cache of where the criteria of {defs} read did not match {defs}: they were read from {defs} itself and the cache file was {}",
+                            "{}: this cache did not match {defs} (where its criteria read): they were read from the plan itself and the file was {}",
                             file.display(),
                             if parsed.diagnostics.is_empty() { "rewritten" } else { "removed" }
                         ));
                     }
                     Ok(()) => {}
+                    Err(e) if mismatch => self.out.warnings.push(format!(
+                        "{}: this cache did not match {defs} (where its criteria read) and cannot be {}: {e}. pre-commit trusts it: delete the file",
+                        file.display(),
+                        if parsed.diagnostics.is_empty() { "rewritten" } else { "removed" }
+                    )),
                     Err(e) => self.out.warnings.push(format!(
                         "{}: cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}",
                         file.display()
