@@ -2165,13 +2165,13 @@ impl Ctx<'_, '_, '_> {
         // each plan version's input scopes (parsed once, and cached for pre-commit).
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
         let common_dir = self.change.git.commondir().to_path_buf();
-        // Plans are told from other files only when their criteria may be touched: telling
-        // them apart compiles the plan globs.
         // pre-commit trusts the cache as it finds it (it runs on every commit). pre-push (the
         // net for what got past pre-commit), pre-receive and audit read each plan version
         // themselves, once per process, and mend a cache that says otherwise: a cache on disk
         // is no proof.
         let trust_cache = matches!(self.change.stage, Stage::Commit);
+        // Plans are told from other files only when their criteria may be touched: telling
+        // them apart compiles the plan globs.
         for plan_path in self.new.plan_candidates() {
             let defs = self.new.definitions_path(&plan_path);
             let Some(entry) = self.new.content.get(&defs) else {
