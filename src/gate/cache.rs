@@ -173,24 +173,47 @@ fn path(common_dir: &Path, oid: git2::Oid) -> PathBuf {
         .join(format!("{oid}.json"))
 }
 
+/// What this process read from cache files, by path.
+type Memo<T> = std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<T>>>>;
+
+/// What `read` makes of the file at `path`, read once per process (a commit may ask for the
+/// same plan more than once).
+fn read_once<T>(
+    memo: &Memo<T>,
+    path: PathBuf,
+    read: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<Arc<T>> {
+    if let Some(found) = memo.lock().ok().and_then(|m| m.get(&path).cloned()) {
+        return Some(found);
+    }
+    let value = Arc::new(read(&std::fs::read(&path).ok()?)?);
+    if let Ok(mut memo) = memo.lock() {
+        memo.insert(path, Arc::clone(&value));
+    }
+    Some(value)
+}
+
+/// The whole cache file at `path`, if it is of this format.
+fn read_file(bytes: &[u8]) -> Option<File> {
+    let file: File = serde_json::from_slice(bytes).ok()?;
+    (file.version == VERSION).then_some(file)
+}
+
 /// The cached inputs of the plan whose blob is `oid`, if any.
 #[must_use]
 pub fn load(common_dir: &Path, oid: git2::Oid) -> Option<Arc<Vec<Inputs>>> {
-    // Read once per process: a commit may ask for the same plan more than once.
-    static LOADED: std::sync::LazyLock<
-        std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<Vec<Inputs>>>>,
-    > = std::sync::LazyLock::new(Default::default);
-    let file_path = path(common_dir, oid);
-    if let Some(found) = LOADED.lock().ok().and_then(|m| m.get(&file_path).cloned()) {
-        return Some(found);
-    }
-    let bytes = std::fs::read(&file_path).ok()?;
-    let file: File = serde_json::from_slice(&bytes).ok()?;
-    let criteria = Arc::new((file.version == VERSION).then_some(file.criteria)?);
-    if let Ok(mut memo) = LOADED.lock() {
-        memo.insert(file_path, Arc::clone(&criteria));
-    }
-    Some(criteria)
+    static LOADED: Memo<Vec<Inputs>> = std::sync::LazyLock::new(Default::default);
+    read_once(&LOADED, path(common_dir, oid), |b| {
+        read_file(b).map(|f| f.criteria)
+    })
+}
+
+/// Whether the cache file of the plan whose blob is `oid` says what `inputs` (parsed from that
+/// plan) say, read afresh; None when there is no such file of this format.
+#[must_use]
+pub fn agrees(common_dir: &Path, oid: git2::Oid, inputs: &[Inputs]) -> Option<bool> {
+    let file = read_file(&std::fs::read(path(common_dir, oid)).ok()?)?;
+    Some(file.criteria == inputs && file.reach == Reach::of(inputs))
 }
 
 /// The inputs of the plan whose blob is `oid` as this process parsed them (not as a cache file
@@ -215,20 +238,11 @@ static PARSED: std::sync::LazyLock<
 /// criteria are not read.
 #[must_use]
 pub fn reach(common_dir: &Path, oid: git2::Oid) -> Option<Arc<Reach>> {
-    static READ: std::sync::LazyLock<
-        std::sync::Mutex<std::collections::HashMap<PathBuf, Arc<Reach>>>,
-    > = std::sync::LazyLock::new(Default::default);
-    let file_path = path(common_dir, oid);
-    if let Some(found) = READ.lock().ok().and_then(|m| m.get(&file_path).cloned()) {
-        return Some(found);
-    }
-    let bytes = std::fs::read(&file_path).ok()?;
-    let head: Head = serde_json::from_slice(&bytes).ok()?;
-    let reach = Arc::new((head.version == VERSION).then_some(head.reach)?);
-    if let Ok(mut memo) = READ.lock() {
-        memo.insert(file_path, Arc::clone(&reach));
-    }
-    Some(reach)
+    static READ: Memo<Reach> = std::sync::LazyLock::new(Default::default);
+    read_once(&READ, path(common_dir, oid), |b| {
+        let head: Head = serde_json::from_slice(b).ok()?;
+        (head.version == VERSION).then_some(head.reach)
+    })
 }
 
 /// Stores the inputs of the plan whose blob is `oid`. A cache that cannot be written is only

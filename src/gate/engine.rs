@@ -2198,34 +2198,31 @@ impl Ctx<'_, '_, '_> {
                 let parsed = self.new.parse_plan(&defs);
                 let inputs: Vec<cache::Inputs> =
                     parsed.criteria.iter().map(cache::Inputs::of).collect();
-                let stored = cache::load(&common_dir, entry.oid);
-                let intact = stored.as_deref() == Some(&inputs)
-                    && cache::reach(&common_dir, entry.oid).as_deref()
-                        == Some(&cache::Reach::of(&inputs));
+                let agrees = cache::agrees(&common_dir, entry.oid, &inputs);
                 let inputs = std::sync::Arc::new(inputs);
                 // Only a plan that parses cleanly is cached; any other file for it is wrong.
-                let mended = if intact {
+                let clean = parsed.diagnostics.is_empty();
+                let mended = if agrees == Some(true) {
                     Ok(())
-                } else if parsed.diagnostics.is_empty() {
+                } else if clean {
                     cache::store(&common_dir, entry.oid, &inputs)
                 } else {
                     cache::remove(&common_dir, entry.oid)
                 };
                 let file = cache::file(&common_dir, entry.oid);
-                let mismatch = !trust_cache && stored.is_some() && !intact;
+                let mismatch = !trust_cache && agrees == Some(false);
+                let what = if clean { "rewritten" } else { "removed" };
                 match mended {
                     Ok(()) if mismatch => {
                         self.out.warnings.push(format!(
-                            "{}: this cache did not match {defs} (where its criteria read): they were read from the plan itself and the file was {}",
+                            "{}: this cache did not match {defs} (where its criteria read): they were read from the plan itself and the file was {what}",
                             file.display(),
-                            if parsed.diagnostics.is_empty() { "rewritten" } else { "removed" }
                         ));
                     }
                     Ok(()) => {}
                     Err(e) if mismatch => self.out.warnings.push(format!(
-                        "{}: this cache did not match {defs} (where its criteria read) and cannot be {}: {e}. pre-commit trusts it: delete the file",
+                        "{}: this cache did not match {defs} (where its criteria read) and cannot be {what}: {e}. pre-commit trusts it: delete the file",
                         file.display(),
-                        if parsed.diagnostics.is_empty() { "rewritten" } else { "removed" }
                     )),
                     Err(e) => self.out.warnings.push(format!(
                         "{}: cannot keep the inputs of {defs} in the cache (the next commit parses it again): {e}",

@@ -305,17 +305,8 @@ mod tests {
     /// reads (None where it asks git).
     fn both(dir: &Path) -> (Listed, Option<Listed>) {
         let out = std::process::Command::new("git")
-            .args([
-                "diff-index",
-                "--cached",
-                "--raw",
-                "-z",
-                "--no-renames",
-                "--no-abbrev",
-                "--ita-invisible-in-index",
-                "HEAD",
-                "--",
-            ])
+            .args(super::super::DIFF_INDEX)
+            .args(["HEAD", "--"])
             .current_dir(dir)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", dir)
@@ -327,15 +318,21 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         let git_list = plain(super::super::parse_raw_diff(&out.stdout).expect("git's list"));
+        let (repo, head) = open(dir);
+        let ours = changes(&repo, &repo.path().join("index"), head).map(plain);
+        (git_list, ours)
+    }
+
+    /// The repository at `dir`, and the id of its HEAD's tree.
+    fn open(dir: &Path) -> (git2::Repository, git2::Oid) {
         let repo = git2::Repository::open(dir).expect("open");
-        let head = repo
+        let tree = repo
             .head()
             .expect("head")
             .peel_to_tree()
             .expect("tree")
             .id();
-        let ours = changes(&repo, &repo.path().join("index"), head).map(plain);
-        (git_list, ours)
+        (repo, tree)
     }
 
     fn init(dir: &Path) {
@@ -396,13 +393,7 @@ mod tests {
 
     /// How many changes the index of `dir` holds against HEAD, and how many trees were read.
     fn compared(dir: &Path) -> (usize, usize) {
-        let repo = git2::Repository::open(dir).expect("open");
-        let head = repo
-            .head()
-            .expect("head")
-            .peel_to_tree()
-            .expect("tree")
-            .id();
+        let (repo, head) = open(dir);
         let (list, read) = walk(&repo, &repo.path().join("index"), head).expect("read");
         (list.len(), read)
     }
@@ -436,13 +427,7 @@ mod tests {
              GIT_INDEX_FILE=.git/other-index git add d/f",
             &[],
         );
-        let repo = git2::Repository::open(dir.path()).expect("open");
-        let head = repo
-            .head()
-            .expect("head")
-            .peel_to_tree()
-            .expect("tree")
-            .id();
+        let (repo, head) = open(dir.path());
         let main = changes(&repo, &repo.path().join("index"), head).expect("read");
         assert!(main.is_empty(), "the index itself is unchanged");
         let other = changes(&repo, &repo.path().join("other-index"), head).expect("read");
@@ -490,13 +475,7 @@ mod tests {
              echo ours > d/f && git commit -qam ours && (git merge -q other >/dev/null 2>&1 || true)",
             &[],
         );
-        let repo = git2::Repository::open(dir.path()).expect("open");
-        let head = repo
-            .head()
-            .expect("head")
-            .peel_to_tree()
-            .expect("tree")
-            .id();
+        let (repo, head) = open(dir.path());
         assert!(
             changes(&repo, &repo.path().join("index"), head).is_none(),
             "a conflict"

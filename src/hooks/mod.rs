@@ -167,23 +167,23 @@ fn index_changes(
         return Some(changes);
     }
     let base = base.to_string();
-    let out = git_on_index(
-        git,
-        env,
-        &[
-            "diff-index",
-            "--cached",
-            "--raw",
-            "-z",
-            "--no-renames",
-            "--no-abbrev",
-            "--ita-invisible-in-index",
-            &base,
-            "--",
-        ],
-    )?;
+    let mut args = DIFF_INDEX.to_vec();
+    args.extend([base.as_str(), "--"]);
+    let out = git_on_index(git, env, &args)?;
     parse_raw_diff(&out)
 }
+
+/// git's command that lists what an index changes against a tree (given after it), in the form
+/// [`parse_raw_diff`] reads: what [`index_diff`] reads in this process.
+const DIFF_INDEX: [&str; 7] = [
+    "diff-index",
+    "--cached",
+    "--raw",
+    "-z",
+    "--no-renames",
+    "--no-abbrev",
+    "--ita-invisible-in-index",
+];
 
 /// What was fetched, judged where it was committed (by the server, or by the hooks of the
 /// teammate who pushed it): the tips of the remote-tracking branches, and the commits
